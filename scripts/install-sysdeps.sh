@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Atoll needs (bubblewrap for sandboxes, Chromium for browser
+# tests) when they are missing. Needs root; without root it only reports what is missing.
+set -euo pipefail
+missing=()
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "atoll: missing Debian packages: ${missing[*]} (run as root or install them)" >&2
+    exit 0
+fi
+echo "atoll: installing ${missing[*]} ..." >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

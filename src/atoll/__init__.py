@@ -1,0 +1,3 @@
+"""Atoll: a self-hostable serverless Replit."""
+
+__version__ = "0.1.0"
