@@ -13,7 +13,11 @@
     │   ├── AlreadyExists (409 already_exists)
     │   └── StaleRevision (409 stale_revision)
     ├── Unavailable (503 unavailable)
+    │   └── Overloaded (503 overloaded)
+    ├── BuildFailed (422 build_failed)
     └── TenantCodeError (500 tenant_code_error)
+        ├── FunctionTimeout (504 function_timeout)
+        └── ResourceLimitHit (507 resource_limit)
 
 Errors from libraries (sqlite3, httpx, subprocess) are translated into these where they
 enter the platform; the API renders every one of them in a single JSON shape:
@@ -121,8 +125,35 @@ class Unavailable(AtollError):
     code = "unavailable"
 
 
+class Overloaded(Unavailable):
+    """Too many requests are queued for one app; ``detail["retry_after"]`` is in seconds."""
+
+    code = "overloaded"
+
+
+class BuildFailed(AtollError):
+    """Turning an app's sources into something runnable failed (e.g. a dependency install)."""
+
+    status = 422
+    code = "build_failed"
+
+
 class TenantCodeError(AtollError):
     """Tenant code failed; the platform itself is fine."""
 
     status = 500
     code = "tenant_code_error"
+
+
+class FunctionTimeout(TenantCodeError):
+    """A tenant function ran past its wall-clock limit and was killed."""
+
+    status = 504
+    code = "function_timeout"
+
+
+class ResourceLimitHit(TenantCodeError):
+    """A tenant function hit a memory, process, disk or CPU limit and was stopped."""
+
+    status = 507
+    code = "resource_limit"
