@@ -27,6 +27,35 @@ class Limits(BaseSettings):
     )
 
 
+class RuntimeSettings(BaseSettings):
+    """How tenant functions are sandboxed and pooled; per-app ``[limits]`` stay within these."""
+
+    model_config = SettingsConfigDict(env_prefix="ATOLL_RUNTIME_", frozen=True)
+
+    backend: str = Field("bwrap", description="Sandbox backend: bwrap or runsc.")
+    runtime_dir: Path | None = Field(
+        None,
+        description="Where sandbox-visible files live (must be traversable by the sandbox "
+        "uids); default data_dir/runtime, or a folder under /tmp when that is not reachable.",
+    )
+    sandbox_uid_base: int = Field(
+        1_000_000, description="First unprivileged host uid given to sandboxes (one per slot)."
+    )
+    pool_size: int = Field(2, description="Generic pre-started sandboxes kept ready.")
+    idle_seconds: float = Field(60.0, description="An idle app zygote exits after this long.")
+    worker_max_requests: int = Field(1000, description="A worker is replaced after this many.")
+    max_timeout_seconds: float = Field(60.0, description="Largest per-app wall-clock limit.")
+    max_memory_mb: int = Field(1024, description="Largest per-app memory limit.")
+    max_processes: int = Field(128, description="Largest per-app process limit.")
+    max_concurrency: int = Field(16, description="Largest per-app concurrency cap.")
+    max_tmp_mb: int = Field(256, description="Largest per-app /tmp size.")
+    egress_private_allowed: list[str] = Field(
+        default_factory=list,
+        description="host:port pairs on private or loopback addresses that apps may list "
+        "under [egress] allow (all other private addresses are refused).",
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable about an Atoll installation."""
 
@@ -45,6 +74,9 @@ class Settings(BaseSettings):
         "localhost", description="Host name apps are served under: {env}--{app}--{tenant}.HOST."
     )
     limits: Limits = Field(default_factory=Limits, description="Storage limits.")
+    runtime: RuntimeSettings = Field(
+        default_factory=RuntimeSettings, description="Function sandboxes and pools."
+    )
 
     @property
     def metadata_url(self) -> str:
