@@ -1,0 +1,61 @@
+"""The DB service: libSQL's Hrana protocol over HTTP, one SQLite database per app environment.
+
+Errors it adds to the platform tree (all in ``engine.py`` unless noted)::
+
+    BadRequest
+    ├── SqlError (400 sql_error)              SQLite rejected a statement
+    ├── ProtocolError (400 hrana_protocol_error, protocol.py)
+    └── StreamGone (400 stream_expired, streams.py)
+    LimitExceeded
+    ├── StatementTimeout (413 statement_timeout)
+    └── ResultTooLarge (413 result_too_large)
+    Forbidden
+    └── WriteRefused (403 write_refused)       read-only token or transaction
+    Conflict
+    └── MigrationError (409 migration_error, migrations.py)
+"""
+
+from __future__ import annotations
+
+from .admin import (
+    QueryResult,
+    TableInfo,
+    connect,
+    create_database,
+    database_path,
+    delete_app_databases,
+    exec_sql,
+    list_tables,
+    table_rows,
+)
+from .app import ServiceOptions, make_app
+from .engine import EngineLimits, ResultTooLarge, SqlError, StatementTimeout, WriteRefused
+from .names import DatabaseName
+from .server import bind_socket, make_server, serve
+from .tokens import TokenClaims, TokenIssuer, TokenVerifier
+
+__all__ = [
+    "DatabaseName",
+    "EngineLimits",
+    "QueryResult",
+    "ResultTooLarge",
+    "ServiceOptions",
+    "SqlError",
+    "StatementTimeout",
+    "TableInfo",
+    "TokenClaims",
+    "TokenIssuer",
+    "TokenVerifier",
+    "WriteRefused",
+    "bind_socket",
+    "connect",
+    "create_database",
+    "database_path",
+    "delete_app_databases",
+    "exec_sql",
+    "list_tables",
+    "make_app",
+    "make_server",
+    "serve",
+    "table_rows",
+]

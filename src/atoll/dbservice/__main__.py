@@ -1,0 +1,39 @@
+"""``python -m atoll.dbservice --data-dir D --port P``: run the DB service alone."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .app import ServiceOptions
+from .engine import EngineLimits
+from .server import bind_socket, make_server
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments and serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m atoll.dbservice", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=Path(".atoll"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
+    parser.add_argument("--statement-timeout", type=float, default=5.0, help="seconds")
+    parser.add_argument("--stream-idle-timeout", type=float, default=10.0, help="seconds")
+    parser.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL")
+    args = parser.parse_args(argv)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    options = ServiceOptions(
+        limits=EngineLimits(statement_timeout=args.statement_timeout, synchronous=args.synchronous),
+        stream_idle_timeout=args.stream_idle_timeout,
+    )
+    sock = bind_socket(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    server = make_server(args.data_dir, options)
+    # One line a parent process (or a test) can wait for to learn the port.
+    print(f"atoll-dbservice listening on http://{host}:{port}", flush=True)
+    server.run(sockets=[sock])
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""What the control plane calls directly: create, delete, run SQL, browse tables.
+
+These open their own short-lived connection (under the same authorizer and limits as the
+service); SQLite's locking and the busy timeout order them with the service's writer.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from atoll.errors import NotFound
+
+from .engine import Connection, EngineLimits, SqlError
+from .names import DatabaseName, check_slug, databases_root, snapshots_root
+from .protocol import Stmt, Value
+
+_INTERNAL_TABLES = ("sqlite_%", "_atoll_%")
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Columns and rows of one statement (``atoll db exec``, the IDE's table view)."""
+
+    columns: list[str]
+    rows: list[list[Value]]
+    rows_affected: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; blobs become ``{"base64": ...}``."""
+        return {
+            "columns": self.columns,
+            "rows": [[_jsonable(v) for v in row] for row in self.rows],
+            "rows_affected": self.rows_affected,
+        }
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A user table: its name, columns (name, declared type) and row count."""
+
+    name: str
+    columns: list[tuple[str, str]]
+    row_count: int
+
+
+def _jsonable(value: Value) -> Any:
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode("ascii")}
+    return value
+
+
+def _name(database: DatabaseName | str) -> DatabaseName:
+    return database if isinstance(database, DatabaseName) else DatabaseName.parse(database)
+
+
+def database_path(data_dir: Path, database: DatabaseName | str) -> Path:
+    """The file of a database (whether or not it exists)."""
+    return _name(database).path(data_dir)
+
+
+def create_database(
+    data_dir: Path, database: DatabaseName | str, limits: EngineLimits | None = None
+) -> Path:
+    """Create a database file in WAL mode if it does not exist yet; its path."""
+    path = database_path(data_dir, database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Connection(path, readonly=False, limits=limits or EngineLimits()).close()
+    return path
+
+
+@contextmanager
+def connect(
+    data_dir: Path, database: DatabaseName | str, limits: EngineLimits | None = None
+) -> Iterator[Connection]:
+    """A writable connection to an existing database; NotFound if there is none."""
+    path = database_path(data_dir, database)
+    if not path.exists():
+        raise NotFound(f"database {str(database)!r} does not exist", database=str(database))
+    conn = Connection(path, readonly=False, limits=limits or EngineLimits())
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def delete_app_databases(data_dir: Path, tenant: str, app: str) -> None:
+    """Delete every environment's database and snapshots of an app."""
+    check_slug("tenant", tenant)
+    check_slug("app", app)
+    for root in (databases_root(data_dir), snapshots_root(data_dir)):
+        shutil.rmtree(root / tenant / app, ignore_errors=True)
+
+
+def exec_sql(
+    data_dir: Path,
+    database: DatabaseName | str,
+    sql: str,
+    args: Sequence[Value] = (),
+    limits: EngineLimits | None = None,
+) -> QueryResult:
+    """Run one statement as the app's owner (``atoll db exec``); columns and rows."""
+    with connect(data_dir, database, limits) as conn:
+        result = conn.execute(sql, Stmt(sql=sql, args=tuple(args)), "allow")
+    return QueryResult(
+        columns=[c["name"] or "" for c in result["cols"]],
+        rows=[[_decode(v) for v in row] for row in result["rows"]],
+        rows_affected=result["affected_row_count"],
+    )
+
+
+def _decode(value: dict[str, Any]) -> Value:
+    kind = value["type"]
+    if kind == "integer":
+        return int(value["value"])
+    if kind == "blob":
+        return base64.b64decode(value["base64"])
+    if kind == "null":
+        return None
+    return value["value"]  # type: ignore[no-any-return]
+
+
+def list_tables(data_dir: Path, database: DatabaseName | str) -> list[TableInfo]:
+    """The user tables of a database with their columns and row counts (for the IDE)."""
+    with connect(data_dir, database) as conn:
+        _, names = conn.query(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' "
+            "AND name NOT LIKE ? AND name NOT LIKE ? ORDER BY name",
+            _INTERNAL_TABLES,
+        )
+        tables = []
+        for (name,) in names:
+            _, cols = conn.query("SELECT name, type FROM pragma_table_info(?)", (name,))
+            _, count = conn.query(f"SELECT count(*) FROM {_quote(name)}")
+            tables.append(
+                TableInfo(name=name, columns=[(c, t) for c, t in cols], row_count=count[0][0])
+            )
+    return tables
+
+
+def table_rows(
+    data_dir: Path, database: DatabaseName | str, table: str, *, limit: int = 100, offset: int = 0
+) -> QueryResult:
+    """A page of a table's rows in rowid order where there is one (for the IDE)."""
+    if not 0 < limit <= 10_000 or offset < 0:
+        raise SqlError("limit must be 1..10000 and offset >= 0", hrana_code="ARGS_INVALID")
+    with connect(data_dir, database) as conn:
+        _, found = conn.query(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ?", (table,)
+        )
+        if not found:
+            raise NotFound(f"table {table!r} does not exist", table=table)
+        columns, rows = conn.query(
+            f"SELECT * FROM {_quote(table)} LIMIT ? OFFSET ?", (limit, offset)
+        )
+        if not columns:
+            _, info = conn.query("SELECT name FROM pragma_table_info(?)", (table,))
+            columns = [c for (c,) in info]
+    return QueryResult(columns=columns, rows=[list(r) for r in rows])
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'

@@ -1,0 +1,288 @@
+"""The Hrana-over-HTTP ASGI application (Starlette): routes, auth, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from atoll.errors import AtollError, LimitExceeded, Unauthorized
+
+from .databases import DatabaseRegistry
+from .engine import EngineLimits, hrana_code
+from .protocol import ProtocolError, error_object, parse_batch, parse_stmt
+from .streams import Stream, StreamRegistry
+from .tokens import TokenClaims, TokenVerifier
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    """Tunables of the DB service."""
+
+    limits: EngineLimits = field(default_factory=EngineLimits)
+    stream_idle_timeout: float = 10.0
+    max_body_bytes: int = 32 * MiB
+    max_readers: int = 4
+    max_streams: int = 1000
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class JSONBody(Response):
+    """A compact JSON response."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Encode ``content`` as compact JSON."""
+        return _dumps(content)
+
+
+def error_response(exc: AtollError) -> JSONBody:
+    """A Hrana ``Error`` body (plus the platform's error object) with the error's status."""
+    body = error_object(exc.message, hrana_code(exc)) | exc.to_dict()
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONBody(body, status_code=exc.status, headers=headers)
+
+
+class DbService:
+    """The service's state: open databases, live streams, the token verifier."""
+
+    def __init__(self, data_dir: Path, verifier: TokenVerifier, options: ServiceOptions) -> None:
+        self.options = options
+        self.verifier = verifier
+        self.databases = DatabaseRegistry(data_dir, options.limits, options.max_readers)
+        self.streams = StreamRegistry(options.stream_idle_timeout, options.max_streams)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _claims(self, request: Request) -> TokenClaims:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized(
+                "a database token is required (Authorization: Bearer ...)",
+                hrana_code="TOKEN_MISSING",
+            )
+        return self.verifier.verify(token.strip())
+
+    async def _json(self, request: Request) -> dict[str, Any]:
+        cap = self.options.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > cap:
+            raise LimitExceeded(
+                f"request body is larger than {cap} bytes",
+                hrana_code="BODY_TOO_LARGE",
+                limit_bytes=cap,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise LimitExceeded(
+                    f"request body is larger than {cap} bytes",
+                    hrana_code="BODY_TOO_LARGE",
+                    limit_bytes=cap,
+                )
+            chunks.append(chunk)
+        try:
+            body = json.loads(b"".join(chunks))
+        except (ValueError, RecursionError) as exc:
+            raise ProtocolError(
+                "request body is not valid JSON", hrana_code="JSON_INVALID"
+            ) from exc
+        if not isinstance(body, dict):
+            raise ProtocolError("request body must be a JSON object")
+        return body
+
+    async def _stream(self, claims: TokenClaims, baton: object) -> Stream:
+        if baton is None:
+            db = await self.databases.get(claims.database)
+            return self.streams.open(db, claims.mode)
+        if not isinstance(baton, str):
+            raise ProtocolError("'baton' must be a string or null")
+        return self.streams.take(baton, claims)
+
+    # -- endpoints -----------------------------------------------------------------------
+
+    async def pipeline(self, request: Request) -> Response:
+        """``POST /v2/pipeline`` and ``/v3/pipeline``."""
+        try:
+            claims = self._claims(request)
+            body = await self._json(request)
+            requests = body.get("requests")
+            if not isinstance(requests, list):
+                raise ProtocolError("'requests' must be an array")
+            stream = await self._stream(claims, body.get("baton"))
+        except AtollError as exc:
+            return error_response(exc)
+        results: list[dict[str, Any]] = []
+        async with stream.lock:
+            try:
+                for item in requests:
+                    try:
+                        response = await stream.handle(item)
+                        results.append({"type": "ok", "response": response})
+                    except AtollError as exc:
+                        results.append(
+                            {"type": "error", "error": error_object(exc.message, hrana_code(exc))}
+                        )
+            except BaseException:
+                await self.streams.close(stream)
+                raise
+            baton = self.streams.give(stream)
+        return JSONBody({"baton": baton, "base_url": None, "results": results})
+
+    async def cursor(self, request: Request) -> Response:
+        """``POST /v3/cursor``: a batch whose results come back as NDJSON entries."""
+        try:
+            claims = self._claims(request)
+            body = await self._json(request)
+            steps = parse_batch(body.get("batch"))
+            stream = await self._stream(claims, body.get("baton"))
+        except AtollError as exc:
+            return error_response(exc)
+        entries: list[dict[str, Any]] = []
+        async with stream.lock:
+            try:
+                result = await stream.batch(steps)
+                for index, step_result in enumerate(result["step_results"]):
+                    error = result["step_errors"][index]
+                    if error is not None:
+                        entries.append({"type": "step_error", "step": index, "error": error})
+                    elif step_result is not None:
+                        entries.append(
+                            {"type": "step_begin", "step": index, "cols": step_result["cols"]}
+                        )
+                        entries.extend({"type": "row", "row": r} for r in step_result["rows"])
+                        entries.append(
+                            {
+                                "type": "step_end",
+                                "affected_row_count": step_result["affected_row_count"],
+                                "last_insert_rowid": step_result["last_insert_rowid"],
+                            }
+                        )
+            except AtollError as exc:
+                entries.append(
+                    {"type": "error", "error": error_object(exc.message, hrana_code(exc))}
+                )
+            except BaseException:
+                await self.streams.close(stream)
+                raise
+            baton = self.streams.give(stream)
+        lines = [_dumps({"baton": baton, "base_url": None})] + [_dumps(e) for e in entries]
+        return Response(b"\n".join(lines) + b"\n", media_type="application/x-ndjson")
+
+    async def _one_shot(self, request: Request, key: str) -> Response:
+        try:
+            claims = self._claims(request)
+            body = await self._json(request)
+            db = await self.databases.get(claims.database)
+        except AtollError as exc:
+            return error_response(exc)
+        stream = self.streams.open(db, claims.mode)
+        try:
+            if key == "stmt":
+                result = await stream.execute(parse_stmt(body.get("stmt")))
+            else:
+                result = await stream.batch(parse_batch(body.get("batch")))
+        except AtollError as exc:
+            return error_response(exc)
+        finally:
+            await self.streams.close(stream)
+        return JSONBody({"result": result})
+
+    async def v1_execute(self, request: Request) -> Response:
+        """``POST /v1/execute``: one statement on a fresh stream."""
+        return await self._one_shot(request, "stmt")
+
+    async def v1_batch(self, request: Request) -> Response:
+        """``POST /v1/batch``: one batch on a fresh stream."""
+        return await self._one_shot(request, "batch")
+
+    async def version(self, request: Request) -> Response:
+        """``GET /v2`` and ``GET /v3``: this protocol version is spoken."""
+        return PlainTextResponse("ok")
+
+    async def no_protobuf(self, request: Request) -> Response:
+        """``/v3-protobuf``: not spoken, so clients fall back to JSON."""
+        return error_response(
+            _NotSupported(
+                "the Protobuf encoding is not supported; use JSON",
+                hrana_code="PROTOBUF_UNSUPPORTED",
+            )
+        )
+
+    async def health(self, request: Request) -> Response:
+        """``GET /health``."""
+        return PlainTextResponse("ok")
+
+    # -- life ----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """Expire idle streams in the background; close everything on shutdown."""
+        interval = max(0.05, min(1.0, self.options.stream_idle_timeout / 4))
+
+        async def sweep() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                await self.streams.expire_idle()
+
+        task = asyncio.create_task(sweep())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await self.streams.close_all()
+            await self.databases.close()
+
+
+class _NotSupported(AtollError):
+    """This server does not speak that protocol variant."""
+
+    status = 404
+    code = "not_supported"
+
+
+def make_app(
+    data_dir: Path,
+    *,
+    verifier: TokenVerifier | None = None,
+    options: ServiceOptions | None = None,
+) -> Starlette:
+    """The DB service as an ASGI app serving databases under ``data_dir``."""
+    service = DbService(
+        data_dir, verifier or TokenVerifier.from_data_dir(data_dir), options or ServiceOptions()
+    )
+    routes = [
+        Route("/v2", service.version, methods=["GET"]),
+        Route("/v3", service.version, methods=["GET"]),
+        Route("/v2/pipeline", service.pipeline, methods=["POST"]),
+        Route("/v3/pipeline", service.pipeline, methods=["POST"]),
+        Route("/v3/cursor", service.cursor, methods=["POST"]),
+        Route("/v1/execute", service.v1_execute, methods=["POST"]),
+        Route("/v1/batch", service.v1_batch, methods=["POST"]),
+        Route("/v3-protobuf", service.no_protobuf, methods=["GET"]),
+        Route("/v3-protobuf/{rest:path}", service.no_protobuf, methods=["GET", "POST"]),
+        Route("/health", service.health, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=service.lifespan)
+    app.state.service = service
+    return app

@@ -1,0 +1,177 @@
+"""Open databases: one writer thread and connection each, read connections beside it.
+
+The writer is leased to one stream at a time: an autocommit write holds the lease for a
+single statement or batch; an explicit transaction holds it across requests until it ends
+or its stream dies. Reads run on a small pool of read-only connections (WAL readers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from atoll.errors import NotFound
+
+from .engine import Connection, EngineLimits, SqlError
+from .names import DatabaseName
+
+T = TypeVar("T")
+
+
+class Database:
+    """One open database: its writer thread, its writer lease and its reader pool."""
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        limits: EngineLimits,
+        reader_executor: ThreadPoolExecutor,
+        max_readers: int = 4,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.limits = limits
+        self._reader_executor = reader_executor
+        self._writer_executor = ThreadPoolExecutor(1, thread_name_prefix=f"db-writer-{name}")
+        self._writer: Connection | None = None
+        self._lease = asyncio.Lock()
+        self._idle_readers: list[Connection] = []
+        self._all_readers: list[Connection] = []
+        self._reader_slots = asyncio.Semaphore(max_readers)
+        self._pool_lock = threading.Lock()
+        self.closed = False
+
+    # -- writer ------------------------------------------------------------------------
+
+    def _writer_call(self, work: Callable[[Connection], T]) -> T:
+        if self._writer is None:
+            self._writer = Connection(self.path, readonly=False, limits=self.limits)
+        return work(self._writer)
+
+    async def on_writer(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` on the writer thread (the caller must hold the lease)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer_executor, self._writer_call, work)
+
+    async def acquire_writer(self) -> None:
+        """Take the writer lease, waiting at most the busy timeout."""
+        timeout = self.limits.busy_timeout_ms / 1000
+        try:
+            await asyncio.wait_for(self._lease.acquire(), timeout)
+        except TimeoutError as exc:
+            raise SqlError(
+                "database is locked: another stream holds a write transaction",
+                hrana_code="SQLITE_BUSY",
+            ) from exc
+
+    def release_writer(self) -> None:
+        """Give the writer lease back."""
+        if self._lease.locked():
+            self._lease.release()
+
+    # -- readers -----------------------------------------------------------------------
+
+    async def checkout_reader(self) -> Connection:
+        """Take a read-only connection from the pool (opening one if needed)."""
+        await self._reader_slots.acquire()
+        with self._pool_lock:
+            if self._idle_readers:
+                return self._idle_readers.pop()
+        loop = asyncio.get_running_loop()
+        try:
+            conn = await loop.run_in_executor(
+                self._reader_executor,
+                lambda: Connection(self.path, readonly=True, limits=self.limits),
+            )
+        except BaseException:
+            self._reader_slots.release()
+            raise
+        with self._pool_lock:
+            self._all_readers.append(conn)
+        return conn
+
+    def checkin_reader(self, conn: Connection) -> None:
+        """Return a reader to the pool; it must not be inside a transaction."""
+        with self._pool_lock:
+            self._idle_readers.append(conn)
+        self._reader_slots.release()
+
+    async def on_reader(self, conn: Connection, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` on a checked-out reader in the reader thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader_executor, work, conn)
+
+    # -- life --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the writer (creating WAL files) so readers can open beside it."""
+        await self.on_writer(lambda conn: None)
+
+    async def close(self) -> None:
+        """Close every connection and stop the writer thread."""
+        if self.closed:
+            return
+        self.closed = True
+
+        def close_all() -> None:
+            if self._writer is not None:
+                self._writer.close()
+            with self._pool_lock:
+                for reader in self._all_readers:
+                    reader.close()
+                self._all_readers.clear()
+                self._idle_readers.clear()
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer_executor, close_all)
+        self._writer_executor.shutdown(wait=False)
+
+
+class DatabaseRegistry:
+    """The databases the service has open, looked up by name."""
+
+    def __init__(self, data_dir: Path, limits: EngineLimits, max_readers: int = 4) -> None:
+        self.data_dir = data_dir
+        self.limits = limits
+        self.max_readers = max_readers
+        self._open: dict[str, Database] = {}
+        self._opening = asyncio.Lock()
+        self._reader_executor = ThreadPoolExecutor(
+            max(4, max_readers * 2), thread_name_prefix="db-reader"
+        )
+
+    async def get(self, name: str) -> Database:
+        """The open database called ``name``; NotFound if it was never created."""
+        db = self._open.get(name)
+        if db is not None and db.path.exists():
+            return db
+        async with self._opening:
+            db = self._open.get(name)
+            path = DatabaseName.parse(name).path(self.data_dir)
+            if not path.exists():
+                if db is not None:
+                    del self._open[name]
+                    await db.close()
+                raise NotFound(f"database {name!r} does not exist", database=name)
+            if db is None:
+                db = Database(name, path, self.limits, self._reader_executor, self.max_readers)
+                await db.start()
+                self._open[name] = db
+            return db
+
+    async def forget(self, name: str) -> None:
+        """Close a database if open (before its files are deleted or replaced)."""
+        db = self._open.pop(name, None)
+        if db is not None:
+            await db.close()
+
+    async def close(self) -> None:
+        """Close every open database."""
+        for name in list(self._open):
+            await self.forget(name)
+        self._reader_executor.shutdown(wait=False)

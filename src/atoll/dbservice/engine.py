@@ -1,0 +1,464 @@
+"""One SQLite connection under the service's rules: authorizer, time limit, result cap.
+
+Everything here is synchronous and runs on the thread that owns the connection (the
+database's writer thread or a reader pool thread); ``databases.py`` schedules it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import apsw
+
+from atoll.errors import AtollError, BadRequest, Forbidden, LimitExceeded
+
+from .protocol import Stmt, encode_value
+
+MiB = 1024 * 1024
+
+#: What a connection does with a statement that would write:
+#: ``allow`` runs it; ``reroute`` raises NeedsWriter (a reader on a read-write stream);
+#: ``token`` refuses it (read-only token); ``transaction`` refuses it (read-only transaction).
+WritePolicy = Literal["allow", "reroute", "token", "transaction"]
+
+READ_KEYWORDS = frozenset({"SELECT", "VALUES", "WITH", "EXPLAIN", "PRAGMA"})
+TRANSACTION_KEYWORDS = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"})
+
+# Pragmas that may take an argument: schema introspection, checks and user_version.
+_PRAGMAS_WITH_ARGUMENT = frozenset(
+    {
+        "table_info",
+        "table_xinfo",
+        "table_list",
+        "index_list",
+        "index_info",
+        "index_xinfo",
+        "foreign_key_list",
+        "foreign_key_check",
+        "integrity_check",
+        "quick_check",
+        "user_version",
+        "application_id",
+        "defer_foreign_keys",
+        "optimize",
+    }
+)
+_TEMP_CREATES = frozenset(
+    {
+        apsw.SQLITE_CREATE_TEMP_INDEX,
+        apsw.SQLITE_CREATE_TEMP_TABLE,
+        apsw.SQLITE_CREATE_TEMP_TRIGGER,
+        apsw.SQLITE_CREATE_TEMP_VIEW,
+    }
+)
+_REFUSED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
+_COMMENT_OR_SPACE = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))", re.S)
+_WORD = re.compile(r"[A-Za-z_]+")
+_NULL_BINDINGS: Any = getattr(apsw, "_null_bindings", None)
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    """Limits every statement runs under."""
+
+    statement_timeout: float = 5.0
+    max_result_bytes: int = 8 * MiB
+    max_sql_bytes: int = 1 * MiB
+    max_value_bytes: int = 16 * MiB
+    busy_timeout_ms: int = 5000
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+
+
+class SqlError(BadRequest):
+    """SQLite rejected a statement; ``detail['hrana_code']`` names the SQLite error code."""
+
+    code = "sql_error"
+
+
+class StatementTimeout(LimitExceeded):
+    """A statement ran past the per-statement time limit and was interrupted."""
+
+    code = "statement_timeout"
+
+
+class ResultTooLarge(LimitExceeded):
+    """A statement produced more result data than the cap allows."""
+
+    code = "result_too_large"
+
+
+class WriteRefused(Forbidden):
+    """A write was attempted with a read-only token or inside a read-only transaction."""
+
+    code = "write_refused"
+
+
+class NeedsWriter(Exception):  # noqa: N818 - a routing signal, not an error
+    """Internal signal: a statement tried on a reader must run on the writer instead."""
+
+
+def hrana_code(error: AtollError) -> str:
+    """The Hrana ``Error.code`` for a platform error."""
+    code = error.detail.get("hrana_code")
+    return code if isinstance(code, str) else error.code.upper()
+
+
+def first_keyword(sql: str) -> str:
+    """The first SQL keyword of a statement, upper-cased, skipping comments ('' if none)."""
+    pos = 0
+    while True:
+        match = _COMMENT_OR_SPACE.match(sql, pos)
+        if not match or match.end() == pos:
+            break
+        pos = match.end()
+    word = _WORD.match(sql, pos)
+    return word.group(0).upper() if word else ""
+
+
+def has_sql(text: str) -> bool:
+    """True if ``text`` holds anything besides blanks, comments and semicolons."""
+    return bool(_COMMENT_OR_SPACE.sub("", text).replace(";", "").strip())
+
+
+def _param_name(sql: str, bare: str | None) -> str | None:
+    """Restore the prefix SQLite's parameter name had (apsw strips it)."""
+    if bare is None:
+        return None
+    if bare.isdigit():
+        return f"?{bare}"
+    match = re.search(r"([:@$])" + re.escape(bare) + r"(?![\w])", sql)
+    return (match.group(1) if match else ":") + bare
+
+
+def _error_name(exc: apsw.Error) -> str:
+    extended = getattr(exc, "extendedresult", None)
+    name = apsw.mapping_extended_result_codes.get(extended) if extended is not None else None
+    if not isinstance(name, str):
+        name = apsw.mapping_result_codes.get(getattr(exc, "result", 1), "SQLITE_ERROR")
+    return str(name)
+
+
+class _Trace:
+    """Per-statement state filled in by apsw's exec tracer before the first step."""
+
+    __slots__ = ("sql", "policy", "cols", "readonly", "refusal", "calls")
+
+    def __init__(self, sql: str, policy: WritePolicy) -> None:
+        self.sql = sql
+        self.policy = policy
+        self.cols: list[dict[str, str | None]] = []
+        self.readonly = True
+        self.refusal: str | None = None
+        self.calls = 0
+
+    def __call__(self, cursor: apsw.Cursor, first: str, bindings: object) -> bool:
+        self.calls += 1
+        if self.calls > 1 or (len(first) < len(self.sql) and has_sql(self.sql[len(first) :])):
+            self.refusal = "multiple"
+            return False
+        self.readonly = bool(cursor.is_readonly)
+        if not self.readonly and self.policy != "allow":
+            self.refusal = self.policy
+            return False
+        self.cols = [{"name": n, "decltype": d} for n, d in cursor.get_description()]
+        return True
+
+
+class Connection:
+    """A SQLite connection opened with the service's pragmas, authorizer and limits."""
+
+    def __init__(self, path: Path, *, readonly: bool, limits: EngineLimits) -> None:
+        self.path = path
+        self.readonly = readonly
+        self.limits = limits
+        flags = (
+            apsw.SQLITE_OPEN_READONLY
+            if readonly
+            else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+        )
+        try:
+            self._db = apsw.Connection(str(path), flags=flags)
+            self._db.set_busy_timeout(limits.busy_timeout_ms)
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={limits.synchronous}")
+            self._db.execute("PRAGMA foreign_keys=ON")
+        except apsw.Error as exc:
+            raise SqlError(f"cannot open database: {exc}", hrana_code=_error_name(exc)) from exc
+        self._db.limit(apsw.SQLITE_LIMIT_SQL_LENGTH, limits.max_sql_bytes)
+        self._db.limit(apsw.SQLITE_LIMIT_LENGTH, limits.max_value_bytes)
+        self._deadline = float("inf")
+        self._keyword = ""
+        self._denied: str | None = None
+        self._db.set_progress_handler(self._progress, 1000)
+        self._db.authorizer = self._authorize
+
+    # -- rules -----------------------------------------------------------------------
+
+    def _progress(self) -> bool:
+        return time.monotonic() > self._deadline
+
+    def _authorize(
+        self, op: int, one: str | None, two: str | None, dbname: str | None, trig: str | None
+    ) -> int:
+        reason = None
+        if op == apsw.SQLITE_ATTACH:
+            if self._keyword != "VACUUM":
+                reason = "ATTACH is not allowed"
+            elif one:
+                reason = "VACUUM INTO is not allowed"
+        elif op == apsw.SQLITE_DETACH and self._keyword != "VACUUM":
+            reason = "DETACH is not allowed"
+        elif op in _TEMP_CREATES:
+            reason = "temporary tables, views, indexes and triggers are not supported"
+        elif op == apsw.SQLITE_FUNCTION and (two or "").lower() in _REFUSED_FUNCTIONS:
+            reason = f"{two}() is not allowed"
+        elif op == apsw.SQLITE_PRAGMA:
+            name = (one or "").lower()
+            if name == "writable_schema" or (
+                two is not None and name not in _PRAGMAS_WITH_ARGUMENT
+            ):
+                reason = f"PRAGMA {name} cannot be changed"
+        if reason is None:
+            return apsw.SQLITE_OK
+        self._denied = reason
+        return apsw.SQLITE_DENY
+
+    # -- state -----------------------------------------------------------------------
+
+    @property
+    def in_transaction(self) -> bool:
+        """True when the connection is inside an explicit transaction."""
+        return bool(self._db.in_transaction)
+
+    def rollback(self) -> None:
+        """Roll back an open transaction, if any."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close the connection (rolling back whatever is open)."""
+        self._db.close(True)
+
+    @property
+    def raw(self) -> apsw.Connection:
+        """The underlying apsw connection (for the backup API)."""
+        return self._db
+
+    # -- running ---------------------------------------------------------------------
+
+    def _translate(self, exc: BaseException, policy: WritePolicy) -> AtollError:
+        if isinstance(exc, apsw.InterruptError) and time.monotonic() > self._deadline:
+            limit = self.limits.statement_timeout
+            return StatementTimeout(
+                f"statement interrupted: it ran longer than the {limit:g} s time limit",
+                hrana_code="STATEMENT_TIMEOUT",
+                limit_seconds=limit,
+            )
+        if isinstance(exc, apsw.AuthError):
+            reason = self._denied or "not authorized"
+            return SqlError(f"statement refused: {reason}", hrana_code="SQLITE_AUTH")
+        if isinstance(exc, apsw.ReadOnlyError) and policy in ("token", "transaction"):
+            return _write_refused(policy)
+        if isinstance(exc, apsw.TooBigError):
+            return SqlError(
+                "statement or value too large "
+                f"(SQL limit {self.limits.max_sql_bytes} bytes, value limit "
+                f"{self.limits.max_value_bytes} bytes)",
+                hrana_code="SQLITE_TOOBIG",
+            )
+        if isinstance(exc, apsw.BindingsError):
+            return SqlError(f"bad arguments: {exc}", hrana_code="ARGS_INVALID")
+        if isinstance(exc, KeyError):
+            return SqlError(f"missing named argument {exc.args[0]!r}", hrana_code="ARGS_INVALID")
+        if isinstance(exc, apsw.Error):
+            return SqlError(str(exc), hrana_code=_error_name(exc))
+        return SqlError(f"cannot bind argument: {exc}", hrana_code="ARGS_INVALID")
+
+    def _start(self, sql: str) -> None:
+        self._keyword = first_keyword(sql)
+        self._denied = None
+        self._deadline = time.monotonic() + self.limits.statement_timeout
+
+    def _bindings(self, stmt: Stmt, sql: str) -> Any:
+        if stmt.named_args and stmt.args:
+            names = [p["name"] for p in self.describe(sql)["params"]]
+            values = list(stmt.args) + [None] * max(0, len(names) - len(stmt.args))
+            for index, name in enumerate(names):
+                bare = name[1:] if name else None
+                if bare is not None and bare in stmt.named_args:
+                    values[index] = stmt.named_args[bare]
+            return values
+        if stmt.named_args:
+            return dict(stmt.named_args)
+        return stmt.args
+
+    def execute(self, sql: str, stmt: Stmt, policy: WritePolicy) -> dict[str, Any]:
+        """Run one statement and return a Hrana ``StmtResult``."""
+        trace = _Trace(sql, policy)
+        cursor = self._db.cursor()
+        cursor.exec_trace = trace
+        rows: list[list[dict[str, Any]]] = []
+        try:
+            bindings = self._bindings(stmt, sql)
+            self._start(sql)
+            rows = self._collect(cursor.execute(sql, bindings), stmt.want_rows)
+        except apsw.ExecTraceAbort as exc:
+            raise self._refusal(trace) from exc
+        except (apsw.Error, KeyError, TypeError, OverflowError) as exc:
+            raise self._translate(exc, policy) from exc
+        finally:
+            self._deadline = float("inf")
+        if not trace.cols and not rows and trace.refusal is None and not sql.strip():
+            raise SqlError("no SQL statement given", hrana_code="SQL_NO_STATEMENT")
+        return {
+            "cols": trace.cols,
+            "rows": rows,
+            "affected_row_count": 0 if trace.readonly else self._db.changes(),
+            "last_insert_rowid": str(self._db.last_insert_rowid()),
+        }
+
+    def _refusal(self, trace: _Trace) -> Exception:
+        if trace.refusal == "multiple":
+            return SqlError(
+                "SQL text holds more than one statement; send one per request or use a batch",
+                hrana_code="SQL_MANY_STATEMENTS",
+            )
+        if trace.refusal == "reroute":
+            return NeedsWriter()
+        return _write_refused("token" if trace.refusal == "token" else "transaction")
+
+    def _collect(self, cursor: Iterator[tuple[Any, ...]], want_rows: bool) -> list[Any]:
+        rows: list[list[dict[str, Any]]] = []
+        size = 0
+        cap = self.limits.max_result_bytes
+        for row in cursor:
+            if not want_rows:
+                continue
+            size += 16 * len(row)
+            for value in row:
+                if type(value) is str or type(value) is bytes:
+                    size += len(value)
+            if size > cap:
+                raise ResultTooLarge(
+                    f"result is larger than the {cap} byte cap; select fewer rows or columns",
+                    hrana_code="RESULT_TOO_LARGE",
+                    limit_bytes=cap,
+                )
+            rows.append([encode_value(v) for v in row])
+        return rows
+
+    def sequence(self, sql: str, policy: WritePolicy) -> None:
+        """Run semicolon-separated statements, ignoring their rows."""
+        cursor = self._db.cursor()
+        refused: list[str] = []
+
+        def trace(cur: apsw.Cursor, first: str, bindings: object) -> bool:
+            self._start(first)
+            if policy != "allow" and not cur.is_readonly:
+                refused.append(policy)
+                return False
+            return True
+
+        cursor.exec_trace = trace
+        self._start(sql)
+        try:
+            for _ in cursor.execute(sql):
+                pass
+        except apsw.ExecTraceAbort as exc:
+            if refused == ["reroute"]:
+                raise NeedsWriter() from exc
+            raise _write_refused("token" if refused == ["token"] else "transaction") from exc
+        except (apsw.Error, KeyError) as exc:
+            raise self._translate(exc, policy) from exc
+        finally:
+            self._deadline = float("inf")
+
+    def describe(self, sql: str) -> dict[str, Any]:
+        """Parse a statement without running it: parameters, columns, read-only, explain."""
+        info: dict[str, Any] = {}
+
+        def trace(cur: apsw.Cursor, first: str, bindings: object) -> bool:
+            names = cur.bindings_names
+            info["params"] = [_param_name(first, n) for n in names]
+            info["cols"] = [{"name": n, "decltype": d} for n, d in cur.get_description()]
+            info["is_explain"] = bool(cur.is_explain)
+            info["is_readonly"] = bool(cur.is_readonly)
+            return False
+
+        cursor = self._db.cursor()
+        cursor.exec_trace = trace
+        self._start(sql)
+        try:
+            # apsw's own query_info binds this sentinel to prepare without real arguments.
+            cursor.execute(sql, _NULL_BINDINGS, can_cache=False)
+        except apsw.ExecTraceAbort:
+            pass
+        except apsw.Error as exc:
+            raise self._translate(exc, "allow") from exc
+        finally:
+            self._deadline = float("inf")
+        if not info:
+            raise SqlError("no SQL statement given", hrana_code="SQL_NO_STATEMENT")
+        return {
+            "params": [{"name": n} for n in info["params"]],
+            "cols": info["cols"],
+            "is_explain": info["is_explain"],
+            "is_readonly": info["is_readonly"],
+        }
+
+    def run_script(self, sql: str) -> None:
+        """Run a multi-statement script (migrations), rows ignored, under the time limit."""
+        self._start(sql)
+        try:
+            for _ in self._db.cursor().execute(sql):
+                pass
+        except (apsw.Error, KeyError) as exc:
+            raise self._translate(exc, "allow") from exc
+        finally:
+            self._deadline = float("inf")
+
+    def query(
+        self, sql: str, args: tuple[Any, ...] = ()
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one trusted statement and return plain column names and rows."""
+        cursor = self._db.cursor()
+        cols: list[str] = []
+
+        def trace(cur: apsw.Cursor, first: str, bindings: object) -> bool:
+            cols[:] = [d[0] for d in cur.get_description()]
+            return True
+
+        cursor.exec_trace = trace
+        self._start(sql)
+        try:
+            rows = list(cursor.execute(sql, args))
+        except (apsw.Error, KeyError) as exc:
+            raise self._translate(exc, "allow") from exc
+        finally:
+            self._deadline = float("inf")
+        return cols, rows
+
+
+def _write_refused(policy: WritePolicy) -> WriteRefused:
+    if policy == "token":
+        return WriteRefused(
+            "write refused: this database token is read-only", hrana_code="READONLY_TOKEN"
+        )
+    return WriteRefused(
+        "write refused: the stream is inside a read-only transaction",
+        hrana_code="READONLY_TRANSACTION",
+    )
+
+
+def open_connection(path: Path, *, readonly: bool, limits: EngineLimits) -> Connection:
+    """Open a connection to an existing (or, for writers, new) database file."""
+    return Connection(path, readonly=readonly, limits=limits)
+
+
+ConnectionWork = Callable[[Connection], Any]

@@ -1,0 +1,334 @@
+"""Hrana streams: state kept between HTTP requests, tied together by single-use batons.
+
+A stream routes each statement: reads go to a pooled read-only connection, writes take the
+database's writer lease. A transaction pins the stream to its connection (the writer, or
+a reader for ``BEGIN TRANSACTION READONLY``) until it ends or the stream dies; a dead or
+idle stream's transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from atoll.errors import AtollError, BadRequest, Forbidden, Unavailable
+
+from .databases import Database
+from .engine import (
+    READ_KEYWORDS,
+    Connection,
+    NeedsWriter,
+    WritePolicy,
+    first_keyword,
+    hrana_code,
+)
+from .protocol import (
+    BatchStep,
+    ProtocolError,
+    Stmt,
+    error_object,
+    eval_cond,
+    parse_batch,
+    parse_stmt,
+)
+from .tokens import Mode, TokenClaims
+
+T = TypeVar("T")
+MAX_STORED_SQL = 1000
+_BEGIN_READONLY = re.compile(r"^\s*BEGIN\s+(?:TRANSACTION\s+)?READONLY\s*;?\s*$", re.I)
+
+
+class StreamGone(BadRequest):
+    """The baton is unknown: the stream expired, was closed, or the baton was forged."""
+
+    code = "stream_expired"
+
+
+def route(sql: str) -> tuple[str, bool]:
+    """The SQL to run and whether it needs the writer (libSQL's read-only BEGIN mapped)."""
+    if _BEGIN_READONLY.match(sql):
+        return "BEGIN DEFERRED", False
+    return sql, first_keyword(sql) not in READ_KEYWORDS
+
+
+def effective_policy(conn: Connection, policy: WritePolicy) -> WritePolicy:
+    """A reader inside a transaction may not hand writes to the writer."""
+    if policy == "reroute" and conn.in_transaction:
+        return "transaction"
+    return policy
+
+
+def _error(exc: AtollError) -> dict[str, Any]:
+    return error_object(exc.message, hrana_code(exc))
+
+
+class BatchRun:
+    """A batch in progress; resumable on the writer if a step turns out to write."""
+
+    def __init__(self, steps: list[BatchStep], sqls: list[str | AtollError]) -> None:
+        self.steps = steps
+        self.sqls = sqls
+        self.next = 0
+        self.outcomes: list[bool | None] = [None] * len(steps)
+        self.results: list[dict[str, Any] | None] = [None] * len(steps)
+        self.errors: list[dict[str, Any] | None] = [None] * len(steps)
+
+    @property
+    def wants_write(self) -> bool:
+        """True if any step looks like a write (so the batch starts on the writer)."""
+        return any(isinstance(s, str) and route(s)[1] for s in self.sqls)
+
+    def __call__(self, conn: Connection, policy: WritePolicy) -> dict[str, Any]:
+        for index in range(self.next, len(self.steps)):
+            step = self.steps[index]
+            if step.condition is not None and not eval_cond(
+                step.condition, self.outcomes, lambda: not conn.in_transaction
+            ):
+                self.next = index + 1
+                continue
+            sql = self.sqls[index]
+            try:
+                if isinstance(sql, AtollError):
+                    raise sql
+                text, _ = route(sql)
+                self.results[index] = conn.execute(text, step.stmt, effective_policy(conn, policy))
+                self.outcomes[index] = True
+            except NeedsWriter:
+                self.next = index
+                raise
+            except AtollError as exc:
+                self.errors[index] = _error(exc)
+                self.outcomes[index] = False
+            self.next = index + 1
+        return {"step_results": self.results, "step_errors": self.errors}
+
+
+class Stream:
+    """One Hrana stream of one database."""
+
+    def __init__(self, db: Database, mode: Mode) -> None:
+        self.db = db
+        self.mode = mode
+        self.sqls: dict[int, str] = {}
+        self.owns_writer = False
+        self.reader: Connection | None = None
+        self.closed = False
+        self.busy = False
+        self.last_used = time.monotonic()
+        self.lock = asyncio.Lock()
+
+    @property
+    def is_autocommit(self) -> bool:
+        """True unless a transaction is open on this stream."""
+        return not self.owns_writer and self.reader is None
+
+    # -- routing -------------------------------------------------------------------------
+
+    async def _dispatch(self, work: Callable[[Connection, WritePolicy], T], wants_write: bool) -> T:
+        db = self.db
+        if self.owns_writer:
+            try:
+                return await db.on_writer(lambda c: work(c, "allow"))
+            finally:
+                await self._after_writer()
+        if self.reader is not None:
+            pinned: WritePolicy = "token" if self.mode == "ro" else "transaction"
+            try:
+                return await db.on_reader(self.reader, lambda c: work(c, pinned))
+            finally:
+                self._after_reader()
+        if self.mode == "ro" or not wants_write:
+            self.reader = await db.checkout_reader()
+            policy: WritePolicy = "token" if self.mode == "ro" else "reroute"
+            try:
+                return await db.on_reader(self.reader, lambda c: work(c, policy))
+            except NeedsWriter:
+                pass
+            finally:
+                self._after_reader()
+        await db.acquire_writer()
+        self.owns_writer = True
+        try:
+            return await db.on_writer(lambda c: work(c, "allow"))
+        finally:
+            await self._after_writer()
+
+    async def _after_writer(self) -> None:
+        if not await self.db.on_writer(lambda c: c.in_transaction):
+            self.owns_writer = False
+            self.db.release_writer()
+
+    def _after_reader(self) -> None:
+        reader = self.reader
+        if reader is not None and not reader.in_transaction:
+            self.reader = None
+            self.db.checkin_reader(reader)
+
+    # -- requests ------------------------------------------------------------------------
+
+    def _sql(self, sql: object, sql_id: object) -> str:
+        if isinstance(sql, str) and sql_id is None:
+            return sql
+        if sql is None and isinstance(sql_id, int) and not isinstance(sql_id, bool):
+            try:
+                return self.sqls[sql_id]
+            except KeyError:
+                raise ProtocolError(f"no SQL text stored under sql_id {sql_id}") from None
+        raise ProtocolError("exactly one of 'sql' (a string) and 'sql_id' must be given")
+
+    async def execute(self, stmt: Stmt) -> dict[str, Any]:
+        """Run one statement; the Hrana ``StmtResult``."""
+        sql, wants_write = route(self._sql(stmt.sql, stmt.sql_id))
+        return await self._dispatch(
+            lambda c, p: c.execute(sql, stmt, effective_policy(c, p)), wants_write
+        )
+
+    async def batch(self, steps: list[BatchStep]) -> dict[str, Any]:
+        """Run a batch; the Hrana ``BatchResult``."""
+        sqls: list[str | AtollError] = []
+        for step in steps:
+            try:
+                sqls.append(self._sql(step.stmt.sql, step.stmt.sql_id))
+            except AtollError as exc:
+                sqls.append(exc)
+        run = BatchRun(steps, sqls)
+        return await self._dispatch(run, run.wants_write)
+
+    async def handle(self, request: object) -> dict[str, Any]:
+        """Run one stream request; its response object."""
+        if not isinstance(request, dict):
+            raise ProtocolError("a request must be a JSON object")
+        kind = request.get("type")
+        if self.closed:
+            raise ProtocolError("the stream is closed")
+        if kind == "execute":
+            return {"type": kind, "result": await self.execute(parse_stmt(request.get("stmt")))}
+        if kind == "batch":
+            return {"type": kind, "result": await self.batch(parse_batch(request.get("batch")))}
+        if kind == "sequence":
+            sql = self._sql(request.get("sql"), request.get("sql_id"))
+            # Several statements may start with a read and then write: give them the writer.
+            wants_write = route(sql)[1] or ";" in sql.strip().rstrip(";")
+            await self._dispatch(lambda c, p: c.sequence(sql, effective_policy(c, p)), wants_write)
+            return {"type": kind}
+        if kind == "describe":
+            sql = self._sql(request.get("sql"), request.get("sql_id"))
+            return {
+                "type": kind,
+                "result": await self._dispatch(lambda c, p: c.describe(sql), False),
+            }
+        if kind == "store_sql":
+            return self._store_sql(request)
+        if kind == "close_sql":
+            sql_id = request.get("sql_id")
+            if isinstance(sql_id, int):
+                self.sqls.pop(sql_id, None)
+            return {"type": kind}
+        if kind == "get_autocommit":
+            return {"type": kind, "is_autocommit": self.is_autocommit}
+        if kind == "close":
+            await self.close()
+            return {"type": kind}
+        raise ProtocolError(f"unknown request type {kind!r}")
+
+    def _store_sql(self, request: dict[str, Any]) -> dict[str, Any]:
+        sql_id, sql = request.get("sql_id"), request.get("sql")
+        if not isinstance(sql_id, int) or isinstance(sql_id, bool) or not isinstance(sql, str):
+            raise ProtocolError("store_sql needs an integer 'sql_id' and a string 'sql'")
+        if sql_id in self.sqls:
+            raise ProtocolError(f"sql_id {sql_id} is already in use")
+        if len(self.sqls) >= MAX_STORED_SQL:
+            raise ProtocolError(f"a stream can store at most {MAX_STORED_SQL} SQL texts")
+        self.sqls[sql_id] = sql
+        return {"type": "store_sql"}
+
+    async def close(self) -> None:
+        """Close the stream, rolling back any open transaction."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.owns_writer:
+            try:
+                await self.db.on_writer(lambda c: c.rollback())
+            finally:
+                self.owns_writer = False
+                self.db.release_writer()
+        reader = self.reader
+        if reader is not None:
+            self.reader = None
+            try:
+                await self.db.on_reader(reader, lambda c: c.rollback())
+            finally:
+                self.db.checkin_reader(reader)
+
+
+class StreamRegistry:
+    """Live streams and their current batons; expires idle streams."""
+
+    def __init__(self, idle_timeout: float, max_streams: int = 1000) -> None:
+        self.idle_timeout = idle_timeout
+        self.max_streams = max_streams
+        self._by_baton: dict[str, Stream] = {}
+        self._streams: set[Stream] = set()
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def open(self, db: Database, mode: Mode) -> Stream:
+        """A new stream on ``db``."""
+        if len(self._streams) >= self.max_streams:
+            raise Unavailable("too many open streams; retry later", hrana_code="TOO_MANY_STREAMS")
+        stream = Stream(db, mode)
+        stream.busy = True
+        self._streams.add(stream)
+        return stream
+
+    def take(self, baton: str, claims: TokenClaims) -> Stream:
+        """The stream a baton names (the baton is used up)."""
+        stream = self._by_baton.pop(baton, None)
+        if stream is None or stream.closed:
+            raise StreamGone(
+                "unknown baton: the stream expired, was closed, or the baton is not ours",
+                hrana_code="STREAM_EXPIRED",
+            )
+        if stream.db.name != claims.database or (stream.mode == "rw" and claims.mode != "rw"):
+            self._by_baton[baton] = stream
+            raise Forbidden("this token does not allow that stream", hrana_code="STREAM_FORBIDDEN")
+        stream.busy = True
+        return stream
+
+    def give(self, stream: Stream) -> str | None:
+        """A fresh baton for the stream's next request (None once it is closed)."""
+        stream.busy = False
+        stream.last_used = time.monotonic()
+        if stream.closed:
+            self._streams.discard(stream)
+            return None
+        baton = secrets.token_urlsafe(24)
+        self._by_baton[baton] = stream
+        return baton
+
+    async def close(self, stream: Stream) -> None:
+        """Close a stream and forget it."""
+        self._streams.discard(stream)
+        for baton, other in list(self._by_baton.items()):
+            if other is stream:
+                del self._by_baton[baton]
+        await stream.close()
+
+    async def expire_idle(self) -> int:
+        """Close streams idle longer than the timeout; how many were closed."""
+        deadline = time.monotonic() - self.idle_timeout
+        idle = [s for s in self._streams if not s.busy and s.last_used < deadline]
+        for stream in idle:
+            await self.close(stream)
+        return len(idle)
+
+    async def close_all(self) -> None:
+        """Close every stream (on shutdown)."""
+        for stream in list(self._streams):
+            await self.close(stream)

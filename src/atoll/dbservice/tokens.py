@@ -1,0 +1,127 @@
+"""Database tokens: Ed25519-signed JWTs naming one database, a mode and an expiry.
+
+The key pair lives under ``<data_dir>/dbservice/`` (private key mode 0600). The claims are
+``db`` (the database name), ``a`` (``ro`` or ``rw``, as in sqld), ``exp`` and ``iat``; the
+audience is fixed so that no other JWT of the platform is accepted here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from atoll.errors import BadInput, Unauthorized
+
+from .names import DatabaseName
+
+Mode = Literal["ro", "rw"]
+AUDIENCE = "atoll-db"
+MAX_TTL_SECONDS = 365 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a verified token allows."""
+
+    database: str
+    mode: Mode
+    expires_at: int
+
+
+def key_path(data_dir: Path) -> Path:
+    """Where the service's Ed25519 private key is kept."""
+    return data_dir / "dbservice" / "jwt-ed25519.pem"
+
+
+def load_or_create_key(data_dir: Path) -> Ed25519PrivateKey:
+    """Load the signing key, creating it (mode 0600) on first use."""
+    path = key_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        try:
+            os.link(tmp, path)  # fails if another process won the race; theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise TypeError(f"{path} does not hold an Ed25519 private key")
+    return key
+
+
+class TokenIssuer:
+    """Signs database tokens."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> TokenIssuer:
+        """The issuer using the data dir's key pair."""
+        return cls(load_or_create_key(data_dir))
+
+    def public_key(self) -> Ed25519PublicKey:
+        """The key that verifies this issuer's tokens."""
+        return self._key.public_key()
+
+    def issue(self, database: str, mode: Mode, ttl_seconds: int) -> str:
+        """A token for one database (``tenant--app--env``), read-only or read-write."""
+        DatabaseName.parse(database)
+        if mode not in ("ro", "rw"):
+            raise BadInput(f"token mode must be 'ro' or 'rw', not {mode!r}", mode=mode)
+        if not 0 < ttl_seconds <= MAX_TTL_SECONDS:
+            raise BadInput("token lifetime out of range", ttl_seconds=ttl_seconds)
+        now = int(time.time())
+        claims = {"db": database, "a": mode, "iat": now, "exp": now + ttl_seconds, "aud": AUDIENCE}
+        return jwt.encode(claims, self._key, algorithm="EdDSA")
+
+
+class TokenVerifier:
+    """Checks database tokens."""
+
+    def __init__(self, key: Ed25519PublicKey) -> None:
+        self._key = key
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> TokenVerifier:
+        """The verifier for the data dir's key pair."""
+        return cls(load_or_create_key(data_dir).public_key())
+
+    def verify(self, token: str) -> TokenClaims:
+        """The claims of a valid token; Unauthorized if missing, expired, forged or odd."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=["EdDSA"],
+                audience=AUDIENCE,
+                options={"require": ["exp", "db", "a", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("database token has expired", hrana_code="TOKEN_EXPIRED") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(
+                "database token is invalid", hrana_code="TOKEN_INVALID", reason=str(exc)
+            ) from exc
+        database, mode = claims.get("db"), claims.get("a")
+        if not isinstance(database, str) or mode not in ("ro", "rw"):
+            raise Unauthorized("database token has bad claims", hrana_code="TOKEN_INVALID")
+        return TokenClaims(database=database, mode=mode, expires_at=int(claims["exp"]))
