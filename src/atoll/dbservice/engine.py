@@ -158,6 +158,8 @@ class _Trace:
 
     def __call__(self, cursor: apsw.Cursor, first: str, bindings: object) -> bool:
         self.calls += 1
+        if self.calls > 1 and not has_sql(first):
+            return True  # apsw hands over a trailing comment as its own (empty) statement
         if self.calls > 1 or (len(first) < len(self.sql) and has_sql(self.sql[len(first) :])):
             self.refusal = "multiple"
             return False
@@ -260,7 +262,7 @@ class Connection:
                 hrana_code="STATEMENT_TIMEOUT",
                 limit_seconds=limit,
             )
-        if isinstance(exc, apsw.AuthError):
+        if isinstance(exc, apsw.AuthError) or (self._denied and "not authorized" in str(exc)):
             reason = self._denied or "not authorized"
             return SqlError(f"statement refused: {reason}", hrana_code="SQLITE_AUTH")
         if isinstance(exc, apsw.ReadOnlyError) and policy in ("token", "transaction"):

@@ -1,0 +1,84 @@
+"""Interactive transactions across requests, the writer lease, and stream expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from atoll.dbservice import EngineLimits, ServiceOptions
+
+from .conftest import Service, stmt
+
+
+def rows(result: dict[str, Any]) -> list[list[Any]]:
+    assert result["type"] == "ok", result
+    return [[v.get("value") for v in row] for row in result["response"]["result"]["rows"]]
+
+
+def test_transaction_spans_requests_and_commits(service: Service) -> None:
+    service.execute("CREATE TABLE t (x)")
+    first = service.pipeline([stmt("BEGIN"), stmt("INSERT INTO t VALUES (1)")])
+    assert [r["type"] for r in first["results"]] == ["ok", "ok"]
+    # another stream does not see the uncommitted row, and cannot write meanwhile
+    assert rows(service.execute("SELECT count(*) FROM t")) == [["0"]]
+    busy = service.execute("INSERT INTO t VALUES (99)")
+    assert busy["error"]["code"] == "SQLITE_BUSY"
+    second = service.pipeline(
+        [stmt("INSERT INTO t VALUES (2)"), {"type": "get_autocommit"}, stmt("COMMIT")],
+        baton=first["baton"],
+    )
+    assert second["results"][1]["response"]["is_autocommit"] is False
+    assert rows(service.execute("SELECT x FROM t ORDER BY x")) == [["1"], ["2"]]
+    assert service.execute("INSERT INTO t VALUES (3)")["type"] == "ok"
+
+
+def test_transaction_rolls_back_on_close(service: Service) -> None:
+    service.execute("CREATE TABLE t (x)")
+    first = service.pipeline([stmt("BEGIN IMMEDIATE"), stmt("INSERT INTO t VALUES (1)")])
+    service.pipeline([{"type": "close"}], baton=first["baton"])
+    assert rows(service.execute("SELECT count(*) FROM t")) == [["0"]]
+    assert service.execute("INSERT INTO t VALUES (2)")["type"] == "ok"
+
+
+def test_idle_stream_expires_and_its_transaction_rolls_back(
+    start_service: Callable[..., Service],
+) -> None:
+    options = ServiceOptions(limits=EngineLimits(busy_timeout_ms=3000), stream_idle_timeout=0.3)
+    service = start_service(options)
+    service.execute("CREATE TABLE t (x)")
+    first = service.pipeline([stmt("BEGIN"), stmt("INSERT INTO t VALUES (1)")])
+    # this write waits for the lease, which the expiry of the idle stream gives back
+    assert service.execute("INSERT INTO t VALUES (2)")["type"] == "ok"
+    assert rows(service.execute("SELECT x FROM t")) == [["2"]]
+    response = service.post("/v2/pipeline", {"baton": first["baton"], "requests": []})
+    assert response.status_code == 400
+    assert response.json()["code"] == "STREAM_EXPIRED"
+
+
+def test_read_stream_sees_a_stable_snapshot(service: Service) -> None:
+    service.execute("CREATE TABLE t (x)")
+    service.execute("INSERT INTO t VALUES (1)")
+    reader = service.pipeline([stmt("BEGIN TRANSACTION READONLY"), stmt("SELECT count(*) FROM t")])
+    service.execute("INSERT INTO t VALUES (2)")
+    again = service.pipeline(
+        [stmt("SELECT count(*) FROM t"), stmt("COMMIT"), stmt("SELECT count(*) FROM t")],
+        baton=reader["baton"],
+    )
+    assert rows(again["results"][0]) == [["1"]]
+    assert rows(again["results"][2]) == [["2"]]
+
+
+def test_many_streams_write_concurrently(service: Service) -> None:
+    import concurrent.futures
+
+    service.execute("CREATE TABLE t (x)")
+
+    def insert(i: int) -> str:
+        return str(service.execute("INSERT INTO t VALUES (?)", i)["type"])
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(insert, range(200)))
+    assert outcomes == ["ok"] * 200
+    assert rows(service.execute("SELECT count(*), sum(x) FROM t")) == [
+        ["200", str(sum(range(200)))]
+    ]
