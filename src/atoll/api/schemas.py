@@ -1,0 +1,225 @@
+"""Request and response bodies of the control-plane API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from atoll.store.records import App, Revision, Tenant, Token
+
+
+class Body(BaseModel):
+    """Base of request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TenantCreate(Body):
+    """``POST /tenants``."""
+
+    name: str = Field(max_length=100, description="The tenant's slug.")
+
+
+class TenantOut(BaseModel):
+    """A tenant."""
+
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantOut:
+        """From a store record."""
+        return cls(name=tenant.slug, created_at=tenant.created_at)
+
+
+class TokenOut(BaseModel):
+    """A token's public facts; the secret is never shown again."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, token: Token) -> TokenOut:
+        """From a store record."""
+        return cls(
+            id=token.id,
+            name=token.name,
+            prefix=token.prefix,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
+
+
+class TenantCreated(BaseModel):
+    """A new tenant and its first token (shown once)."""
+
+    tenant: str
+    token: str
+    token_info: TokenOut
+
+
+class TokenCreate(Body):
+    """``POST /tokens``."""
+
+    name: str = Field("api", min_length=1, max_length=100)
+
+
+class TokenCreated(BaseModel):
+    """A new token; ``token`` is the secret, shown once."""
+
+    token: str
+    token_info: TokenOut
+
+
+class Me(BaseModel):
+    """Who the token belongs to."""
+
+    tenant: str | None
+    admin: bool
+    token: TokenOut
+
+
+class AppCreate(Body):
+    """``POST /apps``."""
+
+    name: str = Field(max_length=100, description="The app's slug.")
+
+
+class AppOut(BaseModel):
+    """An app."""
+
+    app: str
+    created_at: datetime
+    head_revision: str | None
+    revisions: int
+
+    @classmethod
+    def of(cls, app: App) -> AppOut:
+        """From a store record."""
+        return cls(
+            app=app.slug,
+            created_at=app.created_at,
+            head_revision=app.head_revision,
+            revisions=app.revision_count,
+        )
+
+
+class FileEntry(BaseModel):
+    """A file in a revision."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+class RevisionOut(BaseModel):
+    """A workspace revision (without its file list)."""
+
+    revision: str
+    number: int
+    parent: str | None
+    author: str
+    message: str
+    created_at: datetime
+    file_count: int
+    total_bytes: int
+
+    @classmethod
+    def of(cls, rev: Revision) -> RevisionOut:
+        """From a store record."""
+        return cls(
+            revision=rev.id,
+            number=rev.number,
+            parent=rev.parent_id,
+            author=rev.author,
+            message=rev.message,
+            created_at=rev.created_at,
+            file_count=rev.file_count,
+            total_bytes=rev.total_bytes,
+        )
+
+
+class RevisionWithFiles(RevisionOut):
+    """A revision with its tree."""
+
+    files: list[FileEntry]
+
+    @classmethod
+    def with_files(cls, rev: Revision) -> RevisionWithFiles:
+        """From a store record, listing its files."""
+        files = [FileEntry(path=p, sha256=s, size=n) for p, (s, n) in sorted(rev.tree.items())]
+        return cls(**RevisionOut.of(rev).model_dump(), files=files)
+
+
+class CommitResult(RevisionOut):
+    """The revision a write produced; ``created`` is false when nothing changed."""
+
+    created: bool
+
+
+class ChangeIn(Body):
+    """One path of a batch write: new content (text, base64 or an uploaded blob) or delete."""
+
+    path: str = Field(max_length=4096)
+    text: str | None = Field(None, description="New content as UTF-8 text.")
+    base64: str | None = Field(None, description="New content, base64-encoded.")
+    sha256: str | None = Field(None, description="New content: a blob uploaded before.")
+    delete: bool = Field(False, description="Delete the path instead.")
+
+
+class CommitIn(Body):
+    """``POST /apps/{app}/revisions``: one revision from many changes."""
+
+    base: str | None = Field(
+        description="The revision these changes were based on (the current head); "
+        "null only for an app without revisions."
+    )
+    message: str = Field("", max_length=10_000)
+    replace: bool = Field(
+        False, description="The new tree holds exactly the given paths (a folder push)."
+    )
+    changes: list[ChangeIn] = Field(max_length=20_000)
+
+
+class MissingIn(Body):
+    """``POST /apps/{app}/blobs/missing``."""
+
+    sha256: list[str] = Field(max_length=20_000)
+
+
+class MissingOut(BaseModel):
+    """Which blobs still need uploading."""
+
+    missing: list[str]
+
+
+class BlobOut(BaseModel):
+    """An uploaded blob."""
+
+    sha256: str
+    size: int
+
+
+class DiffEntry(BaseModel):
+    """One changed path between two revisions."""
+
+    path: str
+    status: Literal["added", "removed", "modified"]
+    old_sha256: str | None
+    new_sha256: str | None
+    diff: str | None = Field(description="Unified diff for UTF-8 text files, else null.")
+
+
+class DiffOut(BaseModel):
+    """The changes between two revisions."""
+
+    old: str
+    new: str
+    changes: list[DiffEntry]

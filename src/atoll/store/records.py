@@ -1,0 +1,61 @@
+"""Plain records returned by the repositories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant: the unit of isolation for apps and tokens."""
+
+    id: int
+    slug: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Token:
+    """An API token's public facts (the secret is never stored)."""
+
+    id: int
+    tenant_id: int | None
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def is_admin(self) -> bool:
+        """Admin tokens belong to no tenant."""
+        return self.tenant_id is None
+
+
+@dataclass(frozen=True)
+class App:
+    """An app of a tenant with its workspace head."""
+
+    id: int
+    tenant_id: int
+    slug: str
+    created_at: datetime
+    head_revision: str | None
+    revision_count: int
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An immutable workspace revision: a tree of path -> (sha256, size)."""
+
+    id: str
+    app_id: int
+    number: int
+    parent_id: str | None
+    author: str
+    message: str
+    created_at: datetime
+    tree: dict[str, tuple[str, int]]
+    file_count: int
+    total_bytes: int

@@ -1,0 +1,73 @@
+"""The metadata schema, portable between SQLite and PostgreSQL (no dialect-only types)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("slug", sa.String(40), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # NULL tenant means an admin token.
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id", ondelete="CASCADE")),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_used_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)
+
+apps = sa.Table(
+    "apps",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "tenant_id",
+        sa.Integer,
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("slug", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # The workspace head; moved only by compare-and-swap so no write is lost.
+    sa.Column("head_revision", sa.String(64)),
+    sa.Column("revision_count", sa.Integer, nullable=False, server_default="0"),
+    sa.UniqueConstraint("tenant_id", "slug", name="uq_apps_tenant_slug"),
+    # Never reuse an app id: per-app folders on disk are named by it.
+    sqlite_autoincrement=True,
+)
+
+revisions = sa.Table(
+    "revisions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("app_id", sa.Integer, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("parent_id", sa.String(64)),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # JSON text {path: [sha256, size]}; kept as text so both dialects store it the same way.
+    sa.Column("tree", sa.Text, nullable=False),
+    sa.Column("file_count", sa.Integer, nullable=False),
+    sa.Column("total_bytes", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("app_id", "number", name="uq_revisions_app_number"),
+)

@@ -1,0 +1,228 @@
+"""The workspace service: commit changes as immutable revisions, read files, history, diffs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from atoll.config import Limits
+from atoll.errors import BadRequest, LimitExceeded, NotFound
+from atoll.store import apps as app_repo
+from atoll.store.records import App, Revision
+from atoll.store.tenants import now
+from atoll.workspace.blobs import BlobStore, check_sha
+from atoll.workspace.diff import FileChange, Tree, diff_trees, unified_diff
+from atoll.workspace.paths import check_path
+
+
+@dataclass(frozen=True)
+class Change:
+    """Set ``path`` to the blob ``sha256``, or delete it when ``sha256`` is None."""
+
+    path: str
+    sha256: str | None
+
+
+def revision_id(
+    app_id: int, parent: str | None, tree: Tree, author: str, message: str, at: str
+) -> str:
+    """The content address of a revision."""
+    canonical = json.dumps(
+        {
+            "app": app_id,
+            "parent": parent,
+            "tree": sorted(tree.items()),
+            "author": author,
+            "message": message,
+            "at": at,
+        },
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_tree_limits(tree: Tree, limits: Limits) -> None:
+    """Raise ``LimitExceeded`` if ``tree`` has too many files or bytes."""
+    if len(tree) > limits.max_files:
+        raise LimitExceeded(
+            f"a workspace may hold at most {limits.max_files} files (this one would hold "
+            f"{len(tree)})",
+            limit="max_files",
+            max=limits.max_files,
+            actual=len(tree),
+        )
+    total = sum(size for _, size in tree.values())
+    if total > limits.max_workspace_bytes:
+        raise LimitExceeded(
+            f"a workspace may hold at most {limits.max_workspace_bytes} bytes (this one would "
+            f"hold {total})",
+            limit="max_workspace_bytes",
+            max=limits.max_workspace_bytes,
+            actual=total,
+        )
+
+
+def check_no_file_dir_clash(tree: Tree) -> None:
+    """Raise ``BadRequest`` if a path is both a file and a folder of another file."""
+    for path in tree:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            prefix = "/".join(parts[:i])
+            if prefix in tree:
+                raise BadRequest(
+                    f"{prefix!r} is a file, so {path!r} cannot be inside it",
+                    path=path,
+                    conflicts_with=prefix,
+                )
+
+
+class Workspaces:
+    """Workspaces of all apps: revisions in the metadata store, blobs on disk per app."""
+
+    def __init__(self, engine: sa.Engine, apps_root: Path, limits: Limits) -> None:
+        self.engine = engine
+        self.apps_root = apps_root
+        self.limits = limits
+
+    def blobs(self, app: App) -> BlobStore:
+        """The blob store of ``app``."""
+        return BlobStore(self.apps_root / str(app.id) / "blobs")
+
+    def check_file_size(self, size: int, path: str | None = None) -> None:
+        """Raise ``LimitExceeded`` if a file of ``size`` bytes is too large."""
+        if size > self.limits.max_file_bytes:
+            raise LimitExceeded(
+                f"files may be at most {self.limits.max_file_bytes} bytes",
+                limit="max_file_bytes",
+                max=self.limits.max_file_bytes,
+                actual=size,
+                **({"path": path} if path else {}),
+            )
+
+    def put_blob(self, app: App, data: bytes) -> str:
+        """Store file content for a later commit; returns its SHA-256."""
+        self.check_file_size(len(data))
+        return self.blobs(app).put(data)
+
+    def missing_blobs(self, app: App, shas: Iterable[str]) -> list[str]:
+        """Those of ``shas`` not yet stored for ``app``."""
+        store = self.blobs(app)
+        return [sha for sha in shas if not store.has(check_sha(sha))]
+
+    def head(self, app: App) -> Revision | None:
+        """The app's current revision, or None before the first commit."""
+        if app.head_revision is None:
+            return None
+        with self.engine.connect() as conn:
+            return app_repo.get_revision(conn, app.id, app.head_revision)
+
+    def revision(self, app: App, ref: str | None = None) -> Revision:
+        """A revision by id, id prefix or ``rN``; the head when ``ref`` is None."""
+        if ref is None:
+            head = self.head(app)
+            if head is None:
+                raise NotFound(f"app {app.slug!r} has no revision yet", app=app.slug)
+            return head
+        with self.engine.connect() as conn:
+            return app_repo.get_revision(conn, app.id, ref)
+
+    def commit(
+        self,
+        app: App,
+        base: str | None,
+        changes: list[Change],
+        author: str,
+        message: str,
+        replace: bool = False,
+    ) -> tuple[Revision, bool]:
+        """Apply ``changes`` on top of revision ``base`` as one new revision.
+
+        ``base`` must be the current head (None only for an app without revisions), else
+        ``StaleRevision``. With ``replace`` the new tree holds exactly the changed paths.
+        Returns the revision and whether it is new (an unchanged tree creates nothing).
+        """
+        paths = [check_path(c.path, self.limits.max_path_length) for c in changes]
+        if len(set(paths)) != len(paths):
+            dupes = sorted({p for p in paths if paths.count(p) > 1})
+            raise BadRequest("a path appears more than once in one commit", paths=dupes[:10])
+        base_rev = self.revision(app, base) if base is not None else None
+        tree: Tree = {} if replace or base_rev is None else dict(base_rev.tree)
+        store = self.blobs(app)
+        for change in changes:
+            if change.sha256 is None:
+                if change.path not in tree:
+                    raise NotFound(f"file {change.path!r} not found", path=change.path)
+                del tree[change.path]
+                continue
+            if not store.has(check_sha(change.sha256)):
+                raise BadRequest(
+                    f"content of {change.path!r} was not uploaded",
+                    path=change.path,
+                    sha256=change.sha256,
+                )
+            size = store.size(change.sha256)
+            self.check_file_size(size, change.path)
+            tree[change.path] = (change.sha256, size)
+        check_no_file_dir_clash(tree)
+        check_tree_limits(tree, self.limits)
+        if base_rev is not None and tree == base_rev.tree and base_rev.id == app.head_revision:
+            return base_rev, False
+        at = now()
+        parent = base_rev.id if base_rev else None
+        with self.engine.begin() as conn:
+            fresh = app_repo.get_app(conn, app.tenant_id, app.slug)
+            rev = Revision(
+                id=revision_id(app.id, parent, tree, author, message, at.isoformat()),
+                app_id=app.id,
+                number=fresh.revision_count + 1,
+                parent_id=parent,
+                author=author,
+                message=message,
+                created_at=at,
+                tree=tree,
+                file_count=len(tree),
+                total_bytes=sum(size for _, size in tree.values()),
+            )
+            app_repo.insert_revision(conn, fresh, rev)
+        return rev, True
+
+    def read(self, app: App, path: str, ref: str | None = None) -> tuple[bytes, str, Revision]:
+        """The content and SHA-256 of ``path`` at a revision (the head by default)."""
+        check_path(path, self.limits.max_path_length)
+        rev = self.revision(app, ref)
+        entry = rev.tree.get(path)
+        if entry is None:
+            raise NotFound(f"file {path!r} not found", path=path, revision=rev.id)
+        return self.blobs(app).get(entry[0]), entry[0], rev
+
+    def history(self, app: App, limit: int = 50, before: int | None = None) -> list[Revision]:
+        """Revisions newest first."""
+        with self.engine.connect() as conn:
+            return app_repo.list_revisions(conn, app.id, limit, before)
+
+    def diff(
+        self, app: App, old_ref: str, new_ref: str, with_text: bool = True
+    ) -> tuple[Revision, Revision, list[tuple[FileChange, str | None]]]:
+        """The changes from one revision to another, with unified diffs of text files."""
+        old, new = self.revision(app, old_ref), self.revision(app, new_ref)
+        store = self.blobs(app)
+        out: list[tuple[FileChange, str | None]] = []
+        for change in diff_trees(old.tree, new.tree):
+            text = None
+            if with_text:
+                text = unified_diff(
+                    change.path,
+                    store.get(change.old_sha256) if change.old_sha256 else None,
+                    store.get(change.new_sha256) if change.new_sha256 else None,
+                )
+            out.append((change, text))
+        return old, new, out
+
+    def destroy(self, app: App) -> None:
+        """Remove the app's blobs from disk."""
+        self.blobs(app).destroy()

@@ -1,0 +1,72 @@
+"""Every app and file endpoint called with another tenant's token is a 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import commit_text, head_of
+
+
+def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """A valid request for every route that names an app (bodies valid, so only auth decides)."""
+    return {
+        ("GET", "/api/v1/apps/{app}"): {},
+        ("DELETE", "/api/v1/apps/{app}"): {},
+        ("GET", "/api/v1/apps/{app}/files"): {},
+        ("GET", "/api/v1/apps/{app}/files/{path}"): {},
+        ("PUT", "/api/v1/apps/{app}/files/{path}"): {"params": {"base": head}, "content": b"x"},
+        ("DELETE", "/api/v1/apps/{app}/files/{path}"): {"params": {"base": head}},
+        ("POST", "/api/v1/apps/{app}/blobs"): {"content": b"x"},
+        ("POST", "/api/v1/apps/{app}/blobs/missing"): {"json": {"sha256": ["a" * 64]}},
+        ("POST", "/api/v1/apps/{app}/revisions"): {
+            "json": {"base": head, "changes": [{"path": "b.txt", "text": "b"}]}
+        },
+        ("GET", "/api/v1/apps/{app}/revisions"): {},
+        ("GET", "/api/v1/apps/{app}/revisions/{revision}"): {},
+        ("GET", "/api/v1/apps/{app}/diff"): {"params": {"from": head, "to": head}},
+    }
+
+
+def test_every_app_route_is_covered(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    routes = {
+        (method.upper(), path)
+        for path, ops in spec["paths"].items()
+        if "{app}" in path
+        for method in ops
+    }
+    assert routes == set(_calls("h"))
+
+
+def test_another_tenants_app_is_404_on_every_route(
+    client: TestClient, acme: dict[str, str], globex: dict[str, str]
+) -> None:
+    assert client.post("/api/v1/apps", json={"name": "shop"}, headers=acme).status_code == 201
+    commit_text(client, acme, "shop", {"a.txt": "secret"})
+    head = head_of(client, acme, "shop")
+    assert head is not None
+    for (method, template), kwargs in _calls(head).items():
+        url = template.format(app="shop", path="a.txt", revision=head)
+        r = client.request(method, url, headers=globex, **kwargs)
+        assert r.status_code == 404, (method, template, r.status_code, r.text)
+        assert "secret" not in r.text
+    # ...and nothing of acme's changed.
+    assert head_of(client, acme, "shop") == head
+    r = client.get("/api/v1/apps/shop/files/a.txt", headers=acme)
+    assert r.content == b"secret"
+    assert client.get("/api/v1/apps", headers=globex).json() == []
+
+
+def test_same_app_name_in_two_tenants_is_two_apps(
+    client: TestClient, acme: dict[str, str], globex: dict[str, str]
+) -> None:
+    for who, text in ((acme, "A"), (globex, "G")):
+        assert client.post("/api/v1/apps", json={"name": "shop"}, headers=who).status_code == 201
+        commit_text(client, who, "shop", {"a.txt": text})
+    assert client.get("/api/v1/apps/shop/files/a.txt", headers=acme).text == "A"
+    assert client.get("/api/v1/apps/shop/files/a.txt", headers=globex).text == "G"
+    assert client.delete("/api/v1/apps/shop", headers=acme).status_code == 200
+    assert client.get("/api/v1/apps/shop/files/a.txt", headers=globex).text == "G"
+    assert client.get("/api/v1/apps/shop", headers=acme).status_code == 404
