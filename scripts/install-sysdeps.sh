@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Atoll needs (bubblewrap for sandboxes, Chromium for browser
-# tests) when they are missing. Needs root; without root it only reports what is missing.
+# Installs the Debian packages Atoll needs (bubblewrap for sandboxes; Chromium and PostgreSQL
+# for tests) when they are missing. Needs root; without root it only reports what is missing.
 set -euo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# PostgreSQL: the metadata store's tests also run against a private PostgreSQL cluster.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "atoll: missing Debian packages: ${missing[*]} (run as root or install them)" >&2

@@ -34,7 +34,6 @@ def alembic_config(engine: sa.Engine) -> Config:
     """The Alembic configuration that migrates ``engine``."""
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     cfg.attributes["engine"] = engine
     return cfg
 
