@@ -1,0 +1,1 @@
+"""The app gateway: routes app origins to pages, assets and sandboxed functions."""
