@@ -30,16 +30,30 @@ from .admin import (
 )
 from .app import ServiceOptions, make_app
 from .engine import EngineLimits, ResultTooLarge, SqlError, StatementTimeout, WriteRefused
+from .migrations import (
+    Migration,
+    MigrationError,
+    MigrationReport,
+    apply_migrations,
+    classify_migration,
+    dry_run_migrations,
+    load_migrations,
+)
 from .names import DatabaseName
 from .server import bind_socket, make_server, serve
+from .snapshots import SnapshotInfo, list_snapshots, restore_snapshot, take_snapshot
 from .tokens import TokenClaims, TokenIssuer, TokenVerifier
 
 __all__ = [
     "DatabaseName",
     "EngineLimits",
+    "Migration",
+    "MigrationError",
+    "MigrationReport",
     "QueryResult",
     "ResultTooLarge",
     "ServiceOptions",
+    "SnapshotInfo",
     "SqlError",
     "StatementTimeout",
     "TableInfo",
@@ -47,15 +61,22 @@ __all__ = [
     "TokenIssuer",
     "TokenVerifier",
     "WriteRefused",
+    "apply_migrations",
     "bind_socket",
+    "classify_migration",
     "connect",
     "create_database",
     "database_path",
     "delete_app_databases",
+    "dry_run_migrations",
     "exec_sql",
+    "list_snapshots",
     "list_tables",
+    "load_migrations",
     "make_app",
     "make_server",
+    "restore_snapshot",
     "serve",
     "table_rows",
+    "take_snapshot",
 ]

@@ -136,10 +136,12 @@ def parse_stmt(obj: object) -> Stmt:
     sql_id = _opt_int(data, "sql_id")
     if (sql is None) == (sql_id is None):
         raise ProtocolError("exactly one of 'sql' and 'sql_id' must be given")
-    raw_args = data.get("args") or []
+    raw_args = data.get("args")
+    raw_args = [] if raw_args is None else raw_args
     if not isinstance(raw_args, list):
         raise ProtocolError("'args' must be an array")
-    raw_named = data.get("named_args") or []
+    raw_named = data.get("named_args")
+    raw_named = [] if raw_named is None else raw_named
     if not isinstance(raw_named, list):
         raise ProtocolError("'named_args' must be an array")
     named: dict[str, Value] = {}

@@ -1,0 +1,147 @@
+"""Snapshots: online copies of a database (SQLite backup API), listed and restored atomically.
+
+A snapshot is one file ``<data_dir>/snapshots/<tenant>/<app>/<env>/<id>.sqlite``; its id
+is ``<UTC time>-<reason>``, so listing needs no index. Restoring copies the snapshot into
+the live database with the backup API inside one write transaction: readers see the old
+or the new content, never a mix, and open connections (the service's) stay valid.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import apsw
+
+from atoll.errors import BadInput, Conflict, NotFound
+
+from .names import DatabaseName
+
+_ID = re.compile(r"^(\d{8}T\d{6}\d{6}Z)-([a-z0-9][a-z0-9-]{0,62})$")
+_REASON_CHARS = re.compile(r"[^a-z0-9-]+")
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """One snapshot of one database."""
+
+    id: str
+    database: str
+    reason: str
+    created_at: datetime
+    size_bytes: int
+    path: Path
+
+
+def snapshot_id(created_at: datetime, reason: str) -> str:
+    """The id of a snapshot taken at ``created_at`` for ``reason`` (sorts by time)."""
+    slug = _REASON_CHARS.sub("-", reason.lower()).strip("-")[:63] or "manual"
+    return f"{created_at.astimezone(UTC):%Y%m%dT%H%M%S%f}Z-{slug}"
+
+
+def parse_snapshot_id(value: str) -> tuple[datetime, str]:
+    """The time and reason in a snapshot id; BadInput if it is not one."""
+    match = _ID.match(value)
+    if not match:
+        raise BadInput(f"invalid snapshot id {value!r}", snapshot=value)
+    created = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    return created, match.group(2)
+
+
+def _name(database: DatabaseName | str) -> DatabaseName:
+    return database if isinstance(database, DatabaseName) else DatabaseName.parse(database)
+
+
+def _info(database: DatabaseName, path: Path) -> SnapshotInfo:
+    created, reason = parse_snapshot_id(path.stem)
+    return SnapshotInfo(
+        id=path.stem,
+        database=str(database),
+        reason=reason,
+        created_at=created,
+        size_bytes=path.stat().st_size,
+        path=path,
+    )
+
+
+def _copy(source: apsw.Connection, dest: apsw.Connection) -> None:
+    with dest.backup("main", source, "main") as backup:
+        backup.step(-1)
+
+
+def take_snapshot(
+    data_dir: Path, database: DatabaseName | str, reason: str = "manual"
+) -> SnapshotInfo:
+    """Copy the live database into a new snapshot (online; writers may continue)."""
+    name = _name(database)
+    live_path = name.path(data_dir)
+    if not live_path.exists():
+        raise NotFound(f"database {str(name)!r} does not exist", database=str(name))
+    folder = name.snapshot_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    ident = snapshot_id(datetime.now(UTC), reason)
+    final = folder / f"{ident}.sqlite"
+    tmp = folder / f".{ident}.partial"
+    source = apsw.Connection(str(live_path), flags=apsw.SQLITE_OPEN_READONLY)
+    source.set_busy_timeout(5000)
+    try:
+        dest = apsw.Connection(str(tmp))
+        try:
+            _copy(source, dest)
+            dest.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dest.close()
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)  # a snapshot appears whole or not at all
+    except apsw.Error as exc:
+        tmp.unlink(missing_ok=True)
+        raise Conflict(f"snapshot failed: {exc}", database=str(name)) from exc
+    finally:
+        source.close()
+    return _info(name, final)
+
+
+def list_snapshots(data_dir: Path, database: DatabaseName | str) -> list[SnapshotInfo]:
+    """The database's snapshots, newest first."""
+    name = _name(database)
+    folder = name.snapshot_dir(data_dir)
+    if not folder.is_dir():
+        return []
+    found = [_info(name, p) for p in folder.glob("*.sqlite") if _ID.match(p.stem)]
+    return sorted(found, key=lambda s: s.id, reverse=True)
+
+
+def get_snapshot(data_dir: Path, database: DatabaseName | str, ident: str) -> SnapshotInfo:
+    """One snapshot by id; NotFound if there is none."""
+    name = _name(database)
+    parse_snapshot_id(ident)
+    path = name.snapshot_dir(data_dir) / f"{ident}.sqlite"
+    if not path.is_file():
+        raise NotFound(f"snapshot {ident!r} does not exist", snapshot=ident)
+    return _info(name, path)
+
+
+def restore_snapshot(
+    data_dir: Path, database: DatabaseName | str, ident: str, *, keep_current: bool = True
+) -> SnapshotInfo | None:
+    """Replace the live content with a snapshot, atomically; the safety snapshot taken first."""
+    name = _name(database)
+    snapshot = get_snapshot(data_dir, name, ident)
+    safety = take_snapshot(data_dir, name, "before-restore") if keep_current else None
+    source = apsw.Connection(str(snapshot.path), flags=apsw.SQLITE_OPEN_READONLY)
+    live = apsw.Connection(str(name.path(data_dir)))
+    live.set_busy_timeout(5000)
+    try:
+        _copy(source, live)
+    except apsw.Error as exc:
+        raise Conflict(
+            f"restore failed (is a write transaction open?): {exc}", database=str(name)
+        ) from exc
+    finally:
+        live.close()
+        source.close()
+    return safety
