@@ -1,0 +1,28 @@
+"""Sandboxed function runtime: bwrap/runsc backends, warm pool, zygotes, workers, egress, logs.
+
+The gateway uses ``Runtime`` with ``AppRef``/``InvokeRequest``/``InvokeResponse`` values;
+see ``docs/runtime.md``.
+"""
+
+from .limits import AppConfig, AppLimits, load_app_config, merge_limits
+from .logs import LogStore
+from .runtime import Runtime
+from .sandbox import BwrapBackend, RunscBackend, SandboxBackend, SandboxSpec
+from .types import AppRef, InvokeRequest, InvokeResponse, error_response
+
+__all__ = [
+    "AppConfig",
+    "AppLimits",
+    "AppRef",
+    "BwrapBackend",
+    "InvokeRequest",
+    "InvokeResponse",
+    "LogStore",
+    "Runtime",
+    "RunscBackend",
+    "SandboxBackend",
+    "SandboxSpec",
+    "error_response",
+    "load_app_config",
+    "merge_limits",
+]

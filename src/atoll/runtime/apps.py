@@ -1,0 +1,241 @@
+"""One app environment's sandbox, workers, concurrency cap and queue.
+
+Worker policy: a worker is forked from the app's zygote when no idle one is free, serves
+one request at a time, and goes back to the idle list after each success; it is replaced
+after ``worker_max_requests`` requests, after any crash or timeout (its whole process tree
+is killed), and when the zygote scales to zero. So warm requests pay no fork, module state
+may persist between requests of the same app (like any long-running server), and nothing
+ever persists across apps: each app environment has its own sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import signal
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from atoll.errors import FunctionTimeout, Overloaded, ResourceLimitHit, TenantCodeError, Unavailable
+from atoll.sdk._protocol import ProtocolError
+
+from .egress import EgressProxy
+from .limits import AppConfig
+from .types import AppRef
+from .zygote import Sandbox, SandboxDied, Worker
+
+SPAWN_TIMEOUT = 10.0
+SPECIALIZE_TIMEOUT = 30.0
+MAX_BODY_BYTES = 32 << 20
+
+
+class AppInstance:
+    """The running state of one app environment at one release."""
+
+    def __init__(
+        self,
+        ref: AppRef,
+        config: AppConfig,
+        acquire_sandbox: Callable[[AppInstance], Coroutine[Any, Any, Sandbox]],
+        max_requests: int,
+    ) -> None:
+        self.ref = ref
+        self.config = config
+        self.limits = config.limits
+        self._acquire_sandbox = acquire_sandbox
+        self.max_requests = max_requests
+        self.sandbox: Sandbox | None = None
+        self.proxy: EgressProxy | None = None
+        self.functions: dict[str, list[str]] = {}
+        self.import_errors: dict[str, dict[str, str]] = {}
+        self._starting: asyncio.Task[Sandbox] | None = None
+        self.idle: list[Worker] = []
+        self.active = 0
+        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.last_used = time.monotonic()
+        self.cold_starts = 0
+        self.closed = False
+
+    # -- concurrency --------------------------------------------------------------------
+
+    async def acquire(self) -> None:
+        """Wait for a slot under the concurrency cap; Overloaded when the queue is full."""
+        self.last_used = time.monotonic()
+        if self.active < self.limits.concurrency and not self.waiters:
+            self.active += 1
+            return
+        if len(self.waiters) >= self.limits.queue:
+            raise Overloaded(
+                "too many requests for this app; retry shortly",
+                retry_after=1,
+                concurrency=self.limits.concurrency,
+                queue=self.limits.queue,
+            )
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(future)
+        try:
+            await future
+        except BaseException:
+            if future in self.waiters:
+                self.waiters.remove(future)
+            elif future.done() and not future.cancelled() and future.exception() is None:
+                self.release()  # we were handed a slot but are going away
+            raise
+
+    def release(self) -> None:
+        """Give the slot to the next waiter, or free it."""
+        self.last_used = time.monotonic()
+        while self.waiters:
+            future = self.waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+                return
+        self.active -= 1
+
+    # -- sandbox and workers ------------------------------------------------------------
+
+    async def ensure_sandbox(self) -> Sandbox:
+        """The app's zygote, started (from the warm pool when possible) if needed."""
+        if self.sandbox is not None and not self.sandbox.dead:
+            return self.sandbox
+        if self.closed:
+            raise Unavailable("this app instance is shutting down; retry")
+        if self._starting is None or self._starting.done():
+            self.idle.clear()
+            self._starting = asyncio.get_running_loop().create_task(self._acquire_sandbox(self))
+        sandbox = await asyncio.shield(self._starting)
+        self.sandbox = sandbox
+        return sandbox
+
+    def specialize_message(self, paths: list[str]) -> dict[str, Any]:
+        """What the zygote needs to become this app's zygote."""
+        return {
+            "op": "specialize",
+            "env": self.ref.env,
+            "vars": dict(self.ref.vars),
+            "traceback": self.ref.show_tracebacks,
+            "rlimits": self.limits.rlimits(),
+            "paths": paths,
+            "egress": bool(self.config.egress),
+            "worker_cpu_seconds": self.limits.cpu_seconds,
+            "max_body_bytes": MAX_BODY_BYTES,
+        }
+
+    async def _worker(self, sandbox: Sandbox) -> Worker:
+        while self.idle:
+            worker = self.idle.pop()
+            if not worker.retired and not worker.exit.done():
+                return worker
+        return await sandbox.spawn(SPAWN_TIMEOUT)
+
+    def _put_back(self, worker: Worker) -> None:
+        if worker.served >= self.max_requests or self.closed or worker.exit.done():
+            asyncio.get_running_loop().create_task(worker.close())
+        else:
+            self.idle.append(worker)
+
+    async def call(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+        """Run one invocation on a worker; tenant failures become TenantCodeError subclasses."""
+        for attempt in range(2):
+            sandbox = await self.ensure_sandbox()
+            try:
+                worker = await self._worker(sandbox)
+            except (SandboxDied, ProtocolError, ConnectionError, asyncio.IncompleteReadError):
+                if attempt == 0:
+                    continue  # the zygote crashed before the request reached it: start over
+                raise Unavailable("the app's sandbox keeps failing to start workers") from None
+            except TimeoutError:
+                sandbox.close()
+                raise Unavailable("the app's sandbox did not start a worker in time") from None
+            try:
+                reply, reply_body = await asyncio.wait_for(
+                    worker.call(header, body, MAX_BODY_BYTES), self.limits.timeout_seconds
+                )
+            except TimeoutError:
+                await sandbox.kill_worker(worker)
+                raise FunctionTimeout(
+                    f"the function ran longer than {self.limits.timeout_seconds:g} s and was "
+                    "stopped",
+                    limit="timeout_seconds",
+                    timeout_seconds=self.limits.timeout_seconds,
+                ) from None
+            except (asyncio.IncompleteReadError, ConnectionError, ProtocolError):
+                await worker.close()
+                raise await self._death_error(sandbox, worker) from None
+            self._put_back(worker)
+            if reply.get("status", 200) >= 500 and sandbox.group is not None:
+                if sandbox.group.pids_exhausted():
+                    reply["error"] = {
+                        "code": "resource_limit",
+                        "message": "the function hit the process limit "
+                        f"({self.limits.processes} processes)",
+                        "detail": {"limit": "processes"},
+                    }
+                    reply["status"] = 507
+            return reply, reply_body
+        raise Unavailable("the app's sandbox is unavailable")  # pragma: no cover
+
+    async def _death_error(self, sandbox: Sandbox, worker: Worker) -> TenantCodeError:
+        info: dict[str, Any] = {}
+        with contextlib.suppress(TimeoutError):
+            info = await asyncio.wait_for(asyncio.shield(worker.exit), 1.0)
+        sig = info.get("signal")
+        if sandbox.group is not None and sandbox.group.oom_killed():
+            return ResourceLimitHit(
+                f"the function went over its memory limit ({self.limits.memory_mb} MB)",
+                limit="memory_mb",
+            )
+        if sig == signal.SIGXCPU:
+            return ResourceLimitHit(
+                f"the function used more than {self.limits.cpu_seconds} s of CPU",
+                limit="cpu_seconds",
+            )
+        if sig == signal.SIGXFSZ:
+            return ResourceLimitHit(
+                "the function wrote a file over its size limit", limit="file_size_mb"
+            )
+        if info.get("sandbox") or sandbox.dead:
+            return TenantCodeError(
+                "the app's sandbox ended during the request (a process in it killed the zygote "
+                "or it ran out of resources); the next request starts a fresh one"
+            )
+        if sig is not None:
+            return TenantCodeError(
+                f"the function's process was killed by {signal.Signals(sig).name}", signal=sig
+            )
+        return TenantCodeError(
+            f"the function's process exited with code {info.get('code', '?')} during the request",
+            exit_code=info.get("code"),
+        )
+
+    async def openapi(self) -> dict[str, Any]:
+        """The app's OpenAPI document, generated inside its sandbox."""
+        sandbox = await self.ensure_sandbox()
+        reply = await sandbox.request(
+            {"op": "openapi", "title": f"{self.ref.app} ({self.ref.env})"}, "openapi", 10.0
+        )
+        document: dict[str, Any] = reply.get("document", {})
+        return document
+
+    async def close(self) -> None:
+        """Stop workers, the zygote and the egress proxy."""
+        self.closed = True
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._starting
+        for worker in self.idle:
+            await worker.close()
+        self.idle.clear()
+        if self.sandbox is not None:
+            self.sandbox.close()
+            self.sandbox = None
+        if self.proxy is not None:
+            await self.proxy.close()
+            self.proxy = None
+        while self.waiters:
+            future = self.waiters.popleft()
+            if not future.done():
+                future.set_exception(Unavailable("the app was stopped; retry"))

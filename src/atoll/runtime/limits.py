@@ -1,0 +1,134 @@
+"""Per-app limits and settings from ``atoll.toml``, merged within the platform's maxima.
+
+I/O-free except ``load_app_config``, which only reads the one file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from atoll.config import RuntimeSettings
+from atoll.errors import BuildFailed
+
+MiB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class AppLimits:
+    """What one app's functions may use; every field can be set under ``[limits]``."""
+
+    timeout_seconds: float = 10.0
+    cpu_seconds: int = 10
+    memory_mb: int = 256
+    processes: int = 32
+    open_files: int = 256
+    file_size_mb: int = 16
+    tmp_mb: int = 64
+    concurrency: int = 4
+    queue: int = 32
+    cpu_cores: float = 1.0
+
+    @property
+    def address_space_bytes(self) -> int:
+        """RLIMIT_AS: room for the interpreter and shared libraries above ``memory_mb``."""
+        return (self.memory_mb + 512) * MiB
+
+    def rlimits(self) -> dict[str, int]:
+        """The rlimits every process of the app's sandbox runs under."""
+        return {
+            "RLIMIT_AS": self.address_space_bytes,
+            "RLIMIT_NPROC": self.processes,
+            "RLIMIT_NOFILE": self.open_files,
+            "RLIMIT_FSIZE": self.file_size_mb * MiB,
+            "RLIMIT_CORE": 0,
+        }
+
+
+def maxima(settings: RuntimeSettings) -> AppLimits:
+    """The largest limits the platform allows any app."""
+    return AppLimits(
+        timeout_seconds=settings.max_timeout_seconds,
+        cpu_seconds=int(settings.max_timeout_seconds),
+        memory_mb=settings.max_memory_mb,
+        processes=settings.max_processes,
+        open_files=1024,
+        file_size_mb=64,
+        tmp_mb=settings.max_tmp_mb,
+        concurrency=settings.max_concurrency,
+        queue=256,
+        cpu_cores=2.0,
+    )
+
+
+def merge_limits(requested: Mapping[str, Any], ceiling: AppLimits) -> AppLimits:
+    """Defaults overridden by ``[limits]``, each value clamped to ``ceiling``.
+
+    Unknown keys and values of the wrong type are a BuildFailed naming the key.
+    """
+    defaults = AppLimits()
+    fields = {f.name: f for f in dataclasses.fields(AppLimits)}
+    values: dict[str, Any] = {}
+    for key, value in requested.items():
+        if key not in fields:
+            raise BuildFailed(f"unknown key [limits] {key}", key=key, known=sorted(fields))
+        kind = type(getattr(defaults, key))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BuildFailed(f"[limits] {key} must be a number", key=key)
+        if value <= 0:
+            raise BuildFailed(f"[limits] {key} must be positive", key=key)
+        values[key] = kind(min(value, getattr(ceiling, key)))
+    merged = dataclasses.replace(defaults, **values)
+    clamped = {f: min(getattr(merged, f), getattr(ceiling, f)) for f in fields if f not in values}
+    return dataclasses.replace(merged, **clamped)
+
+
+@dataclasses.dataclass(frozen=True)
+class AppConfig:
+    """The parts of ``atoll.toml`` the runtime needs."""
+
+    limits: AppLimits = AppLimits()
+    egress: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+
+
+def parse_host_port(entry: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` too) split and checked."""
+    host, sep, port = entry.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BuildFailed(f'[egress] allow entries are "host:port", got {entry!r}', entry=entry)
+    return host.lower(), int(port)
+
+
+def parse_app_config(data: Mapping[str, Any], ceiling: AppLimits) -> AppConfig:
+    """An AppConfig from parsed ``atoll.toml`` data."""
+    limits = data.get("limits", {})
+    egress = data.get("egress", {})
+    python = data.get("python", {})
+    if not isinstance(limits, dict) or not isinstance(egress, dict) or not isinstance(python, dict):
+        raise BuildFailed("[limits], [egress] and [python] must be tables")
+    allow = egress.get("allow", [])
+    deps = python.get("dependencies", [])
+    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        raise BuildFailed("[egress] allow must be a list of strings")
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise BuildFailed("[python] dependencies must be a list of strings")
+    for entry in allow:
+        parse_host_port(entry)
+    return AppConfig(merge_limits(limits, ceiling), tuple(allow), tuple(deps))
+
+
+def load_app_config(code_dir: Path, ceiling: AppLimits) -> AppConfig:
+    """The AppConfig of the app in ``code_dir`` (defaults when it has no ``atoll.toml``)."""
+    path = code_dir / "atoll.toml"
+    if not path.is_file():
+        return AppConfig(limits=merge_limits({}, ceiling))
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BuildFailed(f"atoll.toml is not valid TOML: {exc}") from exc
+    return parse_app_config(data, ceiling)

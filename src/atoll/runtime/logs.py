@@ -1,0 +1,85 @@
+"""Function logs per app environment: recent entries in memory, all of them in a capped file.
+
+One entry per invocation (request id, function, status, duration, captured stdout/stderr,
+``atoll.log`` lines) plus entries for output the sandbox wrote outside any invocation.
+Files are ``<dir>/<tenant>/<app>/<env>.jsonl``, rotated to ``.1`` past ``max_file_bytes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+MAX_OUTPUT_CHARS = 64 * 1024
+
+
+class LogStore:
+    """Read, append and follow the logs of every app environment."""
+
+    def __init__(
+        self, directory: Path, keep_in_memory: int = 1000, max_file_bytes: int = 5 << 20
+    ) -> None:
+        self.directory = directory
+        self.keep = keep_in_memory
+        self.max_file_bytes = max_file_bytes
+        self._recent: dict[str, collections.deque[dict[str, Any]]] = {}
+        self._followers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = collections.defaultdict(
+            set
+        )
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.jsonl"
+
+    def append(self, key: str, entry: dict[str, Any]) -> None:
+        """Record one entry for the environment ``key`` (``tenant/app/env``)."""
+        entry = {"ts": time.time(), **entry}
+        for field in ("stdout", "stderr", "text"):
+            value = entry.get(field)
+            if isinstance(value, str) and len(value) > MAX_OUTPUT_CHARS:
+                entry[field] = value[:MAX_OUTPUT_CHARS]
+                entry["truncated"] = True
+        recent = self._recent.setdefault(key, collections.deque(maxlen=self.keep))
+        recent.append(entry)
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            if path.exists() and path.stat().st_size > self.max_file_bytes:
+                path.replace(path.with_suffix(".jsonl.1"))
+            with path.open("a") as f:
+                f.write(json.dumps(entry, default=str) + "\n")
+        for queue in self._followers.get(key, ()):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(entry)
+
+    def read(
+        self, key: str, limit: int = 100, request_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries, oldest first (from the file when not in memory)."""
+        entries = list(self._recent.get(key, ()))
+        if not entries:
+            path = self._path(key)
+            if path.exists():
+                lines = path.read_text().splitlines()[-self.keep :]
+                entries = [json.loads(line) for line in lines if line.strip()]
+        if request_id is not None:
+            entries = [e for e in entries if e.get("request_id") == request_id]
+        return entries[-limit:] if limit else entries
+
+    async def follow(self, key: str, backlog: int = 0) -> AsyncIterator[dict[str, Any]]:
+        """Entries as they are appended (after the last ``backlog`` ones); ends when cancelled."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        self._followers[key].add(queue)
+        try:
+            if backlog:
+                for entry in self.read(key, backlog):
+                    yield entry
+            while True:
+                yield await queue.get()
+        finally:
+            self._followers[key].discard(queue)

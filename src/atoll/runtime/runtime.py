@@ -1,0 +1,374 @@
+"""``Runtime``: what the gateway calls to run tenant functions.
+
+runtime = Runtime(settings)          # settings: atoll.config.Settings
+await runtime.start()                # mirrors the Python runtime, fills the warm pool
+resp = await runtime.invoke(app_ref, InvokeRequest("GET", "/api/todos"))
+doc = await runtime.openapi(app_ref)
+runtime.logs.read("tenant/app/env") / runtime.logs.follow(...)
+await runtime.shutdown()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from atoll.config import Settings
+from atoll.errors import (
+    AtollError,
+    BadInput,
+    NotFound,
+    ResourceLimitHit,
+    TenantCodeError,
+    Unavailable,
+)
+
+from . import limits as limits_mod
+from .apps import SPECIALIZE_TIMEOUT, AppInstance
+from .cgroups import CgroupV1
+from .deps import DependencyLayers
+from .egress import Allowlist, EgressProxy
+from .layout import RuntimeLayout, choose_runtime_dir
+from .logs import LogStore
+from .pool import SlotAllocator, WarmPool
+from .sandbox import (
+    APP_DIR,
+    BASE_DIR,
+    LAYERS_DIR,
+    RUN_DIR,
+    SDK_DIR,
+    Mount,
+    SandboxBackend,
+    SandboxSpec,
+    make_backend,
+)
+from .types import AppRef, InvokeRequest, InvokeResponse
+from .zygote import Sandbox
+
+READY_TIMEOUT = 15.0
+COPY_SKIP = {".git", "node_modules", "__pycache__", ".venv"}
+MAX_SANDBOX_OUTPUT = 1 << 20
+MiB = 1 << 20
+
+
+class Runtime:
+    """Runs tenant functions in sandboxes: pools, zygotes, workers, limits, logs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        backend: SandboxBackend | None = None,
+        logs: LogStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = settings.runtime
+        self.ceiling = limits_mod.maxima(self.config)
+        preferred = self.config.runtime_dir or (settings.data_dir / "runtime")
+        self.layout = RuntimeLayout(choose_runtime_dir(preferred))
+        self.backend = backend or make_backend(self.config.backend)
+        self.logs = logs or LogStore(settings.data_dir / "logs")
+        self.cgroups = CgroupV1(parent=f"atoll-{os.getpid()}-{self.config.sandbox_uid_base}")
+        self.slots = SlotAllocator(self.config.sandbox_uid_base)
+        self.layers = DependencyLayers(self.layout.layers)
+        self.pool = WarmPool(self._start_generic, self.config.pool_size)
+        self.apps: dict[str, AppInstance] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        self._output_seen: dict[int, int] = {}
+        self.started = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Prepare the sandbox file tree and start the warm pool and the idle reaper."""
+        await asyncio.to_thread(self.layout.prepare)
+        self.started = True
+        self.pool.refill()
+        self._reaper = asyncio.get_running_loop().create_task(self._reap_idle())
+
+    async def shutdown(self) -> None:
+        """Stop every sandbox and background task (idempotent)."""
+        self.started = False
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+            self._reaper = None
+        await self.pool.close()
+        for instance in list(self.apps.values()):
+            await instance.close()
+        self.apps.clear()
+        for path in self.cgroups.base.values():
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+    async def _reap_idle(self) -> None:
+        interval = max(0.05, min(1.0, self.config.idle_seconds / 4))
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for key, instance in list(self.apps.items()):
+                idle = instance.active == 0 and not instance.waiters
+                if idle and now - instance.last_used > self.config.idle_seconds:
+                    self.apps.pop(key, None)
+                    await instance.close()
+
+    # -- sandboxes ----------------------------------------------------------------------
+
+    def _spec(self, slot: int, slot_dir: Path, tmp_mb: int) -> SandboxSpec:
+        layout = self.layout
+        return SandboxSpec(
+            name=f"slot{slot}",
+            host_uid=self.slots.uid(slot),
+            python=layout.python_in_sandbox(),
+            mounts=(
+                Mount(layout.python, str(layout.python_prefix)),
+                Mount(layout.sdk, SDK_DIR),
+                Mount(layout.base, BASE_DIR),
+                Mount(layout.layers, LAYERS_DIR),
+                Mount(slot_dir / "app", APP_DIR),
+                Mount(slot_dir / "run", RUN_DIR),
+            ),
+            tmp_bytes=tmp_mb * MiB,
+        )
+
+    async def _start_sandbox(self, limits: limits_mod.AppLimits) -> Sandbox:
+        slot = self.slots.take()
+        slot_dir = self.layout.slot(slot)
+        group = None
+        if self.cgroups.base:
+            group = self.cgroups.create(
+                f"slot{slot}", (limits.memory_mb + 64) * MiB, limits.processes + 4, limits.cpu_cores
+            )
+        try:
+            process = self.backend.start(self._spec(slot, slot_dir, limits.tmp_mb))
+        except BaseException:
+            if group is not None:
+                group.destroy()
+            self.slots.give_back(slot)
+            raise
+        sandbox = Sandbox(process, slot, slot_dir, group, self._on_output)
+        sandbox.on_death(self._on_sandbox_death)
+        try:
+            await sandbox.wait_ready(READY_TIMEOUT)
+        except BaseException:
+            sandbox.close()
+            raise
+        return sandbox
+
+    async def _start_generic(self) -> Sandbox:
+        return await self._start_sandbox(limits_mod.merge_limits({}, self.ceiling))
+
+    def _on_sandbox_death(self, sandbox: Sandbox) -> None:
+        if sandbox.process.popen.returncode is None:
+            sandbox.close()
+        self._output_seen.pop(sandbox.slot, None)
+        shutil.rmtree(sandbox.slot_dir, ignore_errors=True)
+        self.slots.give_back(sandbox.slot)
+
+    def _on_output(self, sandbox: Sandbox, data: bytes) -> None:
+        seen = self._output_seen.get(sandbox.slot, 0)
+        self._output_seen[sandbox.slot] = seen + len(data)
+        if sandbox.app_key is None or seen >= MAX_SANDBOX_OUTPUT:
+            return
+        text = data[: MAX_SANDBOX_OUTPUT - seen].decode(errors="replace")
+        self.logs.append(sandbox.app_key, {"kind": "sandbox-output", "text": text})
+
+    async def _acquire_for(self, instance: AppInstance) -> Sandbox:
+        """A sandbox specialised for ``instance``: from the pool when its mounts fit."""
+        config = instance.config
+        layer = await self.layers.ensure(config.dependencies)
+        sandbox = None
+        if instance.limits.tmp_mb == limits_mod.merge_limits({}, self.ceiling).tmp_mb:
+            sandbox = self.pool.take()
+        if sandbox is None:
+            sandbox = await self._start_sandbox(instance.limits)
+        instance.cold_starts += 1
+        try:
+            await asyncio.to_thread(_copy_code, instance.ref.code_dir, sandbox.slot_dir / "app")
+            if instance.proxy is not None:
+                await instance.proxy.close()
+                instance.proxy = None
+            if config.egress:
+                instance.proxy = EgressProxy(
+                    sandbox.slot_dir / "run" / "egress.sock",
+                    Allowlist(config.egress, self.config.egress_private_allowed),
+                )
+                await instance.proxy.start()
+            if sandbox.group is not None:
+                lim = instance.limits
+                sandbox.group.set_limits(
+                    (lim.memory_mb + 64) * MiB, lim.processes + 4, lim.cpu_cores
+                )
+            paths = [layer.sandbox_path] if layer is not None else []
+            reply = await sandbox.request(
+                instance.specialize_message(paths), "specialized", SPECIALIZE_TIMEOUT
+            )
+        except BaseException:
+            sandbox.close()
+            raise
+        sandbox.app_key = instance.ref.key
+        instance.functions = reply.get("functions", {})
+        instance.import_errors = reply.get("errors", {})
+        return sandbox
+
+    # -- invocations --------------------------------------------------------------------
+
+    def _instance(self, ref: AppRef) -> AppInstance:
+        instance = self.apps.get(ref.key)
+        if instance is not None and instance.ref.release == ref.release and not instance.closed:
+            instance.ref = ref if instance.ref == ref else instance.ref
+            return instance
+        if instance is not None:
+            # A new release: the old zygote drains in the background.
+            asyncio.get_running_loop().create_task(_drain(instance))
+        config = limits_mod.load_app_config(ref.code_dir, self.ceiling)
+        instance = AppInstance(ref, config, self._acquire_for, self.config.worker_max_requests)
+        self.apps[ref.key] = instance
+        return instance
+
+    async def invoke(self, ref: AppRef, request: InvokeRequest) -> InvokeResponse:
+        """Run ``request`` against the app's functions.
+
+        Returns the function's response (any status it chose). Raises AtollError
+        subclasses the gateway renders: NotFound (404), BadInput (422), TenantCodeError
+        (500), FunctionTimeout (504), ResourceLimitHit (507), Overloaded (503 + Retry-After),
+        BuildFailed (422, e.g. a dependency install). ``detail["request_id"]`` is set.
+        """
+        if not self.started:
+            raise Unavailable("the runtime is not started")
+        request_id = secrets.token_hex(8)
+        name = request.function
+        if name == "openapi.json" and request.method.upper() == "GET":
+            document = await self.openapi(ref)
+            import json
+
+            body = json.dumps(document).encode()
+            return InvokeResponse(200, (("content-type", "application/json"),), body, request_id)
+        started = time.perf_counter()
+        entry: dict[str, Any] = {
+            "request_id": request_id,
+            "function": name,
+            "method": request.method,
+        }
+        try:
+            instance = self._instance(ref)
+            await instance.acquire()
+            try:
+                reply, body = await instance.call(
+                    {
+                        "op": "invoke",
+                        "id": request_id,
+                        "function": name,
+                        "method": request.method.upper(),
+                        "path": request.path,
+                        "query": list(request.query),
+                        "headers": list(request.headers),
+                    },
+                    request.body,
+                )
+            finally:
+                instance.release()
+        except AtollError as exc:
+            exc.detail.setdefault("request_id", request_id)
+            entry.update(status=exc.status, error=exc.message)
+            self._log(ref.key, entry, started)
+            raise
+        entry.update(
+            status=reply.get("status", 200),
+            stdout=reply.get("stdout", ""),
+            stderr=reply.get("stderr", ""),
+            logs=reply.get("logs", []),
+        )
+        if reply.get("dropped_chars") or reply.get("dropped_logs"):
+            entry["truncated"] = True
+        error = reply.get("error")
+        if error:
+            entry["error"] = error.get("message")
+        self._log(ref.key, entry, started)
+        if error:
+            raise _error_from(error, request_id)
+        headers = [(str(k), str(v)) for k, v in dict(reply.get("headers", {})).items()]
+        headers.append(("x-atoll-request-id", request_id))
+        return InvokeResponse(int(reply.get("status", 200)), tuple(headers), body, request_id)
+
+    def _log(self, key: str, entry: dict[str, Any], started: float) -> None:
+        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        self.logs.append(key, entry)
+
+    async def openapi(self, ref: AppRef) -> dict[str, Any]:
+        """The OpenAPI document of the app's functions."""
+        instance = self._instance(ref)
+        await instance.acquire()
+        try:
+            return await instance.openapi()
+        finally:
+            instance.release()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for health pages and benchmarks."""
+        return {
+            "pool_ready": len(self.pool.ready),
+            "apps": {
+                key: {
+                    "active": i.active,
+                    "queued": len(i.waiters),
+                    "idle_workers": len(i.idle),
+                    "cold_starts": i.cold_starts,
+                    "running": i.sandbox is not None and not i.sandbox.dead,
+                }
+                for key, i in self.apps.items()
+            },
+            "cgroups": self.cgroups.available,
+            "backend": self.backend.name,
+        }
+
+
+async def _drain(instance: AppInstance, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (instance.active or instance.waiters) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await instance.close()
+
+
+def _error_from(error: dict[str, Any], request_id: str) -> AtollError:
+    code = error.get("code")
+    message = str(error.get("message", "function failed"))
+    detail = dict(error.get("detail") or {})
+    detail["request_id"] = request_id
+    if code == "not_found":
+        return NotFound(message, **detail)
+    if code == "validation_failed":
+        return BadInput(message, **detail)
+    if code == "resource_limit":
+        return ResourceLimitHit(message, **detail)
+    return TenantCodeError(message, **detail)
+
+
+def _copy_code(source: Path, target: Path) -> None:
+    """Copy the app's code into a slot, world-readable, without VCS or build folders."""
+    if not source.is_dir():
+        raise NotFound(f"app code folder {source} does not exist")
+    for entry in os.scandir(target):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+    shutil.copytree(
+        source,
+        target,
+        dirs_exist_ok=True,
+        symlinks=False,
+        ignore=lambda _d, names: [n for n in names if n in COPY_SKIP],
+        copy_function=shutil.copyfile,
+    )
+    for root, dirs, files in os.walk(target):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o755)
+        for f in files:
+            os.chmod(os.path.join(root, f), 0o644)

@@ -1,0 +1,232 @@
+"""Sandbox backends: start one isolated process tree running the in-sandbox zygote.
+
+``SandboxBackend`` is the extension point; ``BwrapBackend`` is the default and
+``RunscBackend`` (gVisor) is offered when ``runsc`` is on PATH. A backend is given a
+``SandboxSpec`` (plain values) and returns a ``SandboxProcess`` whose control socket talks
+to the zygote.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import dataclasses
+import os
+import shutil
+import signal
+import socket
+import subprocess
+from pathlib import Path
+from typing import ClassVar
+
+from atoll.errors import Unavailable
+
+from . import seccomp
+
+SANDBOX_UID = 1000
+SDK_DIR = "/opt/atoll/lib"
+BASE_DIR = "/opt/atoll/base"
+LAYERS_DIR = "/opt/atoll/layers"
+APP_DIR = "/app"
+RUN_DIR = "/run/atoll"
+ETC_FILES = ("/etc/ssl", "/etc/ca-certificates", "/etc/localtime", "/etc/mime.types")
+SAFE_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONHASHSEED": "random"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Mount:
+    """A host folder or file mounted read-only at ``target`` inside the sandbox."""
+
+    source: Path
+    target: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SandboxSpec:
+    """Everything a backend needs to start one sandbox."""
+
+    name: str
+    host_uid: int
+    python: str
+    mounts: tuple[Mount, ...]
+    tmp_bytes: int
+    argv_tail: tuple[str, ...] = ()
+
+
+class SandboxProcess:
+    """A running sandbox: its host process, the control socket and its output pipe."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], control: socket.socket) -> None:
+        self.popen = popen
+        self.control = control
+        self.pid = popen.pid
+
+    @property
+    def output_fd(self) -> int:
+        """The read end of the sandbox's stdout+stderr."""
+        assert self.popen.stdout is not None
+        return self.popen.stdout.fileno()
+
+    def kill(self) -> None:
+        """Kill the sandbox (its pid namespace dies with it) and reap it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
+        self.close()
+
+    def close(self) -> None:
+        """Release the host-side file descriptors."""
+        self.control.close()
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+
+
+class SandboxBackend(abc.ABC):
+    """Starts sandboxes; subclasses decide how isolation is done."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    @abc.abstractmethod
+    def available(cls) -> bool:
+        """Whether this backend can run on this host."""
+
+    @abc.abstractmethod
+    def command(self, spec: SandboxSpec, control_fd: int, seccomp_fd: int) -> list[str]:
+        """The command line that starts the sandbox (pure; tests call it directly)."""
+
+    def start(self, spec: SandboxSpec) -> SandboxProcess:
+        """Start a sandbox as ``spec.host_uid`` with a control socket on an inherited fd."""
+        host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        filter_read, filter_write = os.pipe()
+        try:
+            os.write(filter_write, seccomp.build_filter())
+            os.close(filter_write)
+            argv = self.command(spec, child_end.fileno(), filter_read)
+            popen = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(child_end.fileno(), filter_read),
+                user=spec.host_uid,
+                group=spec.host_uid,
+                extra_groups=[],
+                env=dict(SAFE_ENV),
+                cwd="/",
+                start_new_session=True,
+            )
+        except OSError as exc:
+            host_end.close()
+            raise Unavailable(f"could not start a {self.name} sandbox: {exc}") from exc
+        finally:
+            child_end.close()
+            os.close(filter_read)
+        return SandboxProcess(popen, host_end)
+
+
+class BwrapBackend(SandboxBackend):
+    """bubblewrap: user, pid, net, ipc, uts, mount namespaces + seccomp, as an unprivileged uid."""
+
+    name = "bwrap"
+
+    def __init__(self, executable: str | None = None) -> None:
+        self.executable = executable or shutil.which("bwrap") or "/usr/bin/bwrap"
+
+    @classmethod
+    def available(cls) -> bool:
+        return shutil.which("bwrap") is not None and seccomp.supported()
+
+    def command(self, spec: SandboxSpec, control_fd: int, seccomp_fd: int) -> list[str]:
+        argv = [
+            self.executable,
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--disable-userns",
+            "--die-with-parent",
+            "--new-session",
+            "--uid",
+            str(SANDBOX_UID),
+            "--gid",
+            str(SANDBOX_UID),
+            "--hostname",
+            "sandbox",
+            "--clearenv",
+        ]
+        for key, value in SAFE_ENV.items():
+            argv += ["--setenv", key, value]
+        argv += ["--ro-bind", "/usr", "/usr"]
+        for link in ("bin", "lib", "lib64", "sbin"):
+            target = os.readlink(f"/{link}") if os.path.islink(f"/{link}") else None
+            if target is not None:
+                argv += ["--symlink", target, f"/{link}"]
+            elif os.path.isdir(f"/{link}"):
+                argv += ["--ro-bind", f"/{link}", f"/{link}"]
+        for path in ETC_FILES:
+            if os.path.exists(path):
+                argv += ["--ro-bind", path, path]
+        argv += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            str(spec.tmp_bytes),
+            "--perms",
+            "1777",
+            "--tmpfs",
+            "/tmp",
+        ]
+        for mount in spec.mounts:
+            argv += ["--ro-bind", str(mount.source), mount.target]
+        argv += ["--remount-ro", "/", "--seccomp", str(seccomp_fd), "--chdir", "/tmp", "--"]
+        argv += [spec.python, *zygote_args(control_fd), *spec.argv_tail]
+        return argv
+
+
+class RunscBackend(SandboxBackend):
+    """gVisor's ``runsc do``: a user-space kernel between tenant code and the host.
+
+    Used only when ``runsc`` is on PATH. ``runsc do`` gives the sandbox an overlay of the
+    host's root file system rather than only the listed mounts, so the bwrap backend's
+    mount list is the stronger file-system boundary; gVisor adds syscall isolation. Not
+    exercised on hosts without gVisor.
+    """
+
+    name = "runsc"
+
+    @classmethod
+    def available(cls) -> bool:
+        return shutil.which("runsc") is not None
+
+    def command(self, spec: SandboxSpec, control_fd: int, seccomp_fd: int) -> list[str]:
+        argv = [shutil.which("runsc") or "runsc", "--rootless", "--network=none", "do"]
+        for mount in spec.mounts:
+            argv.append(f"--volume={mount.source}:{mount.target}")
+        return [*argv, "--", spec.python, *zygote_args(control_fd), *spec.argv_tail]
+
+
+def zygote_args(control_fd: int) -> list[str]:
+    """Interpreter arguments that run the in-sandbox zygote on ``control_fd``."""
+    code = (
+        f"import sys; sys.path[:0] = [{SDK_DIR!r}, {BASE_DIR!r}]; "
+        "from atoll._zygote import main; main(sys.argv)"
+    )
+    return ["-I", "-S", "-B", "-c", code, str(control_fd)]
+
+
+BACKENDS: dict[str, type[SandboxBackend]] = {"bwrap": BwrapBackend, "runsc": RunscBackend}
+
+
+def make_backend(name: str) -> SandboxBackend:
+    """The backend called ``name``; Unavailable when it cannot run here."""
+    cls = BACKENDS.get(name)
+    if cls is None:
+        raise Unavailable(f"unknown sandbox backend {name!r}", known=sorted(BACKENDS))
+    if not cls.available():
+        raise Unavailable(f"sandbox backend {name!r} is not available on this host")
+    return cls()

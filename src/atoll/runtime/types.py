@@ -1,0 +1,74 @@
+"""The plain values the gateway passes to the runtime and gets back."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from atoll.errors import AtollError, Overloaded
+
+
+@dataclasses.dataclass(frozen=True)
+class AppRef:
+    """Which code to run: one app environment at one release."""
+
+    tenant: str
+    app: str
+    env: str
+    release: str
+    code_dir: Path
+    vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """``tenant/app/env``: the unit of pooling, limits and logs."""
+        return f"{self.tenant}/{self.app}/{self.env}"
+
+    @property
+    def show_tracebacks(self) -> bool:
+        """Tracebacks reach callers only in ``dev``."""
+        return self.env == "dev"
+
+
+@dataclasses.dataclass(frozen=True)
+class InvokeRequest:
+    """An HTTP request for ``/api/<function>`` as plain values."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    @property
+    def function(self) -> str:
+        """The function name: the path segment after ``/api/``."""
+        rest = self.path.split("?", 1)[0].removeprefix("/").removeprefix("api/")
+        return rest.split("/", 1)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class InvokeResponse:
+    """What the function answered."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    request_id: str
+
+    def json(self) -> object:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+def error_response(exc: AtollError, request_id: str = "") -> InvokeResponse:
+    """The HTTP response for a runtime error (``Retry-After`` on overload)."""
+    headers = [("content-type", "application/json")]
+    rid = request_id or str(exc.detail.get("request_id", ""))
+    if rid:
+        headers.append(("x-atoll-request-id", rid))
+    if isinstance(exc, Overloaded):
+        headers.append(("retry-after", str(exc.detail.get("retry_after", 1))))
+    return InvokeResponse(exc.status, tuple(headers), json.dumps(exc.to_dict()).encode(), rid)

@@ -1,0 +1,272 @@
+"""The host's handle on one running sandbox (its zygote) and on the workers it forks."""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import collections
+import contextlib
+import json
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from atoll.errors import Unavailable
+from atoll.sdk._protocol import PREFIX, ProtocolError, decode_header, decode_prefix, encode
+
+from .cgroups import SandboxGroup, descendants
+from .sandbox import SandboxProcess
+
+MAX_CONTROL_MESSAGE = 4 << 20
+OUTPUT_CHUNK = 65536
+
+
+class SandboxDied(Unavailable):
+    """The sandbox ended while the platform was talking to it."""
+
+
+class Worker:
+    """One forked worker: a stream socket to it and what is known about how it ended."""
+
+    def __init__(self, worker_id: int, pid: int, sock: socket.socket) -> None:
+        self.id = worker_id
+        self.pid = pid
+        self.sock = sock
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.served = 0
+        self.exit: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.retired = False
+
+    async def connect(self, timeout: float) -> None:
+        """Open the streams and wait for the worker's hello."""
+        self.reader, self.writer = await asyncio.open_unix_connection(sock=self.sock)
+        header, _ = await asyncio.wait_for(self.read(1 << 10), timeout)
+        if header.get("op") != "hello":
+            raise ProtocolError(f"expected hello, got {header.get('op')!r}")
+
+    async def read(self, max_body: int) -> tuple[dict[str, Any], bytes]:
+        """One message from the worker."""
+        assert self.reader is not None
+        prefix = await self.reader.readexactly(PREFIX.size)
+        head_len, body_len = decode_prefix(prefix, max_body)
+        header = decode_header(await self.reader.readexactly(head_len))
+        body = await self.reader.readexactly(body_len) if body_len else b""
+        return header, body
+
+    async def call(
+        self, header: dict[str, Any], body: bytes, max_body: int
+    ) -> tuple[dict[str, Any], bytes]:
+        """Send one invocation and wait for its result (the caller applies the timeout)."""
+        assert self.writer is not None
+        self.served += 1
+        self.writer.write(encode(header, body))
+        await self.writer.drain()
+        return await self.read(max_body)
+
+    async def close(self) -> None:
+        """Close the socket; the worker exits when it sees end of stream."""
+        self.retired = True
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+        else:
+            self.sock.close()
+
+
+class Sandbox:
+    """A running sandbox: generic until ``specialize``, then one app's zygote."""
+
+    def __init__(
+        self,
+        process: SandboxProcess,
+        slot: int,
+        slot_dir: Path,
+        group: SandboxGroup | None,
+        on_output: Callable[[Sandbox, bytes], None],
+    ) -> None:
+        self.process = process
+        self.slot = slot
+        self.slot_dir = slot_dir
+        self.group = group
+        self.on_output = on_output
+        self.loop = asyncio.get_running_loop()
+        self.dead = False
+        self.started = time.monotonic()
+        self.app_key: str | None = None
+        self.functions: dict[str, list[str]] = {}
+        self.workers: dict[int, Worker] = {}
+        self._replies: dict[str, collections.deque[asyncio.Future[dict[str, Any]]]] = (
+            collections.defaultdict(collections.deque)
+        )
+        self._spawns: dict[int, asyncio.Future[Worker]] = {}
+        self._next_worker = 0
+        self._died: list[Callable[[Sandbox], None]] = []
+        process.control.setblocking(False)
+        self.loop.add_reader(process.control.fileno(), self._on_control)
+        self.loop.add_reader(process.output_fd, self._on_output)
+
+    def on_death(self, callback: Callable[[Sandbox], None]) -> None:
+        """Call ``callback`` once when the sandbox ends."""
+        self._died.append(callback)
+
+    def _on_output(self) -> None:
+        try:
+            data = self.process.popen.stdout.read1(OUTPUT_CHUNK)  # type: ignore[union-attr]
+        except (OSError, ValueError):
+            data = b""
+        if not data:
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(self.process.output_fd)
+            return
+        self.on_output(self, data)
+
+    def _on_control(self) -> None:
+        for _ in range(64):
+            try:
+                data, ancdata, _flags, _addr = self.process.control.recvmsg(
+                    MAX_CONTROL_MESSAGE, socket.CMSG_SPACE(4 * array.array("i").itemsize)
+                )
+            except BlockingIOError:
+                return
+            except OSError:
+                data, ancdata = b"", []
+            fds: list[int] = []
+            for level, kind, payload in ancdata:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
+            if not data:
+                for fd in fds:
+                    socket.socket(fileno=fd).close()
+                self._mark_dead()
+                return
+            try:
+                message = json.loads(data)
+            except ValueError:
+                message = {}
+            self._dispatch(message, fds)
+
+    def _dispatch(self, message: dict[str, Any], fds: list[int]) -> None:
+        op = message.get("op")
+        if op == "worker":
+            worker_id = int(message.get("worker", -1))
+            spawned = self._spawns.pop(worker_id, None)
+            if not fds:
+                return
+            sock = socket.socket(fileno=fds[0])
+            for extra in fds[1:]:
+                socket.socket(fileno=extra).close()
+            if spawned is None or spawned.done():
+                sock.close()
+                return
+            worker = Worker(worker_id, int(message.get("pid", 0)), sock)
+            self.workers[worker_id] = worker
+            spawned.set_result(worker)
+            return
+        for fd in fds:
+            socket.socket(fileno=fd).close()
+        if op == "exited":
+            ended = self.workers.pop(int(message.get("worker", -1)), None)
+            if ended is not None and not ended.exit.done():
+                ended.exit.set_result(message)
+            return
+        queue = self._replies.get(str(op))
+        while queue:
+            future = queue.popleft()
+            if not future.done():
+                future.set_result(message)
+                return
+
+    def _mark_dead(self) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        with contextlib.suppress(Exception):
+            self.loop.remove_reader(self.process.control.fileno())
+        error = SandboxDied("the sandbox ended")
+        for queue in self._replies.values():
+            for future in queue:
+                if not future.done():
+                    future.set_exception(error)
+        for spawn in self._spawns.values():
+            if not spawn.done():
+                spawn.set_exception(error)
+        self._replies.clear()
+        self._spawns.clear()
+        for worker in self.workers.values():
+            if not worker.exit.done():
+                worker.exit.set_result({"op": "exited", "sandbox": True})
+        for callback in self._died:
+            callback(self)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self.dead:
+            raise SandboxDied("the sandbox has ended")
+        try:
+            self.process.control.send(json.dumps(message).encode())
+        except OSError as exc:
+            self._mark_dead()
+            raise SandboxDied(f"the sandbox stopped answering: {exc}") from exc
+
+    async def request(self, message: dict[str, Any], reply: str, timeout: float) -> dict[str, Any]:
+        """Send a control message and wait for the reply of type ``reply``."""
+        future: asyncio.Future[dict[str, Any]] = self.loop.create_future()
+        self._replies[reply].append(future)
+        self._send(message)
+        return await asyncio.wait_for(future, timeout)
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait for the zygote's first message, then fence the sandbox into its cgroups."""
+        future: asyncio.Future[dict[str, Any]] = self.loop.create_future()
+        self._replies["ready"].append(future)
+        await asyncio.wait_for(future, timeout)
+        if self.group is not None:
+            # Only platform code has run so far: every process is ours to move.
+            self.group.attach(descendants(self.process.pid))
+
+    async def spawn(self, timeout: float) -> Worker:
+        """Fork a worker from the zygote and wait for its hello."""
+        self._next_worker += 1
+        worker_id = self._next_worker
+        future: asyncio.Future[Worker] = self.loop.create_future()
+        self._spawns[worker_id] = future
+        self._send({"op": "spawn", "worker": worker_id})
+        worker = await asyncio.wait_for(future, timeout)
+        try:
+            await worker.connect(timeout)
+        except BaseException:
+            await worker.close()
+            raise
+        return worker
+
+    async def kill_worker(self, worker: Worker, timeout: float = 2.0) -> None:
+        """Kill a worker's whole process tree; the whole sandbox if the zygote does not obey."""
+        await worker.close()
+        if self.dead:
+            return
+        try:
+            await self.request({"op": "kill", "pid": worker.pid}, "killed", timeout)
+        except (TimeoutError, SandboxDied):
+            self.close()
+
+    def close(self) -> None:
+        """Kill the sandbox and release everything it held (idempotent)."""
+        if self.process.popen.returncode is None:
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(self.process.output_fd)
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(self.process.control.fileno())
+            for worker in self.workers.values():
+                worker.retired = True
+                if worker.writer is not None:
+                    worker.writer.close()
+                else:
+                    worker.sock.close()
+            self.process.kill()
+        if self.group is not None:
+            self.group.destroy()
+            self.group = None
+        self._mark_dead()

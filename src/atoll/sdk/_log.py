@@ -1,0 +1,61 @@
+"""``atoll.log``: structured log lines attached to the current invocation."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+MAX_RECORDS = 1000
+MAX_MESSAGE_CHARS = 4000
+
+
+class FunctionLog:
+    """Log lines written by a function; the platform stores them with the request id."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] | None = None
+        self.dropped = 0
+
+    def begin(self) -> None:
+        """Start collecting the lines of one invocation."""
+        self.records = []
+        self.dropped = 0
+
+    def end(self) -> tuple[list[dict[str, Any]], int]:
+        """Stop collecting; the lines and how many were dropped over the cap."""
+        records, dropped = self.records or [], self.dropped
+        self.records = None
+        return records, dropped
+
+    def _write(self, level: str, message: Any, fields: dict[str, Any]) -> None:
+        text = str(message)[:MAX_MESSAGE_CHARS]
+        if self.records is None:
+            print(f"[{level}] {text}", file=sys.stderr)
+            return
+        if len(self.records) >= MAX_RECORDS:
+            self.dropped += 1
+            return
+        record: dict[str, Any] = {"ts": time.time(), "level": level, "message": text}
+        if fields:
+            record["fields"] = {k: str(v)[:MAX_MESSAGE_CHARS] for k, v in fields.items()}
+        self.records.append(record)
+
+    def debug(self, message: Any, **fields: Any) -> None:
+        """Log at debug level."""
+        self._write("debug", message, fields)
+
+    def info(self, message: Any, **fields: Any) -> None:
+        """Log at info level."""
+        self._write("info", message, fields)
+
+    def warning(self, message: Any, **fields: Any) -> None:
+        """Log at warning level."""
+        self._write("warning", message, fields)
+
+    def error(self, message: Any, **fields: Any) -> None:
+        """Log at error level."""
+        self._write("error", message, fields)
+
+
+log = FunctionLog()

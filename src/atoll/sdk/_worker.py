@@ -1,0 +1,220 @@
+"""A worker inside the sandbox: serves invocations one at a time over its own socket."""
+
+from __future__ import annotations
+
+import errno
+import inspect
+import io
+import os
+import resource
+import signal
+import socket
+import sys
+import traceback
+from types import ModuleType
+from typing import Any
+
+from ._binding import BadParameter, Param, bind, describe
+from ._encode import to_json_bytes
+from ._http import Request, Response
+from ._log import log
+from ._procs import has_children, kill_tree, reap_all
+from ._protocol import encode, read_message
+
+METHODS = ("get", "post", "put", "patch", "delete")
+MAX_CAPTURE_CHARS = 64 * 1024
+
+
+class CappedText(io.TextIOBase):
+    """A text stream that keeps the first ``cap`` characters and counts the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        room = self.cap - self.size
+        if room > 0:
+            self.parts.append(s[:room])
+            self.size += min(room, len(s))
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def value(self) -> str:
+        """What was kept."""
+        return "".join(self.parts)
+
+
+class FunctionSet:
+    """The app's imported function modules, or the error each failed to import with."""
+
+    def __init__(self) -> None:
+        self.modules: dict[str, ModuleType] = {}
+        self.errors: dict[str, dict[str, str]] = {}
+        self._params: dict[tuple[str, str], list[Param]] = {}
+
+    def params(self, name: str, method: str, handler: Any) -> list[Param]:
+        """The parameter plan of a handler, computed once."""
+        key = (name, method)
+        if key not in self._params:
+            self._params[key] = describe(handler)
+        return self._params[key]
+
+
+def _error(status: int, code: str, text: str, **detail: Any) -> tuple[dict[str, Any], bytes]:
+    return {"status": status, "error": {"code": code, "message": text, "detail": detail}}, b""
+
+
+def _exception(exc: BaseException, with_traceback: bool) -> dict[str, Any]:
+    detail = {"exception": type(exc).__name__}
+    if with_traceback:
+        detail["traceback"] = "".join(traceback.format_exception(exc))[-8000:]
+    return detail
+
+
+def invoke(
+    functions: FunctionSet, header: dict[str, Any], body: bytes, with_traceback: bool
+) -> tuple[dict[str, Any], bytes]:
+    """Run one invocation; a response header (status, headers or error) and body."""
+    name = str(header.get("function", ""))
+    method = str(header.get("method", "GET")).lower()
+    if name in functions.errors:
+        err = dict(functions.errors[name])
+        text = err.pop("message", "")
+        return _error(
+            500, "tenant_code_error", f"function {name!r} failed to import: {text}", **err
+        )
+    module = functions.modules.get(name)
+    if module is None:
+        return _error(404, "not_found", f"no function named {name!r}")
+    handler = getattr(module, method, None) if method in METHODS else None
+    if not callable(handler):
+        allowed = [m.upper() for m in METHODS if callable(getattr(module, m, None))]
+        return _error(
+            404, "not_found", f"function {name!r} has no {method.upper()} handler", allowed=allowed
+        )
+    request = Request(
+        method.upper(),
+        str(header.get("path", "")),
+        [tuple(kv) for kv in header.get("query", [])],
+        [tuple(kv) for kv in header.get("headers", [])],
+        body,
+        str(header.get("id", "")),
+    )
+    try:
+        kwargs = bind(functions.params(name, method, handler), request)
+    except BadParameter as exc:
+        return _error(
+            422, "validation_failed", str(exc), parameter=exc.parameter, location=exc.location
+        )
+    try:
+        result = handler(**kwargs)
+        if inspect.isawaitable(result):
+            import asyncio
+
+            result = asyncio.run(_await(result))
+        if isinstance(result, Response):
+            return {"status": result.status, "headers": result.headers}, result.body
+        return {"status": 200, "headers": {"content-type": "application/json"}}, to_json_bytes(
+            result
+        )
+    except BaseException as exc:  # tenant code may raise anything, even SystemExit
+        return _failure(exc, with_traceback)
+
+
+LIMIT_ERRNOS = {
+    errno.ENOSPC: "tmp_mb",
+    errno.EDQUOT: "tmp_mb",
+    errno.EFBIG: "file_size_mb",
+    errno.EMFILE: "open_files",
+    errno.ENFILE: "open_files",
+}
+
+
+def _failure(exc: BaseException, with_traceback: bool) -> tuple[dict[str, Any], bytes]:
+    """The response for an exception out of tenant code; resource limits are 507."""
+    text = f"{type(exc).__name__}: {str(exc)[:2000]}"
+    detail = _exception(exc, with_traceback)
+    if isinstance(exc, MemoryError):
+        return _error(
+            507, "resource_limit", "the function ran out of memory", limit="memory_mb", **detail
+        )
+    if isinstance(exc, OSError) and exc.errno in LIMIT_ERRNOS:
+        return _error(
+            507,
+            "resource_limit",
+            f"the function hit a limit: {text}",
+            limit=LIMIT_ERRNOS[exc.errno],
+            **detail,
+        )
+    if isinstance(exc, BlockingIOError) and "fork" in "".join(
+        traceback.format_tb(exc.__traceback__)
+    ):
+        return _error(
+            507,
+            "resource_limit",
+            f"the function hit the process limit: {text}",
+            limit="processes",
+            **detail,
+        )
+    return _error(500, "tenant_code_error", text, **detail)
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any]) -> None:
+    """The worker loop; never returns."""
+    os.setpgid(0, 0)
+    if "random" in sys.modules:
+        sys.modules["random"].seed()  # never share the zygote's PRNG state between workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails with EFBIG
+    cpu = int(settings.get("worker_cpu_seconds", 0))
+    if cpu:
+        used = int(resource.getrusage(resource.RUSAGE_SELF).ru_utime) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (used + cpu, used + cpu + 1))
+    traceback_ok = bool(settings.get("traceback"))
+    max_body = int(settings.get("max_body_bytes", 32 << 20))
+    me = os.getpid()
+    sock.sendall(encode({"op": "hello", "pid": me}))
+    real_out, real_err = sys.stdout, sys.stderr
+    while True:
+        message = read_message(sock, max_body)
+        if message is None or message[0].get("op") == "exit":
+            os._exit(0)
+        header, body = message
+        out, err = CappedText(MAX_CAPTURE_CHARS), CappedText(MAX_CAPTURE_CHARS)
+        sys.stdout, sys.stderr = out, err
+        log.begin()
+        try:
+            reply, reply_body = invoke(functions, header, body, traceback_ok)
+        finally:
+            if os.getpid() != me:
+                os._exit(0)  # a process the function forked returned here: never answer
+            sys.stdout, sys.stderr = real_out, real_err
+            records, dropped = log.end()
+        if has_children():
+            # Nothing a request starts outlives it (we are a subreaper: orphans come here).
+            kill_tree(me, include_root=False)
+            reap_all()
+        reply.update(
+            op="result",
+            stdout=out.value(),
+            stderr=err.value(),
+            dropped_chars=out.dropped + err.dropped,
+            logs=records,
+            dropped_logs=dropped,
+        )
+        if len(reply_body) > max_body:
+            reply, reply_body = _error(
+                507, "resource_limit", "the response body is too large", limit="response_bytes"
+            )
+        sock.sendall(encode(reply, reply_body))

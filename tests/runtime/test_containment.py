@@ -1,0 +1,361 @@
+"""Issue 3's containment suite: each attack runs as a tenant function and is contained with a
+clear error while another tenant keeps being served."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+from typing import Any
+
+import pytest
+
+from atoll.errors import AtollError, FunctionTimeout, ResourceLimitHit, TenantCodeError
+from atoll.runtime import AppRef, InvokeRequest, InvokeResponse
+
+from .conftest import Harness
+
+pytestmark = pytest.mark.sandbox
+
+ATTACKS = {
+    "atoll.toml": """
+        [limits]
+        timeout_seconds = 2
+        memory_mb = 256
+        processes = 24
+        tmp_mb = 16
+        file_size_mb = 8
+        """,
+    "functions/files.py": """
+        import os
+
+        def _try(fn):
+            try:
+                fn()
+                return "ok"
+            except Exception as exc:
+                return f"{type(exc).__name__}: {exc}"
+
+        def get(paths: list[str]):
+            return {p: _try(lambda p=p: open(p, "rb").read(1)) for p in paths}
+
+        def post(path: str):
+            def write():
+                with open(path, "w") as f:
+                    f.write("pwned")
+            return {"write": _try(write), "chmod": _try(lambda: os.chmod(path, 0o777))}
+
+        def put(path: str):
+            return _try(lambda: os.listdir(path))
+        """,
+    "functions/net.py": """
+        import ctypes, socket, struct
+
+        def get(host: str, port: int):
+            s = socket.socket()
+            s.settimeout(2)
+            s.connect((host, port))
+            return "connected"
+
+        def post(host: str, port: int):
+            # Bypass Python's socket module: the kernel must still refuse.
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.socket(socket.AF_INET, socket.SOCK_STREAM, 0)
+            addr = struct.pack("!HH4s8x", socket.AF_INET, port, socket.inet_aton(host))
+            addr = struct.pack("=H", socket.AF_INET) + addr[2:]
+            rc = libc.connect(fd, addr, len(addr))
+            return {"rc": rc, "errno": ctypes.get_errno()}
+        """,
+    "functions/bomb.py": """
+        import os, time
+
+        def get():
+            while True:
+                os.fork()
+        """,
+    "functions/memory.py": """
+        def get():
+            block = bytearray(4 * 1024 ** 3)
+            return len(block)
+        """,
+    "functions/spin.py": """
+        def get():
+            while True:
+                pass
+        """,
+    "functions/sleep.py": """
+        import time
+
+        def get():
+            time.sleep(10 ** 6)
+        """,
+    "functions/filltmp.py": """
+        def get():
+            for n in range(1000):  # files under the file-size limit, until /tmp is full
+                with open(f"/tmp/fill{n}", "wb") as f:
+                    for _ in range(4):
+                        f.write(b"x" * (1 << 20))
+        """,
+    "functions/shout.py": """
+        def get():
+            chunk = "y" * (1 << 20)
+            for _ in range(1024):
+                print(chunk)
+            return "done"
+        """,
+    "functions/killall.py": """
+        import os, signal
+
+        def get():
+            os.kill(-1, signal.SIGKILL)
+            return "survived"
+        """,
+    "functions/syscalls.py": """
+        import ctypes, ctypes.util
+
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def _errno(rc):
+            return 0 if rc == 0 else ctypes.get_errno()
+
+        def get():
+            CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET = 0x10000000, 0x00020000, 0x40000000
+            return {
+                "ptrace": _errno(libc.ptrace(16, 1, 0, 0)),  # PTRACE_ATTACH to pid 1
+                "mount": _errno(libc.mount(b"none", b"/tmp", b"tmpfs", 0, None)),
+                "umount": _errno(libc.umount2(b"/app", 2)),
+                "unshare_user": _errno(libc.unshare(CLONE_NEWUSER)),
+                "unshare_ns": _errno(libc.unshare(CLONE_NEWNS | CLONE_NEWNET)),
+                "setns": _errno(libc.setns(0, 0)),
+                "keyctl": _errno(libc.syscall(250, 0, 0, 0, 0)),
+                "bpf": _errno(libc.syscall(321, 0, 0, 0)),
+                "perf_event_open": _errno(libc.syscall(298, 0, 0, -1, -1, 0)),
+                "reboot": _errno(libc.syscall(169, 0, 0, 0, 0)),
+                "init_module": _errno(libc.syscall(175, 0, 0, 0)),
+                "kexec_load": _errno(libc.syscall(246, 0, 0, 0, 0)),
+            }
+        """,
+    "functions/environ.py": """
+        import os
+
+        def get():
+            procs = {}
+            for pid in os.listdir("/proc"):
+                if pid.isdigit():
+                    try:
+                        procs[pid] = open(f"/proc/{pid}/environ").read()
+                    except OSError as exc:
+                        procs[pid] = type(exc).__name__
+            return {"environ": dict(os.environ), "procs": procs, "uid": os.getuid()}
+        """,
+}
+
+NEIGHBOUR = {"functions/hello.py": "def get():\n    return {'hello': 'b'}\n"}
+
+
+@pytest.fixture(scope="module")
+def attacker(rt: Harness) -> AppRef:
+    return rt.app("attacker", ATTACKS, tenant="evil")
+
+
+@pytest.fixture(scope="module")
+def neighbour(rt: Harness) -> AppRef:
+    ref = rt.app("hello", NEIGHBOUR, tenant="good")
+    assert isinstance(rt.call(ref, "/api/hello"), InvokeResponse)
+    return ref
+
+
+def attack(
+    rt: Harness,
+    attacker: AppRef,
+    neighbour: AppRef,
+    path: str,
+    method: str = "GET",
+    query: dict[str, Any] | None = None,
+) -> InvokeResponse | AtollError:
+    """Run one attack while tenant B is called in a loop; B must always be answered."""
+
+    async def scenario() -> tuple[InvokeResponse | AtollError, list[object]]:
+        done = asyncio.Event()
+        served: list[object] = []
+
+        async def neighbour_loop() -> None:
+            for _ in range(2000):
+                resp = await rt._call(neighbour, InvokeRequest("GET", "/api/hello"))
+                served.append(resp)
+                if done.is_set():
+                    return
+                await asyncio.sleep(0.02)
+
+        loop_task = asyncio.ensure_future(neighbour_loop())
+        items = tuple((k, str(v)) for k, vs in (query or {}).items() for v in _list(vs))
+        result = await rt._call(attacker, InvokeRequest(method, path, items))
+        done.set()
+        await loop_task
+        return result, served
+
+    result, served = rt.loop.run(scenario(), timeout=120)
+    assert served, "the neighbour was never called"
+    bad = [r for r in served if not (isinstance(r, InvokeResponse) and r.status == 200)]
+    assert bad == [], f"neighbour failed during {path}: {bad[:3]}"
+    return result
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def body(result: InvokeResponse | AtollError) -> Any:
+    assert isinstance(result, InvokeResponse), result
+    return result.json()
+
+
+def test_host_files_are_not_visible(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    paths = [
+        "/etc/shadow",
+        "/etc/passwd",
+        "/root/.bashrc",
+        "/proc/1/root/etc/shadow",
+        str(rt.runtime.settings.data_dir / "logs" / "good" / "hello" / "dev.jsonl"),
+        os.path.abspath("pyproject.toml"),
+    ]
+    seen = body(attack(rt, attacker, neighbour, "/api/files", query={"paths": paths}))
+    assert all(v != "ok" for v in seen.values()), seen
+    assert seen["/etc/shadow"].startswith("FileNotFoundError")
+
+
+def test_other_apps_code_and_database_are_not_visible(
+    rt: Harness, attacker: AppRef, neighbour: AppRef
+) -> None:
+    victim_code = str(neighbour.code_dir / "functions" / "hello.py")
+    victim_db = str(rt.runtime.settings.data_dir / "db" / "good" / "hello" / "dev.sqlite")
+    seen = body(
+        attack(rt, attacker, neighbour, "/api/files", query={"paths": [victim_code, victim_db]})
+    )
+    assert all(v.startswith("FileNotFoundError") for v in seen.values()), seen
+    # Dependency layers are reachable by digest only; the folder cannot be listed.
+    listing = body(
+        attack(rt, attacker, neighbour, "/api/files", "PUT", {"path": "/opt/atoll/layers"})
+    )
+    assert listing.startswith("PermissionError")
+
+
+def test_app_code_is_read_only(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    seen = body(
+        attack(rt, attacker, neighbour, "/api/files", "POST", {"path": "/app/functions/files.py"})
+    )
+    assert "Read-only file system" in seen["write"], seen
+    assert "Read-only file system" in seen["chmod"], seen
+    assert (
+        (attacker.code_dir / "functions" / "files.py").read_text().lstrip().startswith("import os")
+    )
+
+
+@pytest.mark.parametrize(
+    "target", ["127.0.0.1:8000", "127.0.0.1:8081", "1.1.1.1:80"], ids=["control", "db", "outside"]
+)
+def test_direct_connections_fail_clearly(
+    rt: Harness, attacker: AppRef, neighbour: AppRef, target: str
+) -> None:
+    host, port = target.split(":")
+    err = attack(rt, attacker, neighbour, "/api/net", query={"host": host, "port": port})
+    assert isinstance(err, TenantCodeError) and err.status == 500
+    assert err.message.startswith("PermissionError: Atoll sandbox: direct network connection")
+    assert "[egress] allow" in err.message
+
+
+def test_kernel_refuses_connections_that_bypass_python(
+    rt: Harness, attacker: AppRef, neighbour: AppRef, http_servers: list[int]
+) -> None:
+    # A server really listens on the host's loopback; the sandbox's loopback is its own.
+    local = body(
+        attack(
+            rt,
+            attacker,
+            neighbour,
+            "/api/net",
+            "POST",
+            {"host": "127.0.0.1", "port": http_servers[0]},
+        )
+    )
+    assert local == {"rc": -1, "errno": errno.ECONNREFUSED}
+    outside = body(
+        attack(rt, attacker, neighbour, "/api/net", "POST", {"host": "1.1.1.1", "port": 80})
+    )
+    assert outside == {"rc": -1, "errno": errno.ENETUNREACH}
+
+
+def test_fork_bomb(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    err = attack(rt, attacker, neighbour, "/api/bomb")
+    assert isinstance(err, ResourceLimitHit | FunctionTimeout), err
+    if isinstance(err, ResourceLimitHit):
+        assert err.status == 507 and err.detail["limit"] == "processes"
+
+
+def test_allocating_4_gib(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    err = attack(rt, attacker, neighbour, "/api/memory")
+    assert isinstance(err, ResourceLimitHit) and err.status == 507
+    assert err.detail["limit"] == "memory_mb"
+
+
+def test_cpu_spin_past_the_timeout(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    err = attack(rt, attacker, neighbour, "/api/spin")
+    assert isinstance(err, FunctionTimeout) and err.status == 504
+    assert "longer than 2 s" in err.message
+
+
+def test_sleep_forever(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    err = attack(rt, attacker, neighbour, "/api/sleep")
+    assert isinstance(err, FunctionTimeout) and err.status == 504
+
+
+def test_filling_tmp(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    err = attack(rt, attacker, neighbour, "/api/filltmp")
+    assert isinstance(err, ResourceLimitHit) and err.status == 507
+    assert "No space left on device" in err.message
+
+
+def test_printing_1_gib(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    resp = attack(rt, attacker, neighbour, "/api/shout")
+    assert body(resp) == "done"
+    assert isinstance(resp, InvokeResponse)
+    [entry] = rt.runtime.logs.read(attacker.key, request_id=resp.request_id)
+    assert entry["truncated"] is True
+    assert len(entry["stdout"]) <= 64 * 1024
+
+
+def test_kill_everything(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    assert isinstance(rt.call(attacker, "/api/files", query={"paths": "/app"}), InvokeResponse)
+    before = rt.runtime.apps[attacker.key].cold_starts
+    result = attack(rt, attacker, neighbour, "/api/killall")
+    # The signal reaches only the attacker's own sandbox: its zygote dies, which ends the
+    # sandbox; the caller either gets the worker's last words or a clear 500.
+    if isinstance(result, TenantCodeError):
+        assert "sandbox ended" in result.message
+    else:
+        assert body(result) == "survived"
+    again = rt.call(attacker, "/api/files", query={"paths": "/app/atoll.toml"})
+    assert body(again) == {"/app/atoll.toml": "ok"}
+    assert rt.runtime.apps[attacker.key].cold_starts == before + 1
+
+
+def test_ptrace_mount_unshare_and_friends_are_refused(
+    rt: Harness, attacker: AppRef, neighbour: AppRef
+) -> None:
+    seen = body(attack(rt, attacker, neighbour, "/api/syscalls"))
+    assert seen == {name: errno.EPERM for name in seen}, seen
+
+
+def test_no_platform_secrets_in_the_environment(
+    rt: Harness, attacker: AppRef, neighbour: AppRef
+) -> None:
+    os.environ["ATOLL_TEST_PLATFORM_SECRET"] = "do-not-leak"
+    try:
+        seen = body(attack(rt, attacker, neighbour, "/api/environ"))
+    finally:
+        del os.environ["ATOLL_TEST_PLATFORM_SECRET"]
+    assert set(seen["environ"]) <= {"PATH", "HOME", "LANG", "PYTHONHASHSEED", "ATOLL_ENV"}
+    assert seen["uid"] != 0
+    everything = repr(seen)
+    assert "do-not-leak" not in everything
+    assert "TOKEN" not in everything and "SECRET" not in everything
