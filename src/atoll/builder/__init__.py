@@ -1,0 +1,19 @@
+"""Turning app sources into browser artifacts: component bundles, the shared React, pages."""
+
+from atoll.builder.assets import Asset, find_asset
+from atoll.builder.components import ComponentEntry, ComponentManifest, build_components
+from atoll.builder.esbuild import BuildMessage
+from atoll.builder.pages import render_app_page
+from atoll.builder.platform import PlatformAssets, build_platform_assets
+
+__all__ = [
+    "Asset",
+    "BuildMessage",
+    "ComponentEntry",
+    "ComponentManifest",
+    "PlatformAssets",
+    "build_components",
+    "build_platform_assets",
+    "find_asset",
+    "render_app_page",
+]

@@ -1,0 +1,246 @@
+"""Bundling an app's components: one ESM file per component, React shared, CSS scoped.
+
+``components/<Name>.jsx`` (or ``.tsx``, ``.js``, ``.ts``) is a component; anything in a
+subfolder (``components/lib/``) is a shared module that lands in shared chunks. The output
+folder holds only content-hashed files, so URLs under ``public_path`` can be cached forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from atoll.builder.css_scope import scope_css
+from atoll.builder.deps import declared_dependencies, install_packages, packages_to_install
+from atoll.builder.esbuild import BuildMessage, build_failed, find_node_modules, run_driver
+from atoll.builder.metafile import inlined_react, missing_default_exports, unshared_externals
+from atoll.builder.platform import EXTERNALS, PRODUCTION_DEFINE, SHARED_SPECIFIERS, entry_outputs
+
+ASSETS_URL = "/_atoll/assets/"
+MANIFEST_NAME = "manifest.json"
+COMPONENT_FILE = re.compile(r"^([A-Z][A-Za-z0-9_]{0,63})\.(jsx|tsx|js|ts)$")
+FILE_LOADERS = {
+    ext: "file"
+    for ext in (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".ico")
+    + (".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp3", ".mp4", ".webm")
+}
+
+
+@dataclass(frozen=True)
+class ComponentEntry:
+    """One built component: its module and stylesheets (file names inside the output folder)."""
+
+    name: str
+    source: str
+    js: str
+    css: str | None = None
+    document_css: str | None = None
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class ComponentManifest:
+    """What a component build produced, and what a page needs to load it."""
+
+    public_path: str
+    components: dict[str, ComponentEntry] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    packages: dict[str, str] = field(default_factory=dict)
+    lockfile: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def url(self, file: str) -> str:
+        """The URL a file of this build is served at."""
+        return self.public_path + file
+
+    def browser_entries(self) -> dict[str, dict[str, str | None]]:
+        """Component name -> ``{js, css, documentCss}`` URLs, as the runtime expects."""
+        return {
+            name: {
+                "js": self.url(c.js),
+                "css": self.url(c.css) if c.css else None,
+                "documentCss": self.url(c.document_css) if c.document_css else None,
+            }
+            for name, c in self.components.items()
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form (written as ``manifest.json`` in the output folder)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ComponentManifest:
+        """Read back what ``to_json`` wrote."""
+        components = {k: ComponentEntry(**v) for k, v in data.get("components", {}).items()}
+        return cls(
+            public_path=data["public_path"],
+            components=components,
+            files=list(data.get("files", [])),
+            packages=dict(data.get("packages", {})),
+            lockfile=data.get("lockfile"),
+            warnings=list(data.get("warnings", [])),
+        )
+
+
+def discover_components(src_dir: Path) -> dict[str, str]:
+    """Component name -> source path (relative to ``src_dir``) for ``components/*``."""
+    folder = src_dir / "components"
+    found: dict[str, str] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.iterdir()):
+        match = COMPONENT_FILE.match(path.name)
+        if match and path.is_file():
+            name = match.group(1)
+            if name in found:
+                raise build_failed(
+                    "two files define the same component",
+                    [BuildMessage(f"{found[name]} and components/{path.name} are both {name}")],
+                )
+            found[name] = f"components/{path.name}"
+    return found
+
+
+def _esbuild_options(
+    src_dir: Path, out_dir: Path, entries: dict[str, str], public_path: str, node_paths: list[str]
+) -> dict[str, Any]:
+    return {
+        "entryPoints": {name: str(src_dir / rel) for name, rel in entries.items()},
+        "absWorkingDir": str(src_dir),
+        "outdir": str(out_dir),
+        "bundle": True,
+        "format": "esm",
+        "splitting": True,
+        "minify": True,
+        "metafile": True,
+        "target": "es2022",
+        "jsx": "automatic",
+        "external": EXTERNALS,
+        "loader": FILE_LOADERS,
+        "publicPath": public_path.rstrip("/"),
+        "entryNames": "[name]-[hash]",
+        "chunkNames": "chunks/[name]-[hash]",
+        "assetNames": "files/[name]-[hash]",
+        "define": PRODUCTION_DEFINE,
+        "nodePaths": node_paths,
+        "legalComments": "none",
+        "charset": "utf8",
+    }
+
+
+def _scan_imports(src_dir: Path, entries: dict[str, str], modules: Path) -> list[str]:
+    options = {
+        "entryPoints": [str(src_dir / rel) for rel in entries.values()],
+        "absWorkingDir": str(src_dir),
+        "bundle": True,
+        "format": "esm",
+        "jsx": "automatic",
+        "loader": FILE_LOADERS | {".css": "empty"},
+        "outdir": str(src_dir / ".scan"),
+    }
+    reply = run_driver({"cmd": "scan", "options": options}, modules)
+    if not reply["ok"]:
+        raise build_failed(
+            "components failed to build",
+            [BuildMessage.from_driver(m, str(src_dir)) for m in reply["errors"]],
+        )
+    return [str(i) for i in reply["imports"]]
+
+
+def _write_scoped_css(out_dir: Path, name: str, css_file: str) -> tuple[str, str | None]:
+    original = out_dir / css_file
+    scoped = scope_css(original.read_text(), name)
+    original.unlink()
+    names: list[str | None] = []
+    for text, suffix in ((scoped.shadow, "css"), (scoped.document, "document.css")):
+        if not text.strip():
+            names.append(None)
+            continue
+        digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+        file = f"{name}-{digest}.{suffix}"
+        (out_dir / file).write_text(text)
+        names.append(file)
+    return names[0] or "", names[1]
+
+
+def build_components(
+    src_dir: Path,
+    out_dir: Path,
+    *,
+    public_path: str = ASSETS_URL,
+    deps_dir: Path | None = None,
+    lockfile: bytes | None = None,
+    node_modules: Path | None = None,
+) -> ComponentManifest:
+    """Bundle ``src_dir/components`` into ``out_dir``; raise ``BuildFailed`` naming file:line.
+
+    Packages the components import are installed into ``deps_dir`` (default:
+    ``out_dir/../component-deps``) using ``lockfile`` when given; the manifest carries the
+    lockfile to keep for the next build.
+    """
+    src_dir = src_dir.resolve()
+    out_dir = out_dir.resolve()
+    modules = find_node_modules(node_modules)
+    entries = discover_components(src_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not entries:
+        manifest = ComponentManifest(public_path=public_path)
+        (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest.to_json(), indent=1))
+        return manifest
+    imports = _scan_imports(src_dir, entries, modules)
+    packages = packages_to_install(
+        [i for i in imports if i not in SHARED_SPECIFIERS], declared_dependencies(src_dir)
+    )
+    node_paths: list[str] = []
+    new_lock: bytes | None = None
+    if packages:
+        deps = (deps_dir or out_dir.parent / "component-deps").resolve()
+        new_lock = install_packages(packages, deps, lockfile)
+        node_paths.append(str(deps / "node_modules"))
+    options = _esbuild_options(src_dir, out_dir, entries, public_path, node_paths)
+    reply = run_driver({"cmd": "build", "options": options}, modules)
+    if not reply["ok"]:
+        raise build_failed(
+            "components failed to build",
+            [BuildMessage.from_driver(m, str(src_dir)) for m in reply["errors"]],
+        )
+    metafile: dict[str, Any] = reply["metafile"]
+    problems = (
+        inlined_react(metafile)
+        + unshared_externals(metafile, SHARED_SPECIFIERS)
+        + missing_default_exports(metafile, set(entries.values()))
+    )
+    if problems:
+        raise build_failed("components failed the shared-React checks", problems)
+    outputs = entry_outputs(metafile, src_dir, out_dir)
+    by_source = {info["entry"]: info for info in outputs.values()}
+    components: dict[str, ComponentEntry] = {}
+    for name, source in entries.items():
+        info = by_source[source]
+        css, document_css = (None, None)
+        if info["css"]:
+            shadow, document_css = _write_scoped_css(out_dir, name, info["css"])
+            css = shadow or None
+        components[name] = ComponentEntry(
+            name, source, info["js"], css, document_css, int(info["bytes"])
+        )
+    produced = sorted(
+        os.path.relpath(src_dir / p, out_dir) for p in metafile["outputs"] if not p.endswith(".css")
+    )
+    css_files = [f for c in components.values() for f in (c.css, c.document_css) if f]
+    warnings = [str(BuildMessage.from_driver(m, str(src_dir))) for m in reply["warnings"]]
+    manifest = ComponentManifest(
+        public_path=public_path,
+        components=components,
+        files=sorted(produced + css_files),
+        packages=packages,
+        lockfile=new_lock.decode() if new_lock else None,
+        warnings=warnings,
+    )
+    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest.to_json(), indent=1))
+    return manifest

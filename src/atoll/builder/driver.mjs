@@ -1,0 +1,87 @@
+// Runs esbuild for the Python builder: one JSON request on stdin, one JSON reply on stdout.
+// Commands: "build" (options as given), "scan" (bare imports of some entries),
+// "exports" (named exports of CommonJS packages, for the vendor shims),
+// "incremental" (time a cold build, then rebuilds after edits; used by bench/frontend.py).
+import { createRequire } from "node:module";
+import { readFileSync, writeFileSync } from "node:fs";
+
+const request = JSON.parse(readFileSync(0, "utf8"));
+const requireFrom = createRequire(request.nodeModules.replace(/\/?$/, "/"));
+const esbuild = requireFrom("esbuild");
+
+function message(m) {
+  const loc = m.location;
+  return {
+    text: m.text,
+    file: loc ? loc.file : null,
+    line: loc ? loc.line : null,
+    column: loc ? loc.column : null,
+    lineText: loc ? loc.lineText : null,
+    notes: (m.notes || []).map((n) => n.text),
+  };
+}
+
+async function build(options) {
+  try {
+    const result = await esbuild.build({ logLevel: "silent", ...options });
+    return {
+      ok: true,
+      errors: [],
+      warnings: result.warnings.map(message),
+      metafile: result.metafile || null,
+    };
+  } catch (err) {
+    if (err && Array.isArray(err.errors)) {
+      return { ok: false, errors: err.errors.map(message), warnings: (err.warnings || []).map(message) };
+    }
+    return { ok: false, errors: [{ text: String(err && err.message ? err.message : err) }], warnings: [] };
+  }
+}
+
+async function scan(options) {
+  const found = new Set();
+  const plugin = {
+    name: "atoll-scan",
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.kind === "entry-point") return undefined;
+        found.add(args.path);
+        return { path: args.path, external: true };
+      });
+    },
+  };
+  const result = await build({ ...options, write: false, plugins: [plugin] });
+  return { ...result, imports: [...found].sort() };
+}
+
+function exportsOf(names) {
+  const out = {};
+  for (const name of names) {
+    out[name] = Object.keys(requireFrom(name)).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== "default");
+  }
+  return { ok: true, exports: out };
+}
+
+async function incremental(options, edits) {
+  const t0 = performance.now();
+  const ctx = await esbuild.context({ logLevel: "silent", ...options });
+  await ctx.rebuild();
+  const cold = performance.now() - t0;
+  const times = [];
+  for (const [file, text] of edits) {
+    writeFileSync(file, text);
+    const t = performance.now();
+    await ctx.rebuild();
+    times.push(performance.now() - t);
+  }
+  await ctx.dispose();
+  return { ok: true, coldMs: cold, rebuildMs: times };
+}
+
+let reply;
+if (request.cmd === "build") reply = await build(request.options);
+else if (request.cmd === "scan") reply = await scan(request.options);
+else if (request.cmd === "exports") reply = exportsOf(request.names);
+else if (request.cmd === "incremental") reply = await incremental(request.options, request.edits);
+else reply = { ok: false, errors: [{ text: `unknown command ${request.cmd}` }] };
+process.stdout.write(JSON.stringify(reply));

@@ -1,0 +1,35 @@
+"""Serving an app's pages: the HTML shell wired to the platform assets and a component build."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from atoll.builder.components import ComponentManifest
+from atoll.builder.platform import PlatformAssets
+from atoll.sdui.html import API_BASE, PAGES_BASE, render_page_html
+
+
+def render_app_page(
+    page: Mapping[str, Any],
+    *,
+    platform: PlatformAssets,
+    components: ComponentManifest,
+    route: str,
+    routes: Iterable[str],
+    api_base: str = API_BASE,
+    pages_base: str = PAGES_BASE,
+) -> str:
+    """The HTML of one page: the import map names the shared React, never a per-app copy."""
+    return render_page_html(
+        page,
+        route=route,
+        routes=routes,
+        import_map=platform.import_map,
+        runtime_js=platform.runtime_js,
+        runtime_css=platform.runtime_css,
+        components=components.browser_entries(),
+        preload=platform.preload,
+        api_base=api_base,
+        pages_base=pages_base,
+    )

@@ -1,0 +1,87 @@
+"""The HTML shell of a page: import map, runtime, and the page JSON the runtime boots from."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+API_BASE = "/api"
+PAGES_BASE = "/_atoll/pages"
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside a ``<script>`` element (no ``</script>``, no ``<!--``)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(raw, escaped)
+    return text
+
+
+def route_for_page(path: str) -> str:
+    """The route a page file serves: ``pages/index.json`` -> ``/``, ``pages/a.json`` -> ``/a``."""
+    name = path.removeprefix("pages/").removesuffix(".json")
+    if name == "index":
+        return "/"
+    return "/" + name.removesuffix("/index")
+
+
+def page_file_for_route(route: str) -> str:
+    """The page file for a route: ``/`` -> ``pages/index.json``, ``/a`` -> ``pages/a.json``."""
+    name = route.strip("/") or "index"
+    return f"pages/{name}.json"
+
+
+def render_page_html(
+    page: Mapping[str, Any],
+    *,
+    route: str,
+    routes: Iterable[str],
+    import_map: Mapping[str, str],
+    runtime_js: str,
+    runtime_css: str,
+    components: Mapping[str, Mapping[str, str | None]],
+    preload: Iterable[str] = (),
+    api_base: str = API_BASE,
+    pages_base: str = PAGES_BASE,
+    nonce: str | None = None,
+) -> str:
+    """The full HTML document for one page of an app."""
+    boot = {
+        "page": page,
+        "route": route,
+        "routes": sorted(set(routes)),
+        "components": dict(components),
+        "apiBase": api_base,
+        "pagesBase": pages_base,
+    }
+    title = html.escape(str(page.get("title") or "Atoll app"))
+    nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
+    links = "\n".join(
+        f'<link rel="modulepreload" href="{html.escape(url)}">' for url in dict.fromkeys(preload)
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<script type="importmap"{nonce_attr}>{script_json({"imports": dict(import_map)})}</script>
+{links}
+<link rel="stylesheet" href="{html.escape(runtime_css)}">
+<script type="application/json" id="atoll-boot">{script_json(boot)}</script>
+<script type="module" src="{html.escape(runtime_js)}"{nonce_attr}></script>
+</head>
+<body>
+<div id="atoll-root"></div>
+<noscript>This app needs JavaScript.</noscript>
+</body>
+</html>
+"""

@@ -1,0 +1,216 @@
+"""Bundling components with esbuild: shared React, shared chunks, hashes, errors, packages."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from atoll.builder.components import ComponentManifest, build_components, discover_components
+from atoll.builder.deps import package_name, packages_to_install
+from atoll.errors import BadInput, BuildFailed
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+
+COUNTER = """
+import { useState } from "react";
+import { label } from "./lib/label.js";
+import "./Counter.css";
+export default function Counter({ start = 0 }) {
+  const [n, setN] = useState(start);
+  return <button onClick={() => setN(n + 1)}>{label("n")} {n}</button>;
+}
+"""
+HELLO = """
+import { label } from "./lib/label.js";
+export default function Hello({ who }: { who: string }) { return <p>{label(who)}</p>; }
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` under ``root``."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    """An app with two components sharing components/lib, one with CSS."""
+    return write(
+        tmp_path / "app",
+        {
+            "components/Counter.jsx": COUNTER,
+            "components/Counter.css": "button{background:red}",
+            "components/Hello.tsx": HELLO,
+            "components/lib/label.js": "export const label = (s) => `<${s}>`;",
+            "components/notes.txt": "not a component",
+        },
+    )
+
+
+def test_components_bundle_without_react(app: Path, tmp_path: Path) -> None:
+    manifest = build_components(app, tmp_path / "out")
+    assert set(manifest.components) == {"Counter", "Hello"}
+    counter = manifest.components["Counter"]
+    assert counter.source == "components/Counter.jsx"
+    js = (tmp_path / "out" / counter.js).read_text()
+    assert 'from"react"' in js.replace(" ", "")
+    assert len(gzip.compress(js.encode())) < 1024
+    assert "useState" in js and "createElement" not in js
+    chunks = [f for f in manifest.files if f.startswith("chunks/")]
+    assert len(chunks) == 1  # components/lib shared by both
+    assert counter.css is not None and counter.css.startswith("Counter-")
+    assert (tmp_path / "out" / counter.css).read_text() == "button{background:red}\n"
+    entries = manifest.browser_entries()
+    assert entries["Hello"] == {
+        "js": "/_atoll/assets/" + manifest.components["Hello"].js,
+        "css": None,
+        "documentCss": None,
+    }
+    saved = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert ComponentManifest.from_json(saved) == manifest
+    for file in manifest.files:
+        assert (tmp_path / "out" / file).is_file()
+
+
+def test_names_are_content_hashed(app: Path, tmp_path: Path) -> None:
+    first = build_components(app, tmp_path / "a")
+    again = build_components(app, tmp_path / "b")
+    assert first.files == again.files
+    (app / "components" / "Hello.tsx").write_text(HELLO.replace("<p>", "<p className='x'>"))
+    changed = build_components(app, tmp_path / "c")
+    assert changed.components["Hello"].js != first.components["Hello"].js
+    assert changed.components["Counter"].js == first.components["Counter"].js
+
+
+def test_syntax_error_points_at_file_and_line(app: Path, tmp_path: Path) -> None:
+    (app / "components" / "Hello.tsx").write_text(
+        "export default function Hello() {\n  const x = ;\n  return x;\n}\n"
+    )
+    with pytest.raises(BuildFailed) as caught:
+        build_components(app, tmp_path / "out")
+    error = caught.value.detail["errors"][0]
+    assert error["file"] == "components/Hello.tsx" and error["line"] == 2
+    assert "components/Hello.tsx:2:" in caught.value.message
+
+
+def test_missing_module_points_at_the_import(app: Path, tmp_path: Path) -> None:
+    (app / "components" / "Hello.tsx").write_text(
+        'import x from "./nope.js";\nexport default () => x;\n'
+    )
+    with pytest.raises(BuildFailed, match=r"components/Hello.tsx:1:\d+: Could not resolve"):
+        build_components(app, tmp_path / "out")
+
+
+def test_inlined_react_is_refused(app: Path, tmp_path: Path) -> None:
+    write(
+        app,
+        {
+            "node_modules/react/index.js": "export const useState = () => [0, () => {}];",
+            "components/Sneaky.jsx": (
+                'import { useState } from "../node_modules/react/index.js";\n'
+                "export default function Sneaky() { useState(); return null; }\n"
+            ),
+        },
+    )
+    with pytest.raises(BuildFailed, match="would inline its own React") as caught:
+        build_components(app, tmp_path / "out")
+    assert caught.value.detail["errors"][0]["file"] == "components/Sneaky.jsx"
+
+
+def test_react_dom_server_is_not_shared(app: Path, tmp_path: Path) -> None:
+    write(
+        app,
+        {
+            "components/Ssr.jsx": (
+                'import { renderToString } from "react-dom/server";\n'
+                "export default () => renderToString(null);\n"
+            )
+        },
+    )
+    with pytest.raises(
+        BuildFailed, match="'react-dom/server', which the shared bundle does not provide"
+    ):
+        build_components(app, tmp_path / "out")
+
+
+def test_component_needs_a_default_export(app: Path, tmp_path: Path) -> None:
+    write(app, {"components/Named.jsx": "export function Named() { return null; }\n"})
+    with pytest.raises(BuildFailed, match="components/Named.jsx must `export default`"):
+        build_components(app, tmp_path / "out")
+
+
+def test_no_components_is_an_empty_manifest(tmp_path: Path) -> None:
+    manifest = build_components(
+        write(tmp_path / "app", {"pages/index.json": "{}"}), tmp_path / "out"
+    )
+    assert manifest.components == {} and manifest.files == []
+
+
+def test_discovery_ignores_lowercase_files_and_subfolders(app: Path) -> None:
+    write(app, {"components/helper.js": "", "components/lib/Widget.jsx": ""})
+    assert discover_components(app) == {
+        "Counter": "components/Counter.jsx",
+        "Hello": "components/Hello.tsx",
+    }
+
+
+def test_npm_packages_are_installed_per_app_with_a_lockfile(app: Path, tmp_path: Path) -> None:
+    if shutil.which("npm") is None:
+        pytest.skip("needs npm")
+    pkg = write(
+        tmp_path / "pkgs" / "tiny-greet",
+        {
+            "package.json": json.dumps(
+                {
+                    "name": "tiny-greet",
+                    "version": "1.2.3",
+                    "type": "module",
+                    "main": "index.js",
+                    "peerDependencies": {"react": "*"},
+                }
+            ),
+            "index.js": (
+                'import { createElement } from "react";\n'
+                'export const greet = (who) => createElement("b", null, "hi " + who);\n'
+            ),
+        },
+    )
+    write(
+        app,
+        {
+            "components/Greeter.jsx": (
+                'import { greet } from "tiny-greet";\n'
+                'export default function Greeter() { return greet("you"); }\n'
+            ),
+            "components/package.json": json.dumps({"dependencies": {"tiny-greet": f"file:{pkg}"}}),
+        },
+    )
+    manifest = build_components(app, tmp_path / "out", deps_dir=tmp_path / "deps")
+    assert manifest.packages == {"tiny-greet": f"file:{pkg}"}
+    assert manifest.lockfile is not None and "tiny-greet" in manifest.lockfile
+    assert not (tmp_path / "deps" / "node_modules" / "react").exists()
+    js = (tmp_path / "out" / manifest.components["Greeter"].js).read_text()
+    assert "hi " in js and 'from"react"' in js.replace(" ", "")
+    again = build_components(
+        app, tmp_path / "out2", deps_dir=tmp_path / "deps", lockfile=manifest.lockfile.encode()
+    )
+    assert again.lockfile == manifest.lockfile
+
+
+def test_package_names() -> None:
+    assert package_name("lodash/fp") == "lodash"
+    assert package_name("@scope/pkg/sub") == "@scope/pkg"
+    assert packages_to_install(
+        ["react", "react-dom/client", "@atoll/ui", "clsx", "lodash/fp"], {"clsx": "^2"}
+    ) == {"clsx": "^2", "lodash": "*"}
+    with pytest.raises(BadInput, match="Node.js module"):
+        packages_to_install(["node:fs"])
+    with pytest.raises(BadInput, match="not an npm package"):
+        packages_to_install(["Bad Name"])

@@ -1,0 +1,107 @@
+"""The platform's vendor bundle and runtime, the page shell, and asset lookup."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from atoll.builder.assets import IMMUTABLE, find_asset
+from atoll.builder.components import ComponentManifest
+from atoll.builder.pages import render_app_page
+from atoll.builder.platform import PlatformAssets, build_platform_assets
+from atoll.sdui.html import page_file_for_route, route_for_page, script_json
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+
+
+@pytest.fixture(scope="module")
+def platform() -> PlatformAssets:
+    """The platform assets (built once, then reused from the stamp)."""
+    return build_platform_assets()
+
+
+def test_vendor_bundle_shares_one_react(platform: PlatformAssets) -> None:
+    assert set(platform.import_map) == {
+        "react",
+        "react/jsx-runtime",
+        "react-dom",
+        "react-dom/client",
+        "@atoll/ui",
+    }
+    for url in platform.import_map.values():
+        asset = find_asset(platform.root, url.removeprefix(platform.url_prefix))
+        assert asset is not None, url
+    react = find_asset(
+        platform.root, platform.import_map["react"].removeprefix(platform.url_prefix)
+    )
+    assert react is not None
+    text = react.path.read_text()
+    assert re.search(r"\buseState\b", text) and re.search(r"\bcreateElement\b", text)
+    react_core = [f for f, size in platform.sizes.items() if "/vendor/" in f and size > 5000]
+    assert len(react_core) <= 3  # react, react-dom/client and their shared chunk: nothing twice
+
+
+def test_second_build_reuses_the_stamp(platform: PlatformAssets) -> None:
+    again = build_platform_assets()
+    assert again.stamp == platform.stamp and again.import_map == platform.import_map
+
+
+def test_page_shell_has_import_map_before_modules(platform: PlatformAssets) -> None:
+    components = ComponentManifest(public_path="/_atoll/assets/")
+    page = {
+        "schemaVersion": 1,
+        "title": "</script><script>alert(1)</script>",
+        "root": {"type": "Text", "props": {"text": "x"}},
+    }
+    html = render_app_page(
+        page, platform=platform, components=components, route="/", routes=["/", "/about"]
+    )
+    assert (
+        html.index('type="importmap"') < html.index("modulepreload") < html.index('type="module"')
+    )
+    assert "<script>alert(1)" not in html
+    assert "\\u003c/script\\u003e" in html
+    assert "&lt;/script&gt;" in html.split("<title>")[1]
+    assert platform.runtime_js in html and platform.runtime_css in html
+
+
+def test_script_json_escapes_dangerous_sequences() -> None:
+    assert (
+        script_json({"a": "</script><!--\u2028&"})
+        == '{"a":"\\u003c/script\\u003e\\u003c!--\\u2028\\u0026"}'
+    )
+
+
+def test_routes_and_page_files() -> None:
+    assert route_for_page("pages/index.json") == "/"
+    assert route_for_page("pages/about.json") == "/about"
+    assert route_for_page("pages/docs/index.json") == "/docs"
+    assert page_file_for_route("/") == "pages/index.json"
+    assert page_file_for_route("/about/") == "pages/about.json"
+
+
+def test_find_asset_refuses_traversal_and_hidden_files(tmp_path: Path) -> None:
+    (tmp_path / "a-HASH.js").write_text("x")
+    (tmp_path / ".secret").write_text("x")
+    (tmp_path / "manifest.json").write_text("{}")
+    outside = tmp_path.parent / "outside.js"
+    outside.write_text("x")
+    (tmp_path / "link.js").symlink_to(outside)
+    asset = find_asset(tmp_path, "a-HASH.js")
+    assert asset is not None
+    assert asset.headers["cache-control"] == IMMUTABLE
+    assert asset.content_type == "text/javascript; charset=utf-8"
+    for bad in (
+        "../outside.js",
+        ".secret",
+        "manifest.json",
+        "link.js",
+        "",
+        "/",
+        "nope.js",
+        "a/../a-HASH.js",
+    ):
+        assert find_asset(tmp_path, bad) is None, bad

@@ -1,0 +1,84 @@
+"""Fixtures for browser tests: the fixture app built and served, and headless Chromium.
+
+Set ``ATOLL_WEB_TEST_URL`` to an app origin (e.g. ``http://dev--webfixture--demo.localhost:8080``)
+that serves ``tests/web/fixture_app`` to run the same tests against a real gateway.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from atoll.builder.components import ComponentManifest, build_components
+from atoll.builder.platform import PlatformAssets, build_platform_assets
+
+from .local_gateway import make_app, serve
+
+FIXTURE_APP = Path(__file__).parent / "fixture_app"
+SYSTEM_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def prepare_fixture_app(target: Path) -> Path:
+    """Copy the fixture app and give it a real font file (taken from the system)."""
+    shutil.copytree(FIXTURE_APP, target)
+    if not SYSTEM_FONT.is_file():
+        pytest.skip(f"needs {SYSTEM_FONT} for the @font-face test")
+    shutil.copy(SYSTEM_FONT, target / "components" / "fixture-mono.ttf")
+    return target
+
+
+@pytest.fixture(scope="session")
+def platform_assets() -> PlatformAssets:
+    """The vendor bundle and runtime, built once."""
+    return build_platform_assets()
+
+
+@pytest.fixture(scope="session")
+def built_fixture(
+    tmp_path_factory: pytest.TempPathFactory, platform_assets: PlatformAssets
+) -> tuple[Path, Path, ComponentManifest]:
+    """The fixture app's folder, its build output, and the component manifest."""
+    root = tmp_path_factory.mktemp("fixture")
+    app_dir = prepare_fixture_app(root / "app")
+    out_dir = root / "assets"
+    return app_dir, out_dir, build_components(app_dir, out_dir)
+
+
+@pytest.fixture(scope="session")
+def site(
+    built_fixture: tuple[Path, Path, ComponentManifest], platform_assets: PlatformAssets
+) -> Iterator[str]:
+    """Base URL of the fixture app: a real gateway if configured, else the local stand-in."""
+    external = os.environ.get("ATOLL_WEB_TEST_URL")
+    if external:
+        yield external.rstrip("/")
+        return
+    app_dir, out_dir, manifest = built_fixture
+    with serve(make_app(app_dir, out_dir, platform_assets, manifest)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the session."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -1,0 +1,4 @@
+// Shared by several components: lands in one shared chunk.
+export function label(text) {
+  return `« ${text} »`;
+}

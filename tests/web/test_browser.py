@@ -1,0 +1,150 @@
+"""The SDUI runtime and components in headless Chromium: isolation, shared React, failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+SHADOW = "document.querySelector('[data-component={name}]').shadowRoot"
+
+
+@pytest.fixture
+def page(browser: Any, site: str) -> Iterator[Any]:
+    """A fresh page on the fixture app's home, with every request URL recorded."""
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.requests = []  # type: ignore[attr-defined]
+    tab.on("request", lambda r: tab.requests.append(r.url))
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(site + "/")
+    tab.wait_for_selector("#title")
+    yield tab
+    context.close()
+
+
+def in_shadow(page: Any, name: str, script: str) -> Any:
+    """Evaluate ``script`` (an expression over ``root``) in a component's shadow root."""
+    root = SHADOW.format(name=name)
+    page.wait_for_selector(f"[data-component={name}][data-state=ready]", state="attached")
+    return page.evaluate(f"() => {{ const root = {root}; return {script}; }}")
+
+
+def background(page: Any, name: str, selector: str) -> str:
+    """Computed background colour of an element inside a component."""
+    return str(
+        in_shadow(page, name, f"getComputedStyle(root.querySelector('{selector}')).backgroundColor")
+    )
+
+
+def test_component_css_does_not_leak(page: Any) -> None:
+    red = "rgb(255, 0, 0)"
+    assert background(page, "RedButton", "#red") == red
+    assert background(page, "Plain", "#plain") != red
+    page_button = page.evaluate(
+        "getComputedStyle(document.querySelector('.atoll-button')).backgroundColor"
+    )
+    assert page_button != red
+    # Page styles do not leak in either: inherited font and colour are reset at the host.
+    font = in_shadow(page, "Plain", "getComputedStyle(root.querySelector('#plain')).fontFamily")
+    assert "system-ui" not in font
+
+
+def test_three_components_fetch_react_once(page: Any, platform_assets: Any) -> None:
+    page.wait_for_selector("#after-broken")
+    for name in ("RedButton", "Plain", "Counter"):
+        in_shadow(page, name, "root.childElementCount")
+    vendor = [url for url in page.requests if "/vendor/" in url]
+    react_dom = [url for url in vendor if "react-dom-client" in url]
+    assert len(react_dom) == 1, vendor
+    assert len(vendor) == len(set(vendor)), vendor
+    components = [url for url in page.requests if "/_atoll/assets/" in url and url.endswith(".js")]
+    assert len(components) >= 3
+    sizes = page.evaluate(
+        "async (urls) => Promise.all(urls.map(async (u) => (await fetch(u)).text()))"
+        ".then((texts) => texts.map((t) => t.length))",
+        components,
+    )
+    assert max(sizes) < 4000, dict(zip(components, sizes, strict=True))
+
+
+def test_unknown_type_and_throwing_component_render_in_place(page: Any) -> None:
+    page.wait_for_selector("#after-broken")
+    assert page.inner_text(".atoll-unknown").startswith('Unknown node type "Sparkline"')
+    message = in_shadow(page, "Broken", "root.querySelector('[role=alert]').textContent")
+    assert "Broken component exploded on purpose" in message
+    assert page.is_visible("text=Still here after the broken parts")
+    assert page.is_visible("#title")
+    assert in_shadow(page, "Plain", "root.querySelector('#plain').textContent") == "« plain »"
+
+
+def test_font_face_is_hoisted_and_used(page: Any) -> None:
+    in_shadow(page, "Fancy", "root.querySelector('#narrow')")
+    page.wait_for_function("() => document.fonts.check('20px \"Fixture Mono__Fancy\"')")
+    loaded = page.evaluate(
+        "[...document.fonts].filter(f => f.family.replace(/\"/g, '') === 'Fixture Mono__Fancy')"
+        ".map(f => f.status)"
+    )
+    assert loaded == ["loaded"]
+    family = in_shadow(page, "Fancy", "getComputedStyle(root.querySelector('#narrow')).fontFamily")
+    assert "Fixture Mono__Fancy" in family
+    # A monospace font makes "iiiiiiiiii" exactly as wide as "WWWWWWWWWW"; the serif fallback
+    # would not.
+    page.wait_for_function(
+        f"() => {{ const root = {SHADOW.format(name='Fancy')};"
+        " const w = (id) => root.getElementById(id).getBoundingClientRect().width;"
+        " return Math.abs(w('narrow') - w('wide')) < 0.5; }"
+    )
+    registered = page.evaluate("CSS.supports('(--spin__Fancy: 10deg)')")
+    assert registered
+
+
+def test_portal_modal_is_styled_by_component_css(page: Any) -> None:
+    in_shadow(page, "Dialog", "root.querySelector('#open').click()")
+    page.wait_for_function(
+        f"() => {SHADOW.format(name='Dialog')}.querySelector('[data-atoll-portal] .dialog')"
+    )
+    assert background(page, "Dialog", "[data-atoll-portal] .dialog") == "rgb(10, 20, 30)"
+    assert page.evaluate("document.querySelector('body > [role=dialog], body .dialog')") is None
+    in_shadow(page, "Dialog", "root.querySelector('#close').click()")
+    page.wait_for_function(f"() => !{SHADOW.format(name='Dialog')}.querySelector('.dialog')")
+
+
+def test_events_and_focus_work_inside_shadow_root(page: Any) -> None:
+    assert in_shadow(page, "Counter", "root.querySelector('#count').textContent") == "5"
+    page.locator("[data-component=Counter] #inc").click()
+    page.wait_for_function(
+        f"() => {SHADOW.format(name='Counter')}.querySelector('#count').textContent === '6'"
+    )
+    page.wait_for_selector("text=changes: 6")
+    page.locator("[data-component=Counter] #field").fill("typed")
+    assert in_shadow(page, "Counter", "root.querySelector('#echo').textContent") == "typed"
+    assert in_shadow(page, "Counter", "root.activeElement && root.activeElement.id") == "field"
+
+
+def test_todo_form_calls_function_and_refreshes(page: Any) -> None:
+    page.wait_for_selector("text=No todos yet.")
+    assert page.is_disabled("#atoll-root form button[type=submit]")
+    page.fill("input[placeholder='What needs doing?']", "write tests")
+    page.click("#atoll-root form button[type=submit]")
+    page.wait_for_selector(".atoll-list li >> text=write tests")
+    assert page.input_value("input[placeholder='What needs doing?']") == ""
+    assert page.is_visible("text=1 todos")
+
+
+def test_client_side_navigation_and_data_error_state(page: Any, site: str) -> None:
+    page.evaluate("window.__marker = 42")
+    page.click("text=About")
+    page.wait_for_selector("text=About this fixture")
+    assert page.url == site + "/about"
+    assert page.evaluate("window.__marker") == 42  # no full reload
+    page.wait_for_selector("text=Could not load failing")
+    assert page.is_visible("button:has-text('Retry')")
+    assert page.inner_text(".atoll-markdown strong") == "bold"
+    page.go_back()
+    page.wait_for_selector("#title")
+    assert page.evaluate("window.__marker") == 42

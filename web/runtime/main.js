@@ -1,0 +1,65 @@
+// The SDUI runtime: reads the boot JSON the page shell embeds, renders the page, and navigates
+// between the app's pages on the client.
+import { createElement as h, useCallback, useEffect, useState } from "react";
+import { createRoot } from "react-dom/client";
+import { ErrorBox } from "./boundary.js";
+import { PageView } from "./page.js";
+import "./atoll.css";
+
+export { BUILTINS } from "./nodes.js";
+export { evaluate, parse, resolve } from "./expr.js";
+
+const normalize = (path) => (path.length > 1 ? path.replace(/\/+$/, "") : path) || "/";
+
+/** The URL of a page's JSON for a route: "/" -> {pagesBase}/index.json, "/about" -> .../about.json. */
+export function pageUrl(boot, route) {
+  const name = route === "/" ? "index" : route.replace(/^\//, "");
+  return `${boot.pagesBase.replace(/\/$/, "")}/${name}.json`;
+}
+
+function App({ boot }) {
+  const [current, setCurrent] = useState({ route: normalize(boot.route || location.pathname), page: boot.page, error: null, n: 0 });
+
+  const show = useCallback(async (target, push) => {
+    const url = new URL(target, location.href);
+    const route = normalize(url.pathname);
+    if (url.origin !== location.origin || !(boot.routes || []).includes(route)) {
+      location.assign(url.href);
+      return;
+    }
+    if (push) history.pushState({ route }, "", url.pathname + url.search + url.hash);
+    try {
+      const response = await fetch(pageUrl(boot, route), { headers: { accept: "application/json" } });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const page = await response.json();
+      if (page.title) document.title = page.title;
+      setCurrent((c) => ({ route, page, error: null, n: c.n + 1 }));
+      window.scrollTo(0, 0);
+    } catch (err) {
+      setCurrent((c) => ({ route, page: null, error: `Could not load ${route}: ${err.message}`, n: c.n + 1 }));
+    }
+  }, [boot]);
+
+  useEffect(() => {
+    const onPop = () => show(location.pathname + location.search, false);
+    window.addEventListener("popstate", onPop);
+    return () => window.removeEventListener("popstate", onPop);
+  }, [show]);
+
+  const navigate = useCallback((to) => show(to, true), [show]);
+  if (current.error || !current.page) return h(ErrorBox, { title: "Page failed", message: current.error || "no page" });
+  return h(PageView, { key: current.n, page: current.page, boot, navigate });
+}
+
+/** Start the runtime on `element` with the boot object (page, routes, components, bases). */
+export function start(element, boot) {
+  const root = createRoot(element);
+  root.render(h(App, { boot }));
+  window.__atoll = { root, boot };
+  return root;
+}
+
+const bootScript = typeof document !== "undefined" ? document.getElementById("atoll-boot") : null;
+if (bootScript) {
+  start(document.getElementById("atoll-root"), JSON.parse(bootScript.textContent));
+}

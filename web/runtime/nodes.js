@@ -1,0 +1,193 @@
+// Built-in node types and the recursive renderer: repeat, visibleWhen, data states, events.
+import { cloneElement, createElement as h, Fragment } from "react";
+import { ErrorBox, NodeBoundary } from "./boundary.js";
+import { ComponentHost } from "./component-host.js";
+import { dataDeps, evaluate, getPath, resolve, valueDeps } from "./expr.js";
+import { renderMarkdown } from "./markdown.js";
+import { safeImageUrl, safeUrl } from "./urls.js";
+
+const cls = (...names) => names.filter(Boolean).join(" ");
+const str = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
+const px = (v) => (typeof v === "number" ? `${v}px` : undefined);
+
+function Stack({ props, children }) {
+  return h("div", { className: "atoll-stack", style: { gap: px(props.gap ?? 12), alignItems: props.align ?? "stretch", padding: px(props.padding ?? 0) } }, children);
+}
+
+function Row({ props, children }) {
+  const justify = { between: "space-between", around: "space-around" }[props.justify] ?? props.justify ?? "start";
+  return h("div", { className: "atoll-row", style: { gap: px(props.gap ?? 12), alignItems: props.align ?? "center", justifyContent: justify, flexWrap: props.wrap ? "wrap" : "nowrap" } }, children);
+}
+
+function Grid({ props, children }) {
+  const cols = props.minColumnWidth ? `repeat(auto-fill, minmax(${px(props.minColumnWidth)}, 1fr))` : `repeat(${Number(props.columns) || 2}, minmax(0, 1fr))`;
+  return h("div", { className: "atoll-grid", style: { gap: px(props.gap ?? 12), gridTemplateColumns: cols } }, children);
+}
+
+function Card({ props, children }) {
+  return h("section", { className: "atoll-card", style: { padding: px(props.padding ?? 16) } },
+    props.title !== undefined && props.title !== null ? h("h3", { className: "atoll-card-title" }, str(props.title)) : null, children);
+}
+
+function Heading({ props }) {
+  const level = Math.min(6, Math.max(1, Number(props.level) || 2));
+  return h(`h${level}`, { className: "atoll-heading" }, str(props.text));
+}
+
+function Text({ props }) {
+  return h("p", { className: cls("atoll-text", props.tone && props.tone !== "default" && `atoll-tone-${props.tone}`) }, str(props.text));
+}
+
+function Image({ props }) {
+  return h("img", { className: "atoll-image", src: safeImageUrl(props.src) ?? undefined, alt: str(props.alt), width: props.width, height: props.height });
+}
+
+function Link({ props, ctx }) {
+  if (props.to !== undefined && props.to !== null) {
+    const to = str(props.to);
+    return h("a", { className: "atoll-link", href: to, onClick: (e) => {
+      if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+      e.preventDefault();
+      ctx.navigate(to);
+    } }, str(props.text));
+  }
+  const href = safeUrl(str(props.href));
+  return h("a", { className: "atoll-link", href: href ?? undefined, rel: "noopener noreferrer" }, str(props.text));
+}
+
+function Markdown({ props }) {
+  return h("div", { className: "atoll-markdown" }, renderMarkdown(props.text));
+}
+
+function Form({ props, children, fire }) {
+  return h("form", { className: "atoll-form", onSubmit: (e) => { e.preventDefault(); fire("submit", {}); } },
+    children,
+    props.submitText ? h("button", { type: "submit", className: "atoll-button atoll-primary" }, str(props.submitText)) : null);
+}
+
+function Field({ label, children }) {
+  return label ? h("label", { className: "atoll-field" }, h("span", { className: "atoll-label" }, str(label)), children) : children;
+}
+
+function Input({ props, ctx, fire }) {
+  const value = props.bind ? getPath(ctx.state, props.bind) : props.value;
+  return h(Field, { label: props.label }, h("input", {
+    className: "atoll-input", type: props.inputType ?? "text", placeholder: props.placeholder ?? undefined,
+    required: !!props.required, value: str(value),
+    onChange: (e) => {
+      const v = props.inputType === "number" && e.target.value !== "" ? Number(e.target.value) : e.target.value;
+      if (props.bind) ctx.setState(props.bind, v);
+      fire("change", { value: v });
+    },
+  }));
+}
+
+function Select({ props, ctx, fire }) {
+  const options = Array.isArray(props.options) ? props.options : [];
+  const value = props.bind ? getPath(ctx.state, props.bind) : props.value;
+  return h(Field, { label: props.label }, h("select", {
+    className: "atoll-select", value: str(value),
+    onChange: (e) => {
+      const chosen = options.find((o) => str(o && o.value) === e.target.value);
+      const v = chosen ? chosen.value : e.target.value;
+      if (props.bind) ctx.setState(props.bind, v);
+      fire("change", { value: v });
+    },
+  }, options.map((o, i) => h("option", { key: i, value: str(o && o.value) }, str(o && (o.label ?? o.value))))));
+}
+
+function Checkbox({ props, ctx, fire }) {
+  const checked = props.bind ? !!getPath(ctx.state, props.bind) : !!props.checked;
+  return h("label", { className: "atoll-checkbox" }, h("input", {
+    type: "checkbox", checked,
+    onChange: (e) => {
+      if (props.bind) ctx.setState(props.bind, e.target.checked);
+      fire("change", { value: e.target.checked });
+    },
+  }), props.label !== undefined && props.label !== null ? h("span", null, str(props.label)) : null);
+}
+
+function Button({ props, fire }) {
+  return h("button", {
+    type: props.submit ? "submit" : "button", disabled: !!props.disabled,
+    className: cls("atoll-button", `atoll-${props.variant ?? "primary"}`),
+    onClick: props.submit ? undefined : () => fire("click", {}),
+  }, str(props.text));
+}
+
+function Table({ props }) {
+  const rows = Array.isArray(props.rows) ? props.rows : [];
+  const columns = Array.isArray(props.columns) ? props.columns : [];
+  return h("table", { className: "atoll-table" },
+    h("thead", null, h("tr", null, columns.map((c, i) => h("th", { key: i }, str(c.label ?? c.key))))),
+    h("tbody", null, rows.length
+      ? rows.map((row, r) => h("tr", { key: r }, columns.map((c, i) => h("td", { key: i }, str(row && typeof row === "object" ? row[c.key] : undefined)))))
+      : h("tr", null, h("td", { colSpan: columns.length || 1, className: "atoll-empty" }, str(props.empty ?? "Nothing here yet.")))));
+}
+
+function List({ props, children }) {
+  // Each rendered child (every repeat instance too) becomes one <li>; see RenderNode's `wrap`.
+  const items = children.map((child) => cloneElement(child, { wrap: "li" }));
+  return h("div", { className: "atoll-list-box" },
+    h(props.ordered ? "ol" : "ul", { className: "atoll-list" }, items),
+    props.empty ? h("p", { className: "atoll-empty atoll-list-empty" }, str(props.empty)) : null);
+}
+
+function ComponentNode({ node, props, ctx, fire }) {
+  const { name, ...rest } = props;
+  return h(ComponentHost, { name, entry: ctx.components[name], props: rest, emit: (event, value) => fire(event, { value }), id: node.id });
+}
+
+export const BUILTINS = { Stack, Row, Grid, Card, Heading, Text, Image, Link, Markdown, Form, Input, Select, Checkbox, Button, Table, List, Component: ComponentNode };
+
+function Unknown({ node }) {
+  return h("div", { className: "atoll-unknown", role: "note" }, `Unknown node type "${str(node.type)}"`,
+    node.children && node.children.length ? ` (${node.children.length} children not shown)` : "");
+}
+
+/** Data sources a node reads in its own props, repeat and visibleWhen (not its children's). */
+function nodeDeps(node) {
+  const deps = valueDeps(node.props || {});
+  if (node.visibleWhen) for (const d of dataDeps(node.visibleWhen)) deps.add(d);
+  if (node.repeat && node.repeat.over) for (const d of dataDeps(node.repeat.over)) deps.add(d);
+  return deps;
+}
+
+function NodeBody({ node, scope, ctx, wrap }) {
+  for (const dep of nodeDeps(node)) {
+    const status = ctx.data[dep];
+    if (!status || status.status === "loading") return h("div", { className: "atoll-loading", "aria-busy": "true" }, "Loading…");
+    if (status.status === "error") return h(ErrorBox, { title: `Could not load ${dep}`, message: status.error, onRetry: () => ctx.refresh([dep]) });
+  }
+  if (node.repeat) {
+    const items = evaluate(node.repeat.over, scope);
+    const alias = node.repeat.as || "item";
+    const single = { ...node, repeat: undefined };
+    return h(Fragment, null, (Array.isArray(items) ? items : []).map((item, index) => {
+      const itemScope = { ...scope, [alias]: item, index };
+      const key = node.repeat.key ? str(evaluate(node.repeat.key, itemScope)) : index;
+      return h(RenderNode, { key, node: single, scope: itemScope, ctx, wrap });
+    }));
+  }
+  if (node.visibleWhen && !evaluate(node.visibleWhen, scope)) return null;
+  const render = Object.prototype.hasOwnProperty.call(BUILTINS, node.type) ? BUILTINS[node.type] : null;
+  if (!render) return wrapIn(wrap, h(Unknown, { node }));
+  const props = resolve(node.props || {}, scope);
+  const fire = (event, extra) => {
+    const actions = node.on && Object.prototype.hasOwnProperty.call(node.on, event) ? node.on[event] : null;
+    if (actions) ctx.run(actions, { ...scope, event: extra });
+  };
+  const children = (node.children || []).map((child, i) => h(RenderNode, { key: child.id ?? i, node: child, scope, ctx }));
+  // Built-ins are plain functions without hooks: call them to put the node's id on their element.
+  const element = render({ node, props, ctx, fire, scope, children });
+  return wrapIn(wrap, node.id && element ? cloneElement(element, { id: node.id }) : element);
+}
+
+const wrapIn = (tag, element) => (tag ? h(tag, null, element) : element);
+
+/** Render one node (and its subtree) inside its own error boundary. */
+export function RenderNode({ node, scope, ctx, wrap }) {
+  const label = node && typeof node === "object" ? `${str(node.type) || "Node"}${node.id ? ` #${node.id}` : ""}` : "Node";
+  if (!node || typeof node !== "object") return h(ErrorBox, { title: "Invalid node", message: str(node) });
+  return h(NodeBoundary, { label }, h(NodeBody, { node, scope, ctx, wrap }));
+}

@@ -1,0 +1,133 @@
+// One page: its state, its data sources, and the actions its events run.
+import { createElement as h, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { resolve, setPath } from "./expr.js";
+import { RenderNode } from "./nodes.js";
+
+/** Call one of the app's functions: GET/POST ... {apiBase}/{name}. */
+export async function callFunction(apiBase, name, method, query, body) {
+  const url = new URL(`${apiBase.replace(/\/$/, "")}/${encodeURIComponent(name)}`, location.href);
+  for (const [k, v] of Object.entries(query || {})) {
+    if (v !== undefined && v !== null) url.searchParams.set(k, typeof v === "object" ? JSON.stringify(v) : String(v));
+  }
+  const init = { method, headers: { accept: "application/json" } };
+  if (body !== undefined && body !== null && method !== "GET") {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let payload = null;
+  try { payload = text ? JSON.parse(text) : null; } catch { payload = text; }
+  if (!response.ok) {
+    const detail = payload && payload.error ? payload.error.message || payload.error : payload;
+    throw new Error(`${name}: HTTP ${response.status}${detail ? ` — ${typeof detail === "string" ? detail : JSON.stringify(detail)}` : ""}`);
+  }
+  return payload;
+}
+
+const queryOf = () => Object.fromEntries(new URLSearchParams(location.search));
+
+/** Renders a page and owns its state and data. */
+export function PageView({ page, boot, navigate }) {
+  const query = useMemo(queryOf, [page]);
+  const [state, setState] = useState(() => resolve(page.state || {}, { query }));
+  const [data, setData] = useState(() => {
+    const initial = {};
+    for (const [name, source] of Object.entries(page.data || {})) {
+      initial[name] = source.function ? { status: "loading" } : { status: "ready", value: source.value };
+    }
+    return initial;
+  });
+  const [messages, setMessages] = useState([]);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const dataRef = useRef(data);
+  dataRef.current = data;
+
+  const scopeNow = useCallback(() => {
+    const values = {};
+    for (const [k, v] of Object.entries(dataRef.current)) values[k] = v.value;
+    return { data: values, state: stateRef.current, query };
+  }, [query]);
+
+  const refresh = useCallback(async (names) => {
+    const sources = Object.entries(page.data || {}).filter(([n, s]) => s.function && (!names || names.includes(n)));
+    setData((d) => {
+      const next = { ...d };
+      for (const [n] of sources) next[n] = { ...next[n], status: next[n] && "value" in next[n] ? "ready" : "loading", refreshing: true };
+      return next;
+    });
+    await Promise.all(sources.map(async ([name, source]) => {
+      let result;
+      try {
+        const q = resolve(source.query || {}, { state: stateRef.current, query });
+        result = { status: "ready", value: await callFunction(boot.apiBase, source.function, source.method || "GET", q) };
+      } catch (err) {
+        result = { status: "error", error: String(err && err.message ? err.message : err) };
+      }
+      setData((d) => ({ ...d, [name]: result }));
+    }));
+  }, [page, boot.apiBase, query]);
+
+  useEffect(() => { refresh(null); }, [refresh]);
+
+  const message = useCallback((text, level = "info") => {
+    const id = Math.random().toString(36).slice(2);
+    setMessages((m) => [...m, { id, text: String(text), level }]);
+    setTimeout(() => setMessages((m) => m.filter((x) => x.id !== id)), 4000);
+  }, []);
+
+  const setStatePath = useCallback((path, value) => {
+    stateRef.current = setPath(stateRef.current, path, value);
+    setState(stateRef.current);
+  }, []);
+
+  const run = useCallback(async (actions, scope) => {
+    for (const action of actions) {
+      const live = { ...scope, ...scopeNow(), ...pick(scope, ["event", "result", "error"]), ...aliases(scope) };
+      try {
+        if (action.action === "setState") setStatePath(action.path, resolve(action.value ?? null, live));
+        else if (action.action === "refresh") await refresh(action.data || null);
+        else if (action.action === "navigate") navigate(String(resolve(action.to, live)));
+        else if (action.action === "message") message(resolve(action.text, live), action.level);
+        else if (action.action === "call") {
+          let result;
+          try {
+            result = await callFunction(boot.apiBase, action.function, action.method || "POST",
+              resolve(action.query || {}, live), resolve(action.body ?? null, live));
+          } catch (err) {
+            if (action.onError && action.onError.length) await run(action.onError, { ...scope, error: { message: String(err.message || err) } });
+            else message(String(err.message || err), "error");
+            return;
+          }
+          if (action.onSuccess) await run(action.onSuccess, { ...scope, result });
+        } else message(`unknown action ${JSON.stringify(action.action)}`, "error");
+      } catch (err) {
+        message(`${action.action} failed: ${err.message || err}`, "error");
+        return;
+      }
+    }
+  }, [scopeNow, setStatePath, refresh, navigate, message, boot.apiBase]);
+
+  const values = {};
+  for (const [k, v] of Object.entries(data)) values[k] = v.value;
+  const scope = { data: values, state, query };
+  const ctx = { state, data, setState: setStatePath, run, refresh, navigate, components: boot.components || {} };
+  return h("div", { className: "atoll-page" },
+    h(RenderNode, { node: page.root, scope, ctx }),
+    h("div", { className: "atoll-messages", "aria-live": "polite" },
+      messages.map((m) => h("div", { key: m.id, className: `atoll-message atoll-${m.level}` }, m.text))));
+}
+
+function pick(obj, keys) {
+  const out = {};
+  for (const k of keys) if (obj && Object.prototype.hasOwnProperty.call(obj, k)) out[k] = obj[k];
+  return out;
+}
+
+// Repeat aliases (e.g. `todo`) in the scope an event fired in stay visible to its actions.
+function aliases(scope) {
+  const out = {};
+  for (const k of Object.keys(scope || {})) if (!["data", "state", "query"].includes(k)) out[k] = scope[k];
+  return out;
+}

@@ -1,0 +1,42 @@
+// @atoll/ui: what tenant components import from the platform (mapped by the page's import map).
+import { createContext, createElement, useContext } from "react";
+import { createPortal } from "react-dom";
+
+/** The shadow root a component is mounted in, and the container its portals go to. */
+export const ShadowContext = createContext(null);
+
+/** The component's ShadowRoot (null outside Atoll). */
+export function useShadowRoot() {
+  const ctx = useContext(ShadowContext);
+  return ctx ? ctx.root : null;
+}
+
+/** The element inside the component's shadow root that modals and popovers should render into. */
+export function usePortalContainer() {
+  const ctx = useContext(ShadowContext);
+  return ctx ? ctx.portal : document.body;
+}
+
+/** Render children into the component's portal container, so its CSS still applies. */
+export function Portal({ children }) {
+  return createPortal(children, usePortalContainer());
+}
+
+/** A modal dialog in the portal container; `onClose` runs on Escape or a click on the backdrop. */
+export function Modal({ open = true, onClose, className = "", children }) {
+  if (!open) return null;
+  return createElement(
+    Portal,
+    null,
+    createElement(
+      "div",
+      {
+        "data-atoll-backdrop": "",
+        style: { position: "fixed", inset: "0", display: "grid", placeItems: "center", background: "rgba(0,0,0,.35)" },
+        onClick: (e) => { if (e.target === e.currentTarget && onClose) onClose(); },
+        onKeyDown: (e) => { if (e.key === "Escape" && onClose) onClose(); },
+      },
+      createElement("div", { role: "dialog", "aria-modal": "true", className }, children),
+    ),
+  );
+}
