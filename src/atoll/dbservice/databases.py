@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,6 +46,7 @@ class Database:
         self._reader_slots = asyncio.Semaphore(max_readers)
         self._pool_lock = threading.Lock()
         self.closed = False
+        self.checked_at = time.monotonic()
 
     # -- writer ------------------------------------------------------------------------
 
@@ -60,6 +62,9 @@ class Database:
 
     async def acquire_writer(self) -> None:
         """Take the writer lease, waiting at most the busy timeout."""
+        if not self._lease.locked():
+            await self._lease.acquire()  # free: no timer, no extra task
+            return
         timeout = self.limits.busy_timeout_ms / 1000
         try:
             await asyncio.wait_for(self._lease.acquire(), timeout)
@@ -148,8 +153,14 @@ class DatabaseRegistry:
     async def get(self, name: str) -> Database:
         """The open database called ``name``; NotFound if it was never created."""
         db = self._open.get(name)
-        if db is not None and db.path.exists():
-            return db
+        now = time.monotonic()
+        # Deleted databases are noticed within a second, without a stat() per request.
+        if db is not None:
+            if now - db.checked_at < 1.0:
+                return db
+            if db.path.exists():
+                db.checked_at = now
+                return db
         async with self._opening:
             db = self._open.get(name)
             path = DatabaseName.parse(name).path(self.data_dir)

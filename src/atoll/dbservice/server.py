@@ -26,7 +26,13 @@ def make_server(data_dir: Path, options: ServiceOptions | None = None) -> uvicor
     """A uvicorn server for the service; run it with ``server.run(sockets=[sock])``."""
     app = make_app(data_dir, options=options)
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=30
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=30,
+        proxy_headers=False,
+        ws="none",
     )
     return uvicorn.Server(config)
 

@@ -131,10 +131,7 @@ class Stream:
     async def _dispatch(self, work: Callable[[Connection, WritePolicy], T], wants_write: bool) -> T:
         db = self.db
         if self.owns_writer:
-            try:
-                return await db.on_writer(lambda c: work(c, "allow"))
-            finally:
-                await self._after_writer()
+            return await self._on_writer(work)
         if self.reader is not None:
             pinned: WritePolicy = "token" if self.mode == "ro" else "transaction"
             try:
@@ -152,15 +149,25 @@ class Stream:
                 self._after_reader()
         await db.acquire_writer()
         self.owns_writer = True
-        try:
-            return await db.on_writer(lambda c: work(c, "allow"))
-        finally:
-            await self._after_writer()
+        return await self._on_writer(work)
 
-    async def _after_writer(self) -> None:
-        if not await self.db.on_writer(lambda c: c.in_transaction):
-            self.owns_writer = False
-            self.db.release_writer()
+    async def _on_writer(self, work: Callable[[Connection, WritePolicy], T]) -> T:
+        """Run on the writer (lease held); keep the lease only while a transaction is open."""
+        in_transaction = True
+
+        def call(conn: Connection) -> T:
+            nonlocal in_transaction
+            try:
+                return work(conn, "allow")
+            finally:
+                in_transaction = conn.in_transaction
+
+        try:
+            return await self.db.on_writer(call)
+        finally:
+            if not in_transaction:
+                self.owns_writer = False
+                self.db.release_writer()
 
     def _after_reader(self) -> None:
         reader = self.reader

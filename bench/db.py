@@ -1,0 +1,258 @@
+"""DB service benchmark: point reads and inserts through Hrana over HTTP vs direct sqlite3.
+
+Starts ``python -m atoll.dbservice`` on a free port over a temporary data dir and drives it
+with keep-alive HTTP connections (``http.client``, the lightest client in the standard
+library), then runs the same operations on a file opened directly with ``sqlite3`` (WAL,
+synchronous=NORMAL, as the service uses). Prints one JSON object.
+
+Not measured here: ``atoll.db`` inside a function, which needs the runtime's sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from atoll.dbservice import TokenIssuer, create_database, database_path
+
+DATABASE = "bench--db--dev"
+ROWS = 10_000
+TARGETS = {"point_read_p50_ms": 1.0, "insert_p50_ms": 2.0, "concurrent_inserts_per_s": 2000}
+
+
+def summarize(samples: list[float], elapsed: float) -> dict[str, float]:
+    """Median, p99 (ms) and throughput of a list of per-operation durations (s)."""
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p99_ms": round(p99 * 1000, 3),
+        "ops_per_s": round(len(samples) / elapsed, 1),
+        "n": len(samples),
+    }
+
+
+def timed(op: Callable[[int], None], n: int) -> dict[str, float]:
+    """Run ``op(i)`` n times; its latency summary."""
+    samples = []
+    start = time.perf_counter()
+    for i in range(n):
+        t0 = time.perf_counter()
+        op(i)
+        samples.append(time.perf_counter() - t0)
+    return summarize(samples, time.perf_counter() - start)
+
+
+def concurrent(
+    make_op: Callable[[], Callable[[int], None]], workers: int, per_worker: int
+) -> dict[str, float]:
+    """``workers`` threads, each with its own connection, ``per_worker`` ops each."""
+    ops = [make_op() for _ in range(workers)]
+    samples: list[float] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(workers + 1)
+
+    def run(op: Callable[[int], None], w: int) -> None:
+        mine = []
+        barrier.wait()
+        for i in range(per_worker):
+            t0 = time.perf_counter()
+            op(w * per_worker + i)
+            mine.append(time.perf_counter() - t0)
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(op, w)) for w, op in enumerate(ops)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return summarize(samples, time.perf_counter() - start)
+
+
+class HranaClient:
+    """A keep-alive Hrana-over-HTTP client doing what @libsql/client does per execute()."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.conn = http.client.HTTPConnection(host, port)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def execute(self, sql: str, *args: Any) -> dict[str, Any]:
+        values = [
+            {"type": "integer", "value": str(a)}
+            if isinstance(a, int)
+            else {"type": "text", "value": a}
+            for a in args
+        ]
+        body = json.dumps(
+            {
+                "baton": None,
+                "requests": [
+                    {"type": "execute", "stmt": {"sql": sql, "args": values}},
+                    {"type": "close"},
+                ],
+            }
+        )
+        self.conn.request("POST", "/v2/pipeline", body, self.headers)
+        response = self.conn.getresponse()
+        data = json.loads(response.read())
+        result = data["results"][0]
+        if result["type"] != "ok":
+            raise RuntimeError(result["error"])
+        return result["response"]["result"]  # type: ignore[no-any-return]
+
+
+def start_service(data_dir: Path) -> tuple[subprocess.Popen[str], str, int]:
+    """The service in a subprocess; its process, host and port."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atoll.dbservice", "--data-dir", str(data_dir), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    host_port = line.rsplit("//", 1)[1].strip()
+    host, port = host_port.rsplit(":", 1)
+    for _ in range(200):
+        try:
+            conn = http.client.HTTPConnection(host, int(port))
+            conn.request("GET", "/v2")
+            if conn.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.05)
+    return proc, host, int(port)
+
+
+def bench_service(data_dir: Path, n: int, workers: int, per_worker: int) -> dict[str, Any]:
+    """Point reads, inserts and concurrent inserts through the service."""
+    create_database(data_dir, DATABASE)
+    token = TokenIssuer.from_data_dir(data_dir).issue(DATABASE, "rw", 3600)
+    proc, host, port = start_service(data_dir)
+    try:
+        client = HranaClient(host, port, token)
+        client.execute("CREATE TABLE kv (id INTEGER PRIMARY KEY, v TEXT)")
+        client.execute("CREATE TABLE log (id INTEGER PRIMARY KEY, v TEXT)")
+        _fill(client)
+        rng = random.Random(1)
+        for _ in range(200):  # warm up connections, caches and the reader pool
+            client.execute("SELECT v FROM kv WHERE id = ?", rng.randint(1, ROWS))
+        read = timed(
+            lambda i: client.execute("SELECT v FROM kv WHERE id = ?", rng.randint(1, ROWS)), n
+        )
+        insert = timed(lambda i: client.execute("INSERT INTO log (v) VALUES (?)", f"row-{i}"), n)
+
+        def make_writer() -> Callable[[int], None]:
+            own = HranaClient(host, port, token)
+            return lambda i: own.execute("INSERT INTO log (v) VALUES (?)", f"c-{i}") and None
+
+        many = concurrent(make_writer, workers, per_worker)
+        return {"point_read": read, "insert": insert, f"concurrent_insert_{workers}": many}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _fill(client: HranaClient) -> None:
+    """Insert ROWS rows into kv with one statement."""
+    client.execute(
+        "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?) "
+        "INSERT INTO kv (id, v) SELECT i, 'value-' || i FROM s",
+        ROWS,
+    )
+
+
+def bench_direct(path: Path, n: int, workers: int, per_worker: int) -> dict[str, Any]:
+    """The same operations on a file opened directly with sqlite3."""
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    conn = connect()
+    conn.execute("CREATE TABLE kv (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.execute("CREATE TABLE log (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.execute(
+        "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?) "
+        "INSERT INTO kv (id, v) SELECT i, 'value-' || i FROM s",
+        (ROWS,),
+    )
+    rng = random.Random(1)
+    read = timed(
+        lambda i: conn.execute("SELECT v FROM kv WHERE id = ?", (rng.randint(1, ROWS),)).fetchall(),
+        n,
+    )
+    insert = timed(
+        lambda i: conn.execute("INSERT INTO log (v) VALUES (?)", (f"row-{i}",)) and None, n
+    )
+
+    def make_writer() -> Callable[[int], None]:
+        own = connect()
+        return lambda i: own.execute("INSERT INTO log (v) VALUES (?)", (f"c-{i}",)) and None
+
+    many = concurrent(make_writer, workers, per_worker)
+    conn.close()
+    return {"point_read": read, "insert": insert, f"concurrent_insert_{workers}": many}
+
+
+def main() -> None:
+    """Run both sides and print the JSON report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", type=int, default=2000, help="operations per latency test")
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--per-worker", type=int, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="atoll-bench-db-") as tmp:
+        service = bench_service(Path(tmp) / "data", args.n, args.workers, args.per_worker)
+        direct = bench_direct(Path(tmp) / "direct.sqlite", args.n, args.workers, args.per_worker)
+        assert database_path(Path(tmp) / "data", DATABASE).exists()
+    many = f"concurrent_insert_{args.workers}"
+    report = {
+        "benchmark": "dbservice",
+        "what": "Hrana over HTTP (keep-alive, one [execute, close] pipeline per operation, "
+        "the way @libsql/client sends execute) vs direct sqlite3 on the same machine",
+        "through_service": service,
+        "direct_sqlite3": direct,
+        "targets": TARGETS,
+        "targets_met": {
+            "point_read_p50_ms": service["point_read"]["p50_ms"] <= TARGETS["point_read_p50_ms"],
+            "insert_p50_ms": service["insert"]["p50_ms"] <= TARGETS["insert_p50_ms"],
+            "concurrent_inserts_per_s": service[many]["ops_per_s"]
+            >= TARGETS["concurrent_inserts_per_s"],
+        },
+        "not_measured": {
+            "through_atoll_db_in_function": "needs the sandboxed runtime (another issue); "
+            "to be added once atoll.db reaches the service from a function"
+        },
+        "settings": {
+            "rows": ROWS,
+            "n": args.n,
+            "workers": args.workers,
+            "per_worker": args.per_worker,
+            "synchronous": "NORMAL",
+            "journal": "WAL",
+        },
+    }
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
