@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from atoll.builder.components import ComponentManifest, build_components
+from atoll.builder.frontend import AppFrontend, build_frontend
 from atoll.builder.platform import PlatformAssets, build_platform_assets
 
-from .local_gateway import make_app, serve
+from .local_gateway import make_app, serve, todo_functions
 
 FIXTURE_APP = Path(__file__).parent / "fixture_app"
 SYSTEM_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
@@ -47,27 +47,24 @@ def platform_assets() -> PlatformAssets:
 
 
 @pytest.fixture(scope="session")
-def built_fixture(
+def fixture_frontend(
     tmp_path_factory: pytest.TempPathFactory, platform_assets: PlatformAssets
-) -> tuple[Path, Path, ComponentManifest]:
-    """The fixture app's folder, its build output, and the component manifest."""
+) -> AppFrontend:
+    """The fixture app, built the way a release is built."""
     root = tmp_path_factory.mktemp("fixture")
     app_dir = prepare_fixture_app(root / "app")
-    out_dir = root / "assets"
-    return app_dir, out_dir, build_components(app_dir, out_dir)
+    build_frontend(app_dir, root / "out")
+    return AppFrontend.load(root / "out", platform_assets)
 
 
 @pytest.fixture(scope="session")
-def site(
-    built_fixture: tuple[Path, Path, ComponentManifest], platform_assets: PlatformAssets
-) -> Iterator[str]:
+def site(fixture_frontend: AppFrontend) -> Iterator[str]:
     """Base URL of the fixture app: a real gateway if configured, else the local stand-in."""
     external = os.environ.get("ATOLL_WEB_TEST_URL")
     if external:
         yield external.rstrip("/")
         return
-    app_dir, out_dir, manifest = built_fixture
-    with serve(make_app(app_dir, out_dir, platform_assets, manifest)) as url:
+    with serve(make_app(fixture_frontend, todo_functions())) as url:
         yield url
 
 

@@ -1,7 +1,7 @@
-"""A small stand-in for the gateway: serves one app's pages, assets and two fake functions.
+"""A small stand-in for the gateway: one app's pages and assets, with functions faked in Python.
 
-It uses the same Python API the real gateway uses (``render_app_page``, ``find_asset``,
-``check_page``), so the browser tests exercise the real HTML shell and built files.
+It serves through ``AppFrontend``, the API the real gateway uses, so the browser tests
+exercise the real HTML shell, page JSON and built files.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -21,90 +20,64 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from atoll.builder.assets import find_asset
-from atoll.builder.components import ComponentManifest
-from atoll.builder.pages import render_app_page
-from atoll.builder.platform import PlatformAssets
-from atoll.sdui.html import page_file_for_route, route_for_page
-from atoll.sdui.validation import validate_page
+from atoll.builder.frontend import AppFrontend
+
+# A fake function: (method, query, body) -> (status, JSON reply).
+FakeFunction = Callable[[str, dict[str, str], Any], tuple[int, Any]]
 
 
-def load_pages(app_dir: Path) -> dict[str, dict[str, Any]]:
-    """Route -> checked page JSON for every ``pages/*.json`` of an app folder."""
-    pages: dict[str, dict[str, Any]] = {}
-    for path in sorted((app_dir / "pages").rglob("*.json")):
-        rel = path.relative_to(app_dir).as_posix()
-        pages[route_for_page(rel)] = validate_page(json.loads(path.read_text())).to_json()
-    return pages
-
-
-def make_app(
-    app_dir: Path, out_dir: Path, platform: PlatformAssets, manifest: ComponentManifest
-) -> Starlette:
-    """The ASGI app serving one app environment."""
-    pages = load_pages(app_dir)
+def todo_functions() -> dict[str, FakeFunction]:
+    """In-memory ``todos`` (GET/POST/PATCH/DELETE) and an always failing ``broken``."""
     todos: list[dict[str, Any]] = []
 
-    def file(root: Path, path: str) -> Response:
-        asset = find_asset(root, path)
-        if asset is None:
-            return Response("not found", status_code=404)
-        return FileResponse(asset.path, media_type=asset.content_type, headers=asset.headers)
+    def todos_fn(method: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        if method == "GET":
+            return 200, todos
+        if method == "POST":
+            if not isinstance(body, dict) or not str(body.get("title") or "").strip():
+                return 422, {"error": {"code": "validation_failed", "message": "title: required"}}
+            item = {"id": len(todos) + 1, "title": str(body["title"]), "done": False}
+            todos.append(item)
+            return 200, item
+        if method == "PATCH":
+            for item in todos:
+                if item["id"] == body["id"]:
+                    item["done"] = bool(body["done"])
+            return 200, {"id": body["id"], "done": body["done"]}
+        return 405, {"error": {"code": "method_not_allowed", "message": method}}
 
-    async def static(request: Request) -> Response:
-        return file(platform.root, request.path_params["path"])
+    def broken(method: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        return 500, {"error": {"code": "tenant_code_error", "message": "RuntimeError: broken"}}
 
-    async def assets(request: Request) -> Response:
-        return file(out_dir, request.path_params["path"])
+    return {"todos": todos_fn, "broken": broken}
 
-    async def page_json(request: Request) -> Response:
-        route = "/" + request.path_params["name"]
-        route = "/" if route == "/index" else route
-        if route not in pages or page_file_for_route(route) is None:
-            return JSONResponse({"error": {"code": "not_found"}}, status_code=404)
-        return JSONResponse(pages[route])
 
-    async def function(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name == "todos" and request.method == "GET":
-            return JSONResponse(todos)
-        if name == "todos" and request.method == "POST":
-            body = await request.json()
-            todos.append({"id": len(todos) + 1, "title": str(body["title"])})
-            return JSONResponse({"ok": True})
-        if name == "broken":
-            return JSONResponse(
-                {
-                    "error": {
-                        "code": "tenant_code_error",
-                        "message": "RuntimeError: broken on purpose",
-                    }
-                },
-                status_code=500,
+def make_app(frontend: AppFrontend, functions: dict[str, FakeFunction]) -> Starlette:
+    """The ASGI app serving one app environment."""
+
+    async def dispatch(request: Request) -> Response:
+        path = request.url.path
+        if path.startswith("/api/"):
+            fn = functions.get(path.removeprefix("/api/"))
+            if fn is None:
+                return JSONResponse({"error": {"code": "not_found"}}, status_code=404)
+            raw = await request.body()
+            status, reply = fn(
+                request.method, dict(request.query_params), json.loads(raw or "null")
             )
-        return JSONResponse({"error": {"code": "not_found"}}, status_code=404)
+            return JSONResponse(reply, status_code=status)
+        asset = frontend.asset(path)
+        if asset is not None:
+            return FileResponse(asset.path, media_type=asset.content_type, headers=asset.headers)
+        page = frontend.page_json_for_path(path)
+        if page is not None:
+            return JSONResponse(page)
+        html = frontend.page_html(path)
+        if html is not None:
+            return HTMLResponse(html)
+        return Response("not found", status_code=404)
 
-    async def html(request: Request) -> Response:
-        route = "/" + request.path_params.get("path", "").strip("/")
-        route = route if route != "/" or not request.path_params.get("path") else "/"
-        if route not in pages:
-            return HTMLResponse("not found", status_code=404)
-        return HTMLResponse(
-            render_app_page(
-                pages[route], platform=platform, components=manifest, route=route, routes=pages
-            )
-        )
-
-    return Starlette(
-        routes=[
-            Route("/_atoll/static/{path:path}", static),
-            Route("/_atoll/assets/{path:path}", assets),
-            Route("/_atoll/pages/{name:path}.json", page_json),
-            Route("/api/{name}", function, methods=["GET", "POST"]),
-            Route("/", html),
-            Route("/{path:path}", html),
-        ]
-    )
+    return Starlette(routes=[Route("/{path:path}", dispatch, methods=["GET", "POST", "PATCH"])])
 
 
 def free_port() -> int:

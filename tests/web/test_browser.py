@@ -128,12 +128,18 @@ def test_events_and_focus_work_inside_shadow_root(page: Any) -> None:
 
 def test_todo_form_calls_function_and_refreshes(page: Any) -> None:
     page.wait_for_selector("text=No todos yet.")
-    assert page.is_disabled("#atoll-root form button[type=submit]")
+    assert page.is_disabled("#todo-add")
     page.fill("input[placeholder='What needs doing?']", "write tests")
-    page.click("#atoll-root form button[type=submit]")
+    page.click("#todo-add")
     page.wait_for_selector(".atoll-list li >> text=write tests")
     assert page.input_value("input[placeholder='What needs doing?']") == ""
     assert page.is_visible("text=1 todos")
+    # A form of named inputs: its values are `form.<name>`, and it clears after success.
+    page.fill("input[name=title]", "second")
+    page.click("#quick-add")
+    page.wait_for_selector(".atoll-list li >> text=second")
+    assert page.input_value("input[name=title]") == ""
+    assert page.is_visible("text=2 todos")
 
 
 def test_client_side_navigation_and_data_error_state(page: Any, site: str) -> None:

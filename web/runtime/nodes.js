@@ -59,8 +59,25 @@ function Markdown({ props }) {
   return h("div", { className: "atoll-markdown" }, renderMarkdown(props.text));
 }
 
+function formValues(form) {
+  const values = {};
+  for (const el of form.elements) {
+    if (!el.name || el.disabled) continue;
+    if (el.type === "checkbox") values[el.name] = el.checked;
+    else if (el.type === "number") values[el.name] = el.value === "" ? null : Number(el.value);
+    else if (el.type !== "submit" && el.type !== "button") values[el.name] = el.value;
+  }
+  return values;
+}
+
 function Form({ props, children, fire }) {
-  return h("form", { className: "atoll-form", onSubmit: (e) => { e.preventDefault(); fire("submit", {}); } },
+  return h("form", { className: "atoll-form", onSubmit: async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const values = formValues(form);
+    // Named inputs are the form's own; they are cleared once the submit actions succeed.
+    if (await fire("submit", values, { form: values })) form.reset();
+  } },
     children,
     props.submitText ? h("button", { type: "submit", className: "atoll-button atoll-primary" }, str(props.submitText)) : null);
 }
@@ -69,11 +86,17 @@ function Field({ label, children }) {
   return label ? h("label", { className: "atoll-field" }, h("span", { className: "atoll-label" }, str(label)), children) : children;
 }
 
+// An input is controlled when bound to state (or given a value); otherwise the browser owns it.
+function controlled(props, ctx, key) {
+  if (props.bind) return { [key]: key === "checked" ? !!getPath(ctx.state, props.bind) : str(getPath(ctx.state, props.bind)) };
+  if (props[key] !== undefined && props[key] !== null) return { [key]: key === "checked" ? !!props[key] : str(props[key]) };
+  return {};
+}
+
 function Input({ props, ctx, fire }) {
-  const value = props.bind ? getPath(ctx.state, props.bind) : props.value;
   return h(Field, { label: props.label }, h("input", {
     className: "atoll-input", type: props.inputType ?? "text", placeholder: props.placeholder ?? undefined,
-    required: !!props.required, value: str(value),
+    name: props.name ?? undefined, required: !!props.required, ...controlled(props, ctx, "value"),
     onChange: (e) => {
       const v = props.inputType === "number" && e.target.value !== "" ? Number(e.target.value) : e.target.value;
       if (props.bind) ctx.setState(props.bind, v);
@@ -84,9 +107,8 @@ function Input({ props, ctx, fire }) {
 
 function Select({ props, ctx, fire }) {
   const options = Array.isArray(props.options) ? props.options : [];
-  const value = props.bind ? getPath(ctx.state, props.bind) : props.value;
   return h(Field, { label: props.label }, h("select", {
-    className: "atoll-select", value: str(value),
+    className: "atoll-select", name: props.name ?? undefined, ...controlled(props, ctx, "value"),
     onChange: (e) => {
       const chosen = options.find((o) => str(o && o.value) === e.target.value);
       const v = chosen ? chosen.value : e.target.value;
@@ -97,21 +119,20 @@ function Select({ props, ctx, fire }) {
 }
 
 function Checkbox({ props, ctx, fire }) {
-  const checked = props.bind ? !!getPath(ctx.state, props.bind) : !!props.checked;
   return h("label", { className: "atoll-checkbox" }, h("input", {
-    type: "checkbox", checked,
+    type: "checkbox", name: props.name ?? undefined, ...controlled(props, ctx, "checked"),
     onChange: (e) => {
       if (props.bind) ctx.setState(props.bind, e.target.checked);
-      fire("change", { value: e.target.checked });
+      fire("change", { value: e.target.checked, checked: e.target.checked });
     },
   }), props.label !== undefined && props.label !== null ? h("span", null, str(props.label)) : null);
 }
 
 function Button({ props, fire }) {
   return h("button", {
-    type: props.submit ? "submit" : "button", disabled: !!props.disabled,
+    type: props.kind === "submit" ? "submit" : "button", disabled: !!props.disabled,
     className: cls("atoll-button", `atoll-${props.variant ?? "primary"}`),
-    onClick: props.submit ? undefined : () => fire("click", {}),
+    onClick: props.kind === "submit" ? undefined : () => fire("click", {}),
   }, str(props.text));
 }
 
@@ -173,9 +194,10 @@ function NodeBody({ node, scope, ctx, wrap }) {
   const render = Object.prototype.hasOwnProperty.call(BUILTINS, node.type) ? BUILTINS[node.type] : null;
   if (!render) return wrapIn(wrap, h(Unknown, { node }));
   const props = resolve(node.props || {}, scope);
-  const fire = (event, extra) => {
+  // Runs the node's actions for an event; resolves to false if one of them failed.
+  const fire = (event, extra, more) => {
     const actions = node.on && Object.prototype.hasOwnProperty.call(node.on, event) ? node.on[event] : null;
-    if (actions) ctx.run(actions, { ...scope, event: extra });
+    return actions ? ctx.run(actions, { ...scope, ...more, event: extra }) : Promise.resolve(true);
   };
   const children = (node.children || []).map((child, i) => h(RenderNode, { key: child.id ?? i, node: child, scope, ctx }));
   // Built-ins are plain functions without hooks: call them to put the node's id on their element.

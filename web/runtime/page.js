@@ -84,10 +84,10 @@ export function PageView({ page, boot, navigate }) {
 
   const run = useCallback(async (actions, scope) => {
     for (const action of actions) {
-      const live = { ...scope, ...scopeNow(), ...pick(scope, ["event", "result", "error"]), ...aliases(scope) };
+      const live = { ...scope, ...scopeNow(), ...aliases(scope) };
       try {
         if (action.action === "setState") setStatePath(action.path, resolve(action.value ?? null, live));
-        else if (action.action === "refresh") await refresh(action.data || null);
+        else if (action.action === "refresh") await refresh(action.data ? [].concat(action.data) : null);
         else if (action.action === "navigate") navigate(String(resolve(action.to, live)));
         else if (action.action === "message") message(resolve(action.text, live), action.level);
         else if (action.action === "call") {
@@ -98,15 +98,16 @@ export function PageView({ page, boot, navigate }) {
           } catch (err) {
             if (action.onError && action.onError.length) await run(action.onError, { ...scope, error: { message: String(err.message || err) } });
             else message(String(err.message || err), "error");
-            return;
+            return false;
           }
-          if (action.onSuccess) await run(action.onSuccess, { ...scope, result });
+          if (action.onSuccess && !(await run(action.onSuccess, { ...scope, result }))) return false;
         } else message(`unknown action ${JSON.stringify(action.action)}`, "error");
       } catch (err) {
         message(`${action.action} failed: ${err.message || err}`, "error");
-        return;
+        return false;
       }
     }
+    return true;
   }, [scopeNow, setStatePath, refresh, navigate, message, boot.apiBase]);
 
   const values = {};
@@ -119,13 +120,8 @@ export function PageView({ page, boot, navigate }) {
       messages.map((m) => h("div", { key: m.id, className: `atoll-message atoll-${m.level}` }, m.text))));
 }
 
-function pick(obj, keys) {
-  const out = {};
-  for (const k of keys) if (obj && Object.prototype.hasOwnProperty.call(obj, k)) out[k] = obj[k];
-  return out;
-}
-
-// Repeat aliases (e.g. `todo`) in the scope an event fired in stay visible to its actions.
+// Names other than data/state/query (repeat aliases like `todo`, `event`, `form`, `result`)
+// keep the values they had when the event fired; data and state are read fresh per action.
 function aliases(scope) {
   const out = {};
   for (const k of Object.keys(scope || {})) if (!["data", "state", "query"].includes(k)) out[k] = scope[k];

@@ -6,6 +6,7 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+_PRIVATE = frozenset({"manifest.json", "platform.json", "pages.json"})
 IMMUTABLE = "public, max-age=31536000, immutable"
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -36,7 +37,7 @@ def find_asset(root: Path, url_path: str) -> Asset | None:
     relative = PurePosixPath(url_path.lstrip("/"))
     if not relative.parts or any(p in ("..", ".", "") or p.startswith(".") for p in relative.parts):
         return None
-    if relative.name == "manifest.json" or relative.name == "platform.json":
+    if relative.name in _PRIVATE:
         return None
     path = root.joinpath(*relative.parts)
     try:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from atoll.sdui.values import (
     FUNCTION_PATTERN,
@@ -60,11 +60,15 @@ class SetStateAction(SduiModel):
     value: BoundJson = None
 
 
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
 class RefreshAction(SduiModel):
-    """Load data sources again: the ones named, or all of them."""
+    """Load data sources again: the ones named (a name or a list), or all of them."""
 
     action: Literal["refresh"]
-    data: list[DataName] | None = None
+    data: Annotated[list[DataName] | None, BeforeValidator(_as_list)] = None
 
 
 class NavigateAction(SduiModel):

@@ -8,10 +8,12 @@ from pydantic import ConfigDict, Discriminator, Field, Tag, WithJsonSchema, mode
 
 from atoll.sdui.actions import Action
 from atoll.sdui.values import (
+    FIELD_NAME_PATTERN,
     NAME_PATTERN,
     Bind,
     BoundJson,
     Expression,
+    ExpressionOrBind,
     Flag,
     SduiModel,
     StatePath,
@@ -26,7 +28,7 @@ Align = Literal["start", "center", "end", "stretch"]
 class Repeat(SduiModel):
     """Render a node once per item of a list: ``{"over": "data.todos", "as": "todo"}``."""
 
-    over: Expression
+    over: ExpressionOrBind
     as_: Annotated[str, Field(alias="as", pattern=NAME_PATTERN)] = "item"
     key: Expression | None = None
 
@@ -36,7 +38,7 @@ class NodeBase(SduiModel):
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")] | None = None
     repeat: Repeat | None = None
-    visible_when: Expression | None = None
+    visible_when: ExpressionOrBind | None = None
     on: dict[EventName, list[Action]] = Field(default_factory=dict)
     children: list[Node] = Field(default_factory=list)
 
@@ -117,7 +119,7 @@ class MarkdownProps(SduiModel):
 
 
 class FormProps(SduiModel):
-    """A form; its ``submit`` event runs actions. Inputs inside bind to page state."""
+    """A form; ``on.submit`` actions see the named inputs' values as ``form.<name>``."""
 
     submit_text: Text | None = None
 
@@ -126,6 +128,7 @@ class InputProps(SduiModel):
     """A text input; ``bind`` keeps it in sync with page state."""
 
     label: Text | None = None
+    name: Annotated[str, Field(pattern=FIELD_NAME_PATTERN)] | None = None
     placeholder: Text | None = None
     bind: StatePath | None = None
     value: Text | None = None
@@ -144,6 +147,7 @@ class SelectProps(SduiModel):
     """A drop-down."""
 
     label: Text | None = None
+    name: Annotated[str, Field(pattern=FIELD_NAME_PATTERN)] | None = None
     options: list[SelectOption] | Bind
     bind: StatePath | None = None
     value: Text | None = None
@@ -153,6 +157,7 @@ class CheckboxProps(SduiModel):
     """A checkbox."""
 
     label: Text | None = None
+    name: Annotated[str, Field(pattern=FIELD_NAME_PATTERN)] | None = None
     bind: StatePath | None = None
     checked: Flag | None = None
 
@@ -163,7 +168,7 @@ class ButtonProps(SduiModel):
     text: Text
     variant: Literal["primary", "secondary", "danger", "link"] = "primary"
     disabled: Flag = False
-    submit: bool = False
+    kind: Literal["button", "submit"] = "button"
 
 
 class TableColumn(SduiModel):

@@ -22,7 +22,7 @@ from atoll.sdui.expressions import (
     parse_expression,
 )
 from atoll.sdui.migrations import PageVersionError, migrate_page
-from atoll.sdui.nodes import ComponentNode, NodeBase, UnknownNode
+from atoll.sdui.nodes import ComponentNode, FormNode, NodeBase, UnknownNode
 from atoll.sdui.page import Page
 from atoll.sdui.values import Bind
 
@@ -237,7 +237,8 @@ def _check_node(
         if ctx.components is not None and name not in ctx.components:
             ctx.add([*path, "props", "name"], f"no component components/{name}.jsx (or .tsx)")
     for event, actions in node.on.items():
-        _check_actions(ctx, actions, [*path, "on", event], scope)
+        extra = {"form"} if isinstance(node, FormNode) and event == "submit" else set()
+        _check_actions(ctx, actions, [*path, "on", event], scope | extra)
     for i, child in enumerate(node.children):
         _check_node(ctx, child, [*path, "children", i], scope)
 

@@ -19,6 +19,7 @@ from atoll.sdui.expressions import ExpressionError, parse_expression
 T = TypeVar("T")
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+FIELD_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 FUNCTION_PATTERN = r"^[a-z_][a-z0-9_]{0,63}$"
 MAX_BINDING_DEPTH = 32
 
@@ -39,10 +40,23 @@ def _check_expression(source: str) -> str:
     return source
 
 
+def _unwrap_binding(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"$bind"}:
+        return value["$bind"]
+    return value
+
+
 Expression = Annotated[
     str,
     AfterValidator(_check_expression),
     Field(description="An expression: paths and operators, e.g. `state.count > 0`."),
+]
+# Where a value is always an expression, `{"$bind": expr}` is accepted too and unwrapped.
+ExpressionOrBind = Annotated[
+    str,
+    BeforeValidator(_unwrap_binding),
+    AfterValidator(_check_expression),
+    Field(description='An expression (or a binding `{"$bind": expr}`), e.g. `data.todos`.'),
 ]
 
 

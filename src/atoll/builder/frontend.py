@@ -1,0 +1,177 @@
+"""An app's browser side as one release artifact: checked pages plus component bundles.
+
+``build_frontend`` runs at release time and writes everything into one folder;
+``AppFrontend.load`` reads that folder back for the gateway, which then answers page,
+page-JSON and asset requests without touching the app's sources again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from atoll.builder.assets import Asset, find_asset
+from atoll.builder.components import (
+    ASSETS_URL,
+    ComponentManifest,
+    build_components,
+    discover_components,
+)
+from atoll.builder.pages import render_app_page
+from atoll.builder.platform import STATIC_URL, PlatformAssets, build_platform_assets
+from atoll.errors import BadInput, BuildFailed
+from atoll.sdui.html import API_BASE, PAGES_BASE, route_for_page
+from atoll.sdui.validation import check_page, parse_page_json
+
+PAGES_FILE = "pages.json"
+_FUNCTION_FILE = re.compile(r"^([a-z_][a-z0-9_]{0,63})\.py$")
+
+
+@dataclass(frozen=True)
+class FrontendBuild:
+    """What a release build of the browser side produced."""
+
+    out_dir: Path
+    pages: dict[str, dict[str, Any]]
+    components: ComponentManifest
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _functions(src_dir: Path) -> set[str]:
+    folder = src_dir / "functions"
+    if not folder.is_dir():
+        return set()
+    return {m.group(1) for p in folder.iterdir() if (m := _FUNCTION_FILE.match(p.name))}
+
+
+def _page_files(src_dir: Path) -> list[str]:
+    folder = src_dir / "pages"
+    if not folder.is_dir():
+        return []
+    return sorted(p.relative_to(src_dir).as_posix() for p in folder.rglob("*.json"))
+
+
+def check_pages(
+    src_dir: Path,
+    *,
+    components: Collection[str] | None = None,
+    functions: Collection[str] | None = None,
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Check every ``pages/*.json``: (route -> page JSON, errors, warnings) naming file + path."""
+    files = _page_files(src_dir)
+    routes = {route_for_page(f) for f in files}
+    components = set(discover_components(src_dir)) if components is None else components
+    functions = _functions(src_dir) if functions is None else functions
+    pages: dict[str, dict[str, Any]] = {}
+    errors: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    for rel in files:
+        try:
+            raw = parse_page_json((src_dir / rel).read_bytes())
+        except BadInput as exc:
+            errors.append({"file": rel, "path": "$", **exc.detail, "message": exc.message})
+            continue
+        report = check_page(raw, components=components, functions=functions, routes=routes)
+        for issue in report.issues:
+            entry = {"file": rel, "path": issue.path, "message": issue.message}
+            (errors if issue.severity == "error" else warnings).append(entry)
+        if report.ok and report.page is not None:
+            pages[route_for_page(rel)] = report.page.to_json()
+    return pages, errors, warnings
+
+
+def build_frontend(
+    src_dir: Path,
+    out_dir: Path,
+    *,
+    public_path: str = ASSETS_URL,
+    deps_dir: Path | None = None,
+    lockfile: bytes | None = None,
+    node_modules: Path | None = None,
+) -> FrontendBuild:
+    """Check pages and bundle components of the app at ``src_dir`` into ``out_dir``.
+
+    Raises ``BuildFailed`` with ``detail["errors"]`` listing every problem as
+    ``{file, path | line, message}``. The component lockfile to keep is
+    ``result.components.lockfile``.
+    """
+    pages, errors, warnings = check_pages(src_dir)
+    if errors:
+        shown = "; ".join(f"{e['file']} {e['path']}: {e['message']}" for e in errors[:3])
+        raise BuildFailed(f"pages are invalid: {shown}", errors=errors)
+    components = build_components(
+        src_dir,
+        out_dir,
+        public_path=public_path,
+        deps_dir=deps_dir,
+        lockfile=lockfile,
+        node_modules=node_modules,
+    )
+    (out_dir / PAGES_FILE).write_text(json.dumps(pages, separators=(",", ":")))
+    warnings += [{"file": None, "message": w} for w in components.warnings]
+    return FrontendBuild(out_dir, pages, components, warnings)
+
+
+@dataclass(frozen=True)
+class AppFrontend:
+    """A built release's browser side, ready to answer the gateway's requests."""
+
+    out_dir: Path
+    pages: dict[str, dict[str, Any]]
+    components: ComponentManifest
+    platform: PlatformAssets
+
+    @classmethod
+    def load(cls, out_dir: Path, platform: PlatformAssets | None = None) -> AppFrontend:
+        """Read a folder written by ``build_frontend``."""
+        pages = json.loads((out_dir / PAGES_FILE).read_text())
+        manifest = ComponentManifest.from_json(json.loads((out_dir / "manifest.json").read_text()))
+        return cls(out_dir, pages, manifest, platform or build_platform_assets())
+
+    def page_html(
+        self, route: str, *, api_base: str = API_BASE, pages_base: str = PAGES_BASE
+    ) -> str | None:
+        """The HTML document for a route (``/``, ``/about``), or None if there is no page."""
+        page = self.pages.get(_normal_route(route))
+        if page is None:
+            return None
+        return render_app_page(
+            page,
+            platform=self.platform,
+            components=self.components,
+            route=_normal_route(route),
+            routes=self.pages,
+            api_base=api_base,
+            pages_base=pages_base,
+        )
+
+    def page_json(self, route: str) -> dict[str, Any] | None:
+        """The checked page JSON for a route (what ``{pages_base}/<name>.json`` serves)."""
+        return self.pages.get(_normal_route(route))
+
+    def page_json_for_path(self, path: str, pages_base: str = PAGES_BASE) -> dict[str, Any] | None:
+        """The page JSON for a request path like ``/_atoll/pages/about.json``."""
+        prefix = pages_base.rstrip("/") + "/"
+        if not path.startswith(prefix) or not path.endswith(".json"):
+            return None
+        name = path[len(prefix) : -len(".json")]
+        return self.page_json("/" if name == "index" else "/" + name)
+
+    def asset(self, path: str) -> Asset | None:
+        """A file for a request path under the app's assets or the platform's static files."""
+        if path.startswith(self.components.public_path):
+            return find_asset(self.out_dir, path[len(self.components.public_path) :])
+        if path.startswith(self.platform.url_prefix):
+            return find_asset(self.platform.root, path[len(self.platform.url_prefix) :])
+        return None
+
+
+def _normal_route(route: str) -> str:
+    return "/" + route.strip("/") if route.strip("/") else "/"
+
+
+__all__ = ["STATIC_URL", "AppFrontend", "FrontendBuild", "build_frontend", "check_pages"]

@@ -1,0 +1,94 @@
+"""Release builds of the browser side: pages checked against the app, then served."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from atoll.builder.frontend import AppFrontend, build_frontend, check_pages
+from atoll.errors import BuildFailed
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` under ``root``."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_example_apps_have_valid_pages() -> None:
+    for app in sorted(EXAMPLES.iterdir()):
+        if (app / "pages").is_dir():
+            pages, errors, _ = check_pages(app)
+            assert errors == [], (app.name, errors)
+            assert "/" in pages
+
+
+def test_page_errors_name_file_and_path(tmp_path: Path) -> None:
+    app = write(
+        tmp_path / "app",
+        {
+            "pages/index.json": json.dumps(
+                {"schemaVersion": 1, "root": {"type": "Component", "props": {"name": "Nope"}}}
+            ),
+            "pages/about.json": '{"schemaVersion": 1,\n "root": }',
+            "functions/todos.py": "",
+        },
+    )
+    with pytest.raises(BuildFailed) as caught:
+        build_frontend(app, tmp_path / "out")
+    errors = caught.value.detail["errors"]
+    assert {"file": "pages/about.json", "path": "$", "line": 2, "column": 10}.items() <= errors[
+        0
+    ].items()
+    assert errors[1] == {
+        "file": "pages/index.json",
+        "path": "$.root.props.name",
+        "message": "no component components/Nope.jsx (or .tsx)",
+    }
+
+
+def test_built_frontend_serves_pages_and_assets(tmp_path: Path) -> None:
+    app = write(
+        tmp_path / "app",
+        {
+            "pages/index.json": json.dumps(
+                {
+                    "schemaVersion": 1,
+                    "title": "Home",
+                    "root": {"type": "Component", "props": {"name": "Hi"}},
+                }
+            ),
+            "pages/docs/intro.json": json.dumps(
+                {"root": {"type": "Text", "props": {"text": "unversioned draft"}}}
+            ),
+            "components/Hi.jsx": "export default () => <p>hi</p>;\n",
+        },
+    )
+    build = build_frontend(app, tmp_path / "out")
+    assert set(build.pages) == {"/", "/docs/intro"}
+    assert build.pages["/docs/intro"]["schemaVersion"] == 1  # migrated forward
+    frontend = AppFrontend.load(tmp_path / "out")
+    html = frontend.page_html("/")
+    assert html is not None and "<title>Home</title>" in html
+    assert frontend.page_html("/missing") is None
+    assert (
+        frontend.page_json_for_path("/_atoll/pages/docs/intro.json") == build.pages["/docs/intro"]
+    )
+    assert frontend.page_json_for_path("/_atoll/pages/index.json") == build.pages["/"]
+    js_url = frontend.components.browser_entries()["Hi"]["js"]
+    assert js_url is not None
+    asset = frontend.asset(js_url)
+    assert asset is not None and asset.headers["cache-control"].endswith("immutable")
+    assert frontend.asset(frontend.platform.import_map["react"]) is not None
+    assert frontend.asset("/_atoll/assets/../pages.json") is None
+    assert frontend.asset("/_atoll/assets/pages.json") is None
+    assert frontend.asset("/_atoll/assets/manifest.json") is None
