@@ -336,7 +336,7 @@ def test_kill_everything(rt: Harness, attacker: AppRef, neighbour: AppRef) -> No
         assert body(result) == "survived"
     again = rt.call(attacker, "/api/files", query={"paths": "/app/atoll.toml"})
     assert body(again) == {"/app/atoll.toml": "ok"}
-    assert rt.runtime.apps[attacker.key].cold_starts == before + 1
+    assert rt.runtime.apps[attacker.key].cold_starts > before
 
 
 def test_ptrace_mount_unshare_and_friends_are_refused(

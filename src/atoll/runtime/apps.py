@@ -3,9 +3,11 @@
 Worker policy: a worker is forked from the app's zygote when no idle one is free, serves
 one request at a time, and goes back to the idle list after each success; it is replaced
 after ``worker_max_requests`` requests, after any crash or timeout (its whole process tree
-is killed), and when the zygote scales to zero. So warm requests pay no fork, module state
-may persist between requests of the same app (like any long-running server), and nothing
-ever persists across apps: each app environment has its own sandbox.
+is killed), and when the zygote scales to zero. A request whose worker dies because the
+whole sandbox ended (a crash elsewhere in the same app) is run once more on a fresh
+sandbox. So warm requests pay no fork, module state may persist between requests of the
+same app (like any long-running server), and nothing ever persists across apps: each app
+environment has its own sandbox.
 """
 
 from __future__ import annotations
@@ -163,7 +165,12 @@ class AppInstance:
                 ) from None
             except (asyncio.IncompleteReadError, ConnectionError, ProtocolError):
                 await worker.close()
-                raise await self._death_error(sandbox, worker) from None
+                error = await self._death_error(sandbox, worker)
+                if sandbox.dead and attempt == 0:
+                    # The whole sandbox ended (usually because of another request): run this
+                    # one once more on a fresh sandbox rather than fail it.
+                    continue
+                raise error from None
             self._put_back(worker)
             if reply.get("status", 200) >= 500 and sandbox.group is not None:
                 if sandbox.group.pids_exhausted():

@@ -101,6 +101,10 @@ def _is_union(annotation: Any) -> bool:
 
 
 def _query_value(values: list[str], annotation: Any, name: str) -> Any:
+    if _is_union(annotation):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            annotation = members[0]
     origin = typing.get_origin(annotation)
     if origin in (list, tuple, set, frozenset):
         args = typing.get_args(annotation) or (str,)
