@@ -173,3 +173,31 @@ def test_dry_run_reports_failures_and_leaves_the_database_alone(tmp_path: Path) 
     columns = exec_sql(tmp_path, DB, "SELECT name FROM pragma_table_info('t')").rows
     assert columns == [["x"]]
     assert dry_run_migrations(None, None, pending[:2]).ok
+
+
+def test_table_rebuild_recipe_and_foreign_key_check(tmp_path: Path) -> None:
+    create_database(tmp_path, DB)
+    base = [
+        Migration(
+            1,
+            "init",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY);"
+            "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id REFERENCES a (id));"
+            "INSERT INTO a VALUES (1); INSERT INTO b VALUES (1, 1);",
+        ),
+    ]
+    rebuild = Migration(
+        2,
+        "rebuild_b",
+        "PRAGMA foreign_keys = OFF;"
+        "CREATE TABLE b_new (id INTEGER PRIMARY KEY, a_id REFERENCES a (id), note TEXT);"
+        "INSERT INTO b_new (id, a_id) SELECT id, a_id FROM b;"
+        "DROP TABLE b; ALTER TABLE b_new RENAME TO b;"
+        "PRAGMA foreign_keys = ON;",
+    )
+    report = apply_migrations(tmp_path, DB, [*base, rebuild])
+    assert [o.kind for o in report.outcomes] == ["additive", "destructive"]
+    dangling = Migration(3, "dangling", "INSERT INTO b (id, a_id) VALUES (2, 99);")
+    with pytest.raises(MigrationError, match="(?i)foreign key"):
+        apply_migrations(tmp_path, DB, [*base, rebuild, dangling])
+    assert exec_sql(tmp_path, DB, "SELECT count(*) FROM b").rows == [[1]]

@@ -40,7 +40,7 @@ from .migrations import (
     load_migrations,
 )
 from .names import DatabaseName
-from .server import bind_socket, make_server, serve
+from .server import bind_socket, bind_unix_socket, default_socket_path, make_server, serve
 from .snapshots import SnapshotInfo, list_snapshots, restore_snapshot, take_snapshot
 from .tokens import TokenClaims, TokenIssuer, TokenVerifier
 
@@ -63,10 +63,12 @@ __all__ = [
     "WriteRefused",
     "apply_migrations",
     "bind_socket",
+    "bind_unix_socket",
     "classify_migration",
     "connect",
     "create_database",
     "database_path",
+    "default_socket_path",
     "delete_app_databases",
     "dry_run_migrations",
     "exec_sql",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .app import ServiceOptions
 from .engine import EngineLimits
-from .server import bind_socket, make_server
+from .server import bind_socket, bind_unix_socket, make_server
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path(".atoll"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
+    parser.add_argument("--uds", type=Path, default=None, help="also listen on this Unix socket")
     parser.add_argument("--statement-timeout", type=float, default=5.0, help="seconds")
     parser.add_argument("--stream-idle-timeout", type=float, default=10.0, help="seconds")
     parser.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL")
@@ -26,12 +27,18 @@ def main(argv: list[str] | None = None) -> None:
         limits=EngineLimits(statement_timeout=args.statement_timeout, synchronous=args.synchronous),
         stream_idle_timeout=args.stream_idle_timeout,
     )
-    sock = bind_socket(args.host, args.port)
-    host, port = sock.getsockname()[:2]
+    sockets = [bind_socket(args.host, args.port)]
+    host, port = sockets[0].getsockname()[:2]
+    if args.uds is not None:
+        sockets.append(bind_unix_socket(args.uds))
     server = make_server(args.data_dir, options)
     # One line a parent process (or a test) can wait for to learn the port.
     print(f"atoll-dbservice listening on http://{host}:{port}", flush=True)
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=sockets)
+    finally:
+        if args.uds is not None:
+            args.uds.unlink(missing_ok=True)
     sys.exit(0)
 
 

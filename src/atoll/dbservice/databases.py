@@ -81,7 +81,13 @@ class Database:
 
     async def checkout_reader(self) -> Connection:
         """Take a read-only connection from the pool (opening one if needed)."""
-        await self._reader_slots.acquire()
+        try:
+            await asyncio.wait_for(self._reader_slots.acquire(), self.limits.busy_timeout_ms / 1000)
+        except TimeoutError as exc:
+            raise SqlError(
+                "database is busy: every read connection is held by an open read transaction",
+                hrana_code="SQLITE_BUSY",
+            ) from exc
         with self._pool_lock:
             if self._idle_readers:
                 return self._idle_readers.pop()

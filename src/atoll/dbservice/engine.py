@@ -174,8 +174,16 @@ class _Trace:
 class Connection:
     """A SQLite connection opened with the service's pragmas, authorizer and limits."""
 
-    def __init__(self, path: Path, *, readonly: bool, limits: EngineLimits) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        readonly: bool,
+        limits: EngineLimits,
+        extra_pragmas: frozenset[str] = frozenset(),
+    ) -> None:
         self.path = path
+        self._settable_pragmas = _PRAGMAS_WITH_ARGUMENT | extra_pragmas
         self.readonly = readonly
         self.limits = limits
         flags = (
@@ -223,7 +231,7 @@ class Connection:
         elif op == apsw.SQLITE_PRAGMA:
             name = (one or "").lower()
             if name == "writable_schema" or (
-                two is not None and name not in _PRAGMAS_WITH_ARGUMENT
+                two is not None and name not in self._settable_pragmas
             ):
                 reason = f"PRAGMA {name} cannot be changed"
         if reason is None:

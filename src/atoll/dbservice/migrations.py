@@ -30,6 +30,9 @@ from .snapshots import SnapshotInfo, take_snapshot
 Kind = Literal["additive", "destructive"]
 MIGRATION_TABLE = "_atoll_migrations"
 MIGRATION_LIMITS = EngineLimits(statement_timeout=300.0)
+# Table-rebuild recipes (and tools that write them) toggle these; inside the migration's
+# transaction SQLite ignores foreign_keys, and foreign_key_check runs before the commit.
+MIGRATION_PRAGMAS = frozenset({"foreign_keys", "legacy_alter_table"})
 _FILENAME = re.compile(r"^(?:.*/)?(\d{4})_([a-z0-9][a-z0-9_]*)\.sql$")
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?(?:\*/|$)", re.S)
 _STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]")
@@ -235,6 +238,12 @@ def plan_migrations(
 # -- doing it ---------------------------------------------------------------------------
 
 
+def _migration_connection(path: Path) -> Connection:
+    return Connection(
+        path, readonly=False, limits=MIGRATION_LIMITS, extra_pragmas=MIGRATION_PRAGMAS
+    )
+
+
 def _ensure_table(conn: Connection) -> None:
     conn.run_script(
         f"CREATE TABLE IF NOT EXISTS {MIGRATION_TABLE} ("
@@ -268,6 +277,13 @@ def _apply_all(conn: Connection, pending: Sequence[Migration]) -> MigrationRepor
             try:
                 _ensure_table(conn)
                 conn.run_script(migration.sql)
+                _, violations = conn.query("PRAGMA foreign_key_check")
+                if violations:
+                    raise MigrationError(
+                        f"it leaves {len(violations)} foreign key violation(s), first in "
+                        f"table {violations[0][0]!r}",
+                        migration=migration.filename,
+                    )
                 conn.query(
                     f"INSERT INTO {MIGRATION_TABLE} VALUES (?, ?, ?, ?, ?)",
                     (
@@ -296,7 +312,7 @@ def apply_migrations(
 ) -> MigrationReport:
     """Apply the pending migrations, after a snapshot; MigrationError names what failed."""
     name = database if isinstance(database, DatabaseName) else DatabaseName.parse(database)
-    conn = Connection(name.path(data_dir), readonly=False, limits=MIGRATION_LIMITS)
+    conn = _migration_connection(name.path(data_dir))
     try:
         pending = plan_migrations(applied_migrations(conn), migrations)
         if not pending:
@@ -332,7 +348,7 @@ def dry_run_migrations(
                 finally:
                     dest.close()
                     source.close()
-        conn = Connection(copy, readonly=False, limits=MIGRATION_LIMITS)
+        conn = _migration_connection(copy)
         try:
             try:
                 pending = plan_migrations(applied_migrations(conn), migrations)

@@ -1,7 +1,12 @@
-"""Running the DB service: a uvicorn server around ``make_app``."""
+"""Running the DB service: a uvicorn server around ``make_app``, on TCP and a Unix socket.
+
+The Unix socket is what the runtime mounts into sandboxes (functions have no network);
+the token in each request, not the socket's permissions, decides what a caller may do.
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -22,8 +27,25 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_unix_socket(path: Path) -> socket.socket:
+    """A listening Unix socket at ``path`` (a stale one is replaced), connectable by anyone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(path))
+    # Sandboxed functions run under another uid; each request still needs a valid token.
+    os.chmod(path, 0o666)
+    sock.listen(512)
+    return sock
+
+
+def default_socket_path(data_dir: Path) -> Path:
+    """Where the service's Unix socket lives unless told otherwise."""
+    return data_dir / "run" / "db.sock"
+
+
 def make_server(data_dir: Path, options: ServiceOptions | None = None) -> uvicorn.Server:
-    """A uvicorn server for the service; run it with ``server.run(sockets=[sock])``."""
+    """A uvicorn server for the service; run it with ``server.run(sockets=[...])``."""
     app = make_app(data_dir, options=options)
     config = uvicorn.Config(
         app,
@@ -37,8 +59,16 @@ def make_server(data_dir: Path, options: ServiceOptions | None = None) -> uvicor
     return uvicorn.Server(config)
 
 
-def serve(settings: Settings, options: ServiceOptions | None = None) -> None:
-    """Serve the DB service on ``settings.host:settings.db_port`` until interrupted."""
+def serve(
+    settings: Settings, options: ServiceOptions | None = None, uds: Path | None = None
+) -> None:
+    """Serve on ``settings.host:settings.db_port`` and on ``uds`` until interrupted."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    sock = bind_socket(settings.host, settings.db_port)
-    make_server(settings.data_dir, options).run(sockets=[sock])
+    sockets = [bind_socket(settings.host, settings.db_port)]
+    if uds is not None:
+        sockets.append(bind_unix_socket(uds))
+    try:
+        make_server(settings.data_dir, options).run(sockets=sockets)
+    finally:
+        if uds is not None:
+            uds.unlink(missing_ok=True)

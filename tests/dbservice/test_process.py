@@ -1,8 +1,9 @@
-"""kill -9 the service during a write load: no acknowledged write is lost, the file is sound."""
+"""The service as its own process: kill -9 during a write load, and the Unix socket."""
 
 from __future__ import annotations
 
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -13,16 +14,25 @@ from pathlib import Path
 
 import httpx
 
-from atoll.dbservice import TokenIssuer, create_database, database_path
+from atoll.dbservice import TokenIssuer, create_database, database_path, default_socket_path
 
 from .conftest import DATABASE, stmt
 
 
 @contextmanager
-def dbservice_process(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def dbservice_process(data_dir: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``python -m atoll.dbservice`` on a free port; yields the process and its URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "atoll.dbservice", "--data-dir", str(data_dir), "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "atoll.dbservice",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            "0",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -130,3 +140,21 @@ def test_kill_9_during_write_load(tmp_path: Path) -> None:
     with sqlite3.connect(database_path(data_dir, DATABASE)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     conn.close()
+
+
+def test_unix_socket_for_sandboxes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    create_database(data_dir, DATABASE)
+    token = TokenIssuer.from_data_dir(data_dir).issue(DATABASE, "ro", 60)
+    uds = default_socket_path(data_dir)
+    with dbservice_process(data_dir, "--uds", str(uds)):
+        assert stat.S_IMODE(uds.stat().st_mode) == 0o666
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(uds))) as client:
+            response = client.post(
+                "http://dbservice/v2/pipeline",
+                json={"baton": None, "requests": [stmt("SELECT 'via socket'")]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            row = response.json()["results"][0]["response"]["result"]["rows"][0]
+            assert row == [{"type": "text", "value": "via socket"}]
+            assert client.post("http://dbservice/v2/pipeline", json={}).status_code == 401
