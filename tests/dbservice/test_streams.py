@@ -7,7 +7,7 @@ from typing import Any
 
 from atoll.dbservice import EngineLimits, ServiceOptions
 
-from .conftest import Service, stmt
+from .conftest import OTHER_DATABASE, Service, stmt
 
 
 def rows(result: dict[str, Any]) -> list[list[Any]]:
@@ -82,3 +82,17 @@ def test_many_streams_write_concurrently(service: Service) -> None:
     assert rows(service.execute("SELECT count(*), sum(x) FROM t")) == [
         ["200", str(sum(range(200)))]
     ]
+
+
+def test_idle_databases_are_closed_beyond_the_limit(start_service: Callable[..., Service]) -> None:
+    service = start_service(ServiceOptions(max_open_databases=1))
+    other = service.token(database=OTHER_DATABASE)
+    held = service.pipeline(
+        [stmt("CREATE TABLE t (x)"), stmt("BEGIN"), stmt("INSERT INTO t VALUES (1)")]
+    )
+    # the first database has a live stream, so it stays open beside the second one
+    assert service.execute("SELECT 1", token=other)["type"] == "ok"
+    service.pipeline([stmt("COMMIT"), {"type": "close"}], baton=held["baton"])
+    for _ in range(3):  # each switch closes the other, now idle, database
+        assert rows(service.execute("SELECT count(*) FROM t")) == [["1"]]
+        assert service.execute("SELECT 2", token=other)["type"] == "ok"

@@ -35,6 +35,7 @@ class ServiceOptions:
     max_body_bytes: int = 32 * MiB
     max_readers: int = 4
     max_streams: int = 1000
+    max_open_databases: int = 256
 
 
 def _dumps(obj: Any) -> bytes:
@@ -64,7 +65,9 @@ class DbService:
     def __init__(self, data_dir: Path, verifier: TokenVerifier, options: ServiceOptions) -> None:
         self.options = options
         self.verifier = verifier
-        self.databases = DatabaseRegistry(data_dir, options.limits, options.max_readers)
+        self.databases = DatabaseRegistry(
+            data_dir, options.limits, options.max_readers, options.max_open_databases
+        )
         self.streams = StreamRegistry(options.stream_idle_timeout, options.max_streams)
 
     # -- plumbing ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,6 +46,8 @@ class Database:
         self._reader_slots = asyncio.Semaphore(max_readers)
         self._pool_lock = threading.Lock()
         self.closed = False
+        self.streams = 0  # live streams on this database; only a database with none is closed
+        self.last_used = time.monotonic()
 
     # -- writer ------------------------------------------------------------------------
 
@@ -144,10 +147,13 @@ class Database:
 class DatabaseRegistry:
     """The databases the service has open, looked up by name."""
 
-    def __init__(self, data_dir: Path, limits: EngineLimits, max_readers: int = 4) -> None:
+    def __init__(
+        self, data_dir: Path, limits: EngineLimits, max_readers: int = 4, max_open: int = 256
+    ) -> None:
         self.data_dir = data_dir
         self.limits = limits
         self.max_readers = max_readers
+        self.max_open = max_open
         self._open: dict[str, Database] = {}
         self._opening = asyncio.Lock()
         self._reader_executor = ThreadPoolExecutor(
@@ -158,6 +164,7 @@ class DatabaseRegistry:
         """The open database called ``name``; NotFound if it was never created."""
         db = self._open.get(name)
         if db is not None and db.path.exists():  # a stat() is ~2 us; deletion shows at once
+            db.last_used = time.monotonic()
             return db
         async with self._opening:
             db = self._open.get(name)
@@ -168,10 +175,20 @@ class DatabaseRegistry:
                     await db.close()
                 raise NotFound(f"database {name!r} does not exist", database=name)
             if db is None:
+                await self._close_idle()
                 db = Database(name, path, self.limits, self._reader_executor, self.max_readers)
                 await db.start()
                 self._open[name] = db
             return db
+
+    async def _close_idle(self) -> None:
+        """Keep at most ``max_open`` databases open, closing the least recently used idle ones."""
+        surplus = len(self._open) + 1 - self.max_open
+        if surplus <= 0:
+            return
+        idle = sorted((d for d in self._open.values() if d.streams == 0), key=lambda d: d.last_used)
+        for db in idle[:surplus]:
+            await self.forget(db.name)
 
     async def forget(self, name: str) -> None:
         """Close a database if open (before its files are deleted or replaced)."""

@@ -112,6 +112,7 @@ class Stream:
 
     def __init__(self, db: Database, mode: Mode) -> None:
         self.db = db
+        db.streams += 1
         self.mode = mode
         self.sqls: dict[int, str] = {}
         self.owns_writer = False
@@ -258,6 +259,7 @@ class Stream:
         if self.closed:
             return
         self.closed = True
+        self.db.streams -= 1
         if self.owns_writer:
             try:
                 await self.db.on_writer(lambda c: c.rollback())
