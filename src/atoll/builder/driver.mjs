@@ -63,6 +63,14 @@ function exportsOf(names) {
 }
 
 async function incremental(options, edits) {
+  try {
+    return await timeRebuilds(options, edits);
+  } catch (err) {
+    return { ok: false, errors: err && Array.isArray(err.errors) ? err.errors.map(message) : [{ text: String(err) }] };
+  }
+}
+
+async function timeRebuilds(options, edits) {
   const t0 = performance.now();
   const ctx = await esbuild.context({ logLevel: "silent", ...options });
   await ctx.rebuild();

@@ -1,0 +1,394 @@
+"""Frontend benchmark: component bundle sizes, build times and first render in Chromium.
+
+Prints one JSON object. Baselines measured in the same run: the same components bundled with
+React inlined, and with React + ReactDOM inlined (a micro-frontend that mounts itself); and
+the same page with built-in nodes in place of components (what components add to render).
+Build times of the inlined baseline are for the self-mounting bundles.
+
+    .venv/bin/python bench/frontend.py [--components 10] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from atoll.builder.components import FILE_LOADERS
+from atoll.builder.esbuild import find_node_modules, run_driver
+from atoll.builder.frontend import AppFrontend, build_frontend
+from atoll.builder.platform import EXTERNALS, PRODUCTION_DEFINE, build_platform_assets
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+COMPONENT = """import {{ useMemo, useState }} from "react";
+import {{ money, plural }} from "./lib/format.js";
+import "./{name}.css";
+
+const SEED = {seed};
+
+export default function {name}({{ title = "{name}", items = [] }}) {{
+  const [count, setCount] = useState(SEED);
+  const [filter, setFilter] = useState("");
+  const shown = useMemo(
+    () => items.filter((i) => String(i.label).toLowerCase().includes(filter.toLowerCase())),
+    [items, filter],
+  );
+  const total = shown.reduce((sum, i) => sum + i.price * {seed}, 0);
+  return (
+    <section className="card-{seed}">
+      <h3>{{title}}</h3>
+      <input value={{filter}} placeholder="Filter" onChange={{(e) => setFilter(e.target.value)}} />
+      <ul>{{shown.map((i) => <li key={{i.label}}>{{i.label}}: {{money(i.price)}}</li>)}}</ul>
+      <p>{{plural(shown.length, "item")}}, total {{money(total)}}</p>
+      <button onClick={{() => setCount(count + {seed})}}>Clicked {{count}} times</button>
+    </section>
+  );
+}}
+"""
+CSS = ".card-{seed} {{ padding: {seed}px; border: 1px solid #ccc; }} button {{ color: teal; }}\n"
+LIB = """export const money = (n) => `$${n.toFixed(2)}`;
+export const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+"""
+
+
+def gz(data: bytes) -> int:
+    """Size after gzip -9."""
+    return len(gzip.compress(data, 9))
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Median and 90th percentile, rounded."""
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+    return {"median": round(statistics.median(ordered), 2), "p90": round(p90, 2), "n": len(ordered)}
+
+
+def make_app_dir(root: Path, count: int) -> tuple[Path, list[str]]:
+    """An app with ``count`` components sharing components/lib, and two pages."""
+    names = [f"Widget{i}" for i in range(count)]
+    comp = root / "components"
+    (comp / "lib").mkdir(parents=True)
+    (comp / "lib" / "format.js").write_text(LIB)
+    for seed, name in enumerate(names, start=1):
+        (comp / f"{name}.jsx").write_text(COMPONENT.format(name=name, seed=seed))
+        (comp / f"{name}.css").write_text(CSS.format(seed=seed))
+    items = [{"label": f"thing {i}", "price": i + 0.5} for i in range(5)]
+    with_components = [{"type": "Component", "props": {"name": n, "items": items}} for n in names]
+    with_builtins = [{"type": "Text", "props": {"text": f"{n} placeholder"}} for n in names]
+    (root / "pages").mkdir()
+    for page, children in (("index", with_components), ("builtins", with_builtins)):
+        doc = {"schemaVersion": 1, "title": page, "root": {"type": "Stack", "children": children}}
+        (root / "pages" / f"{page}.json").write_text(json.dumps(doc))
+    return root, names
+
+
+MOUNT = """import {{ createElement }} from "react";
+import {{ createRoot }} from "react-dom/client";
+import Component from "../components/{name}.jsx";
+export default Component;
+export const mount = (el, props) => createRoot(el).render(createElement(Component, props));
+"""
+
+
+def write_mount_entries(app: Path, names: list[str]) -> None:
+    """Self-mounting wrappers: what a micro-frontend shipping its own React needs."""
+    (app / "mount").mkdir()
+    for name in names:
+        (app / "mount" / f"{name}.jsx").write_text(MOUNT.format(name=name))
+
+
+def esbuild_options(
+    app: Path, out: Path, names: list[str], inline_react: bool, folder: str = "components"
+) -> dict[str, Any]:
+    """The builder's options; with ``inline_react`` each bundle carries its own React."""
+    options: dict[str, Any] = {
+        "entryPoints": {n: str(app / folder / f"{n}.jsx") for n in names},
+        "absWorkingDir": str(app),
+        "outdir": str(out),
+        "bundle": True,
+        "format": "esm",
+        "minify": True,
+        "metafile": True,
+        "target": "es2022",
+        "jsx": "automatic",
+        "loader": FILE_LOADERS,
+        "define": PRODUCTION_DEFINE,
+        "entryNames": "[name]-[hash]",
+        "logLevel": "silent",
+    }
+    if inline_react:
+        options["nodePaths"] = [str(find_node_modules())]
+    else:
+        options |= {"external": EXTERNALS, "splitting": True, "chunkNames": "chunks/[name]-[hash]"}
+    return options
+
+
+def own_code_gz(app: Path, names: list[str], out: Path) -> dict[str, int]:
+    """Each component's own code (its file alone, minified, nothing bundled), gzipped."""
+    options = esbuild_options(app, out, names, inline_react=False)
+    options |= {"bundle": False, "splitting": False}
+    options.pop("external")
+    options.pop("chunkNames")
+    run_driver({"cmd": "build", "options": options}, find_node_modules())
+    sizes: dict[str, int] = {}
+    for name in names:
+        (file,) = out.glob(f"{name}-*.js")
+        sizes[name] = gz(file.read_bytes())
+    return sizes
+
+
+def bundle_sizes(metafile: dict[str, Any], app: Path) -> dict[str, int]:
+    """Entry name -> gz size of its output JS."""
+    sizes: dict[str, int] = {}
+    for path, output in metafile["outputs"].items():
+        if output.get("entryPoint") and path.endswith(".js"):
+            sizes[Path(output["entryPoint"]).stem] = gz((app / path).read_bytes())
+    return sizes
+
+
+def time_builds(
+    app: Path, work: Path, names: list[str], inline: bool, runs: int, folder: str = "components"
+) -> dict[str, Any]:
+    """Cold build (fresh esbuild), then rebuilds after editing one component."""
+    modules = find_node_modules()
+    cold, single, rebuild = [], [], []
+    target = app / "components" / f"{names[0]}.jsx"
+    original = target.read_text()
+    for run in range(runs):
+        edits = [
+            [
+                str(target),
+                original.replace('placeholder="Filter"', f'placeholder="Filter {run}-{i}"'),
+            ]
+            for i in range(5)
+        ]
+        reply = run_driver(
+            {
+                "cmd": "incremental",
+                "options": esbuild_options(app, work / f"t{inline}{run}", names, inline, folder),
+                "edits": edits,
+            },
+            modules,
+        )
+        cold.append(reply["coldMs"] / len(names))
+        rebuild.extend(reply["rebuildMs"])
+        one = run_driver(
+            {
+                "cmd": "incremental",
+                "options": esbuild_options(
+                    app, work / f"s{inline}{run}", names[:1], inline, folder
+                ),
+                "edits": [],
+            },
+            modules,
+        )
+        single.append(one["coldMs"])
+    target.write_text(original)
+    return {
+        "cold_ms_per_component_in_batch": summary(cold),
+        "cold_ms_single_component": summary(single),
+        "incremental_rebuild_ms": summary(rebuild),
+    }
+
+
+def free_port() -> int:
+    """A free TCP port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(frontend: AppFrontend) -> Iterator[str]:
+    """Serve pages and assets of ``frontend`` on a local port."""
+
+    async def dispatch(request: Request) -> Response:
+        path = request.url.path
+        asset = frontend.asset(path)
+        if asset is not None:
+            return FileResponse(asset.path, media_type=asset.content_type, headers=asset.headers)
+        page = frontend.page_json_for_path(path)
+        if page is not None:
+            return JSONResponse(page)
+        html = frontend.page_html(path)
+        return HTMLResponse(html) if html else Response(status_code=404)
+
+    port = free_port()
+    app = Starlette(routes=[Route("/{path:path}", dispatch)])
+    server = uvicorn.Server(
+        uvicorn.Config(app, port=port, log_level="warning", ws="none", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+# Records when every component host is ready (or, for the baseline, when the texts are shown).
+READY_SCRIPT = """
+window.__ready = null;
+new MutationObserver((_, obs) => {
+  const hosts = document.querySelectorAll('atoll-component');
+  const texts = document.querySelectorAll('.atoll-text');
+  const done = hosts.length
+    ? [...hosts].every((h) => h.dataset.state === 'ready')
+    : texts.length >= %d;
+  if (done && window.__ready === null) { window.__ready = performance.now(); obs.disconnect(); }
+}).observe(document, {subtree: true, childList: true, attributes: true});
+"""
+
+
+def first_render(base: str, count: int, runs: int) -> dict[str, Any]:
+    """Time to a fully rendered page (cold cache and warm cache), and the JS it fetched."""
+    from playwright.sync_api import sync_playwright
+
+    result: dict[str, Any] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for label, route in (("components", "/"), ("builtins_baseline", "/builtins")):
+            cold, warm = [], []
+            for _ in range(runs):
+                context = browser.new_context()
+                page = context.new_page()
+                page.add_init_script(READY_SCRIPT % count)
+                urls: list[str] = []
+                page.on("request", lambda r, urls=urls: urls.append(r.url))
+                for bucket in (cold, warm):
+                    page.goto(base + route)
+                    page.wait_for_function("window.__ready !== null")
+                    bucket.append(float(page.evaluate("window.__ready")))
+                if label == "components":
+                    result["js_urls"] = sorted({u for u in urls if u.endswith(".js")})
+                context.close()
+            result[label] = {"cold_cache_ms": summary(cold), "warm_cache_ms": summary(warm)}
+        browser.close()
+    return result
+
+
+def main() -> None:
+    """Run everything and print one JSON object."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--components", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="atoll-bench-"))
+    try:
+        app, names = make_app_dir(work / "app", args.components)
+        platform = build_platform_assets()
+        vendor_gz = sum(gz((platform.root / f).read_bytes()) for f in platform.vendor_files)
+        modules = find_node_modules()
+        shared = run_driver(
+            {"cmd": "build", "options": esbuild_options(app, work / "shared", names, False)},
+            modules,
+        )
+        inlined = run_driver(
+            {"cmd": "build", "options": esbuild_options(app, work / "inlined", names, True)},
+            modules,
+        )
+        write_mount_entries(app, names)
+        mounting = run_driver(
+            {
+                "cmd": "build",
+                "options": esbuild_options(app, work / "mounting", names, True, "mount"),
+            },
+            modules,
+        )
+        shared_gz = bundle_sizes(shared["metafile"], app)
+        inlined_gz = bundle_sizes(inlined["metafile"], app)
+        mounting_gz = bundle_sizes(mounting["metafile"], app)
+        chunk_gz = sum(gz(p.read_bytes()) for p in (work / "shared" / "chunks").glob("*.js"))
+        own = own_code_gz(app, names, work / "own")
+        overhead = [shared_gz[n] - own[n] for n in names]
+
+        t0 = time.perf_counter()
+        build = build_frontend(app, work / "release")
+        build_wall_ms = (time.perf_counter() - t0) * 1000
+        shared_times = time_builds(app, work / "times", names, False, args.runs)
+        inlined_times = time_builds(
+            app, work / "times", names, True, max(2, args.runs // 2), "mount"
+        )
+
+        frontend = AppFrontend.load(work / "release", platform)
+        with serve(frontend) as base:
+            render = first_render(base, len(names), args.runs)
+        page_js = 0
+        for url in render.pop("js_urls"):
+            asset = frontend.asset("/" + url.split("/", 3)[3])
+            if asset is not None:
+                page_js += gz(asset.path.read_bytes())
+        reference = vendor_gz + sum(own.values())
+        out = {
+            "benchmark": "frontend",
+            "components": len(names),
+            "bundle_gz_bytes": {
+                "per_component_shared_react": summary([float(v) for v in shared_gz.values()]),
+                "per_component_inlined_react_baseline": summary(
+                    [float(v) for v in inlined_gz.values()]
+                ),
+                "per_component_inlined_react_and_react_dom_baseline": summary(
+                    [float(v) for v in mounting_gz.values()]
+                ),
+                "per_component_own_code": summary([float(v) for v in own.values()]),
+                "per_component_beyond_own_code": summary([float(v) for v in overhead]),
+                "shared_lib_chunks": chunk_gz,
+                "vendor_react_once": vendor_gz,
+            },
+            "build_ms": {
+                "shared_react": shared_times,
+                "inlined_react_and_react_dom_baseline": inlined_times,
+                "build_frontend_wall_ms_total": round(build_wall_ms, 1),
+                "build_frontend_wall_ms_per_component": round(build_wall_ms / len(names), 1),
+            },
+            "first_render_10_components": render,
+            "page_js_gz_bytes": {
+                "total_fetched": page_js,
+                "vendor_plus_own_code": reference,
+                "ratio": round(page_js / reference, 3),
+            },
+            "targets": {
+                "beyond_own_code_le_1024": max(overhead) <= 1024,
+                "cold_build_le_20ms_per_component": shared_times["cold_ms_per_component_in_batch"][
+                    "median"
+                ]
+                <= 20,
+                "page_js_ratio_le_1_2": page_js / reference <= 1.2,
+            },
+            "warnings": build.warnings,
+        }
+        print(json.dumps(out))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

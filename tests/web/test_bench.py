@@ -1,0 +1,39 @@
+"""bench/frontend.py runs end to end and prints one JSON object (its numbers are not judged)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).parents[2] / "bench" / "frontend.py"
+
+
+@pytest.mark.browser
+def test_frontend_bench_prints_one_json_object() -> None:
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs Chromium")
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--components", "3", "--runs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (line,) = proc.stdout.strip().splitlines()
+    result = json.loads(line)
+    assert result["components"] == 3
+    sizes = result["bundle_gz_bytes"]
+    assert (
+        sizes["per_component_shared_react"]["median"]
+        < sizes["per_component_inlined_react_and_react_dom_baseline"]["median"]
+    )
+    assert set(result["targets"]) == {
+        "beyond_own_code_le_1024",
+        "cold_build_le_20ms_per_component",
+        "page_js_ratio_le_1_2",
+    }
