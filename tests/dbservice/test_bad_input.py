@@ -216,3 +216,10 @@ def test_body_over_the_cap_is_413(service: Service) -> None:
     )
     assert response.status_code == 413
     assert_serving(service)
+
+
+def test_sequence_cannot_smuggle_attach_after_vacuum(service: Service) -> None:
+    body = service.pipeline([{"type": "sequence", "sql": "VACUUM; ATTACH '' AS scratch"}])
+    assert body["results"][0]["error"]["code"] == "SQLITE_AUTH"
+    listed = service.execute("PRAGMA database_list")["response"]["result"]["rows"]
+    assert [row[1]["value"] for row in listed] == ["main"]

@@ -125,6 +125,21 @@ def has_sql(text: str) -> bool:
     return bool(_COMMENT_OR_SPACE.sub("", text).replace(";", "").strip())
 
 
+def split_statements(sql: str) -> list[str]:
+    """The statements of a script (trigger bodies kept whole), comments left in."""
+    statements: list[str] = []
+    current = ""
+    for piece in re.split(r"(;)", sql):
+        current += piece
+        if piece == ";" and apsw.complete(current):
+            if has_sql(current):
+                statements.append(current.strip())
+            current = ""
+    if has_sql(current):
+        statements.append(current.strip())
+    return statements
+
+
 def _param_name(sql: str, bare: str | None) -> str | None:
     """Restore the prefix SQLite's parameter name had (apsw strips it)."""
     if bare is None:
@@ -364,21 +379,26 @@ class Connection:
         return rows
 
     def sequence(self, sql: str, policy: WritePolicy) -> None:
-        """Run semicolon-separated statements, ignoring their rows."""
-        cursor = self._db.cursor()
-        refused: list[str] = []
+        """Run semicolon-separated statements in order, ignoring their rows."""
+        for statement in split_statements(sql):
+            self._run_one(statement, policy)
+
+    def _run_one(self, statement: str, policy: WritePolicy) -> None:
+        refused: list[WritePolicy] = []
 
         def trace(cur: apsw.Cursor, first: str, bindings: object) -> bool:
-            self._start(first)
             if policy != "allow" and not cur.is_readonly:
                 refused.append(policy)
                 return False
             return True
 
+        cursor = self._db.cursor()
         cursor.exec_trace = trace
-        self._start(sql)
+        # Each statement is prepared after _start, so the authorizer judges it by its own
+        # first keyword (VACUUM's internal ATTACH is allowed, a following ATTACH is not).
+        self._start(statement)
         try:
-            for _ in cursor.execute(sql):
+            for _ in cursor.execute(statement):
                 pass
         except apsw.ExecTraceAbort as exc:
             if refused == ["reroute"]:
@@ -423,15 +443,8 @@ class Connection:
         }
 
     def run_script(self, sql: str) -> None:
-        """Run a multi-statement script (migrations), rows ignored, under the time limit."""
-        self._start(sql)
-        try:
-            for _ in self._db.cursor().execute(sql):
-                pass
-        except (apsw.Error, KeyError) as exc:
-            raise self._translate(exc, "allow") from exc
-        finally:
-            self._deadline = float("inf")
+        """Run a multi-statement script (migrations), rows ignored, each under the limit."""
+        self.sequence(sql, "allow")
 
     def query(
         self, sql: str, args: tuple[Any, ...] = ()

@@ -23,7 +23,7 @@ import apsw
 
 from atoll.errors import AtollError, BadInput, Conflict
 
-from .engine import Connection, EngineLimits
+from .engine import Connection, EngineLimits, split_statements
 from .names import DatabaseName
 from .snapshots import SnapshotInfo, take_snapshot
 
@@ -135,21 +135,6 @@ def load_migrations(files: Mapping[str, str]) -> list[Migration]:
             raise BadInput("migration versions start at 0001", file=filename)
         migrations[version] = Migration(version, name, sql)
     return [migrations[v] for v in sorted(migrations)]
-
-
-def split_statements(sql: str) -> list[str]:
-    """The statements of a script (trigger bodies kept whole), comments left in."""
-    statements: list[str] = []
-    current = ""
-    for piece in re.split(r"(;)", sql):
-        current += piece
-        if piece == ";" and apsw.complete(current):
-            if _COMMENTS.sub("", current).strip(" \t\r\n;"):
-                statements.append(current.strip())
-            current = ""
-    if _COMMENTS.sub("", current).strip(" \t\r\n;"):
-        statements.append(current.strip())
-    return statements
 
 
 def _words(statement: str, count: int = 6) -> list[str]:
