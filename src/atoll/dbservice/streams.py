@@ -119,6 +119,7 @@ class Stream:
         self.reader: Connection | None = None
         self.closed = False
         self.busy = False
+        self.baton: str | None = None
         self.last_used = time.monotonic()
         self.lock = asyncio.Lock()
 
@@ -299,6 +300,8 @@ class StreamRegistry:
     def take(self, baton: str, claims: TokenClaims) -> Stream:
         """The stream a baton names (the baton is used up)."""
         stream = self._by_baton.pop(baton, None)
+        if stream is not None:
+            stream.baton = None
         if stream is None or stream.closed:
             raise StreamGone(
                 "unknown baton: the stream expired, was closed, or the baton is not ours",
@@ -306,6 +309,7 @@ class StreamRegistry:
             )
         if stream.db.name != claims.database or (stream.mode == "rw" and claims.mode != "rw"):
             self._by_baton[baton] = stream
+            stream.baton = baton
             raise Forbidden("this token does not allow that stream", hrana_code="STREAM_FORBIDDEN")
         stream.busy = True
         return stream
@@ -319,22 +323,28 @@ class StreamRegistry:
             return None
         baton = secrets.token_urlsafe(24)
         self._by_baton[baton] = stream
+        stream.baton = baton
         return baton
+
+    def _forget(self, stream: Stream) -> None:
+        self._streams.discard(stream)
+        if stream.baton is not None:
+            self._by_baton.pop(stream.baton, None)
+            stream.baton = None
 
     async def close(self, stream: Stream) -> None:
         """Close a stream and forget it."""
-        self._streams.discard(stream)
-        for baton, other in list(self._by_baton.items()):
-            if other is stream:
-                del self._by_baton[baton]
+        self._forget(stream)
         await stream.close()
 
     async def expire_idle(self) -> int:
         """Close streams idle longer than the timeout; how many were closed."""
         deadline = time.monotonic() - self.idle_timeout
         idle = [s for s in self._streams if not s.busy and s.last_used < deadline]
+        for stream in idle:  # batons die first, so no request can pick one up meanwhile
+            self._forget(stream)
         for stream in idle:
-            await self.close(stream)
+            await stream.close()
         return len(idle)
 
     async def close_all(self) -> None:
