@@ -78,6 +78,8 @@ def test_unknown_type_and_throwing_component_render_in_place(page: Any) -> None:
     message = in_shadow(page, "Broken", "root.querySelector('[role=alert]').textContent")
     assert "Broken component exploded on purpose" in message
     assert page.is_visible("text=Still here after the broken parts")
+    fragile = page.locator(".atoll-error", has_text="cannot join a list or object into text")
+    assert fragile.count() == 1 and "Text #fragile failed" in fragile.inner_text()
     assert page.is_visible("#title")
     assert in_shadow(page, "Plain", "root.querySelector('#plain').textContent") == "« plain »"
 
@@ -121,6 +123,8 @@ def test_events_and_focus_work_inside_shadow_root(page: Any) -> None:
         f"() => {SHADOW.format(name='Counter')}.querySelector('#count').textContent === '6'"
     )
     page.wait_for_selector("text=changes: 6")
+    # The node that failed (joining an object into text) recovers once state changes.
+    page.wait_for_selector("#fragile:has-text('recovered')")
     page.locator("[data-component=Counter] #field").fill("typed")
     assert in_shadow(page, "Counter", "root.querySelector('#echo').textContent") == "typed"
     assert in_shadow(page, "Counter", "root.activeElement && root.activeElement.id") == "field"
@@ -154,3 +158,15 @@ def test_client_side_navigation_and_data_error_state(page: Any, site: str) -> No
     page.go_back()
     page.wait_for_selector("#title")
     assert page.evaluate("window.__marker") == 42
+
+
+def test_javascript_urls_never_run(page: Any, site: str) -> None:
+    page.click("text=About")
+    page.wait_for_selector("#evil-button")
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.click("#evil-button")
+    page.click("text=Evil link")
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.__pwned") is None
+    assert page.url == site + "/about" and dialogs == []

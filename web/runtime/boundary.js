@@ -22,10 +22,15 @@ export function ErrorBox({ title, message, onRetry }) {
 export class NodeBoundary extends Component {
   constructor(props) {
     super(props);
-    this.state = { error: null };
+    this.state = { error: null, resetKey: props.resetKey };
   }
   static getDerivedStateFromError(error) {
     return { error };
+  }
+  // A new page state or new data may fix what failed: try again when `resetKey` changes.
+  static getDerivedStateFromProps(props, state) {
+    if (props.resetKey !== state.resetKey) return { error: null, resetKey: props.resetKey };
+    return null;
   }
   componentDidCatch(error) {
     console.error(`[atoll] ${this.props.label} failed:`, error);

@@ -27,7 +27,7 @@ function loadComponent(entry) {
 }
 
 /** The `Component` node: mounts components/<name>.jsx inside a shadow root. */
-export function ComponentHost({ name, entry, props, emit, id }) {
+export function ComponentHost({ name, entry, props, emit, id, resetKey }) {
   const hostRef = useRef(null);
   const [shadow, setShadow] = useState(null);
   const [loaded, setLoaded] = useState({ status: "loading" });
@@ -66,7 +66,7 @@ export function ComponentHost({ name, entry, props, emit, id }) {
   if (shadow) {
     const body = loaded.status === "ready"
       ? h(ShadowContext.Provider, { value: shadow },
-          h(NodeBoundary, { label: `Component ${name}` }, h(loaded.Comp, { ...props, emit })))
+          h(NodeBoundary, { label: `Component ${name}`, resetKey }, h(loaded.Comp, { ...props, emit })))
       : h("div", { "aria-busy": "true", style: { font: "13px system-ui", color: "#888" } }, "Loading…");
     inner = createPortal(body, shadow.mount);
   }

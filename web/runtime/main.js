@@ -22,6 +22,10 @@ function App({ boot }) {
 
   const show = useCallback(async (target, push) => {
     const url = new URL(target, location.href);
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      console.error(`[atoll] refusing to navigate to ${url.protocol} URL`);
+      return;
+    }
     const route = normalize(url.pathname);
     if (url.origin !== location.origin || !(boot.routes || []).includes(route)) {
       location.assign(url.href);

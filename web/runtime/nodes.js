@@ -44,7 +44,8 @@ function Image({ props }) {
 
 function Link({ props, ctx }) {
   if (props.to !== undefined && props.to !== null) {
-    const to = str(props.to);
+    const to = safeUrl(str(props.to));
+    if (to === null) return h("span", { className: "atoll-link" }, str(props.text));
     return h("a", { className: "atoll-link", href: to, onClick: (e) => {
       if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
       e.preventDefault();
@@ -156,7 +157,7 @@ function List({ props, children }) {
 
 function ComponentNode({ node, props, ctx, fire }) {
   const { name, ...rest } = props;
-  return h(ComponentHost, { name, entry: ctx.components[name], props: rest, emit: (event, value) => fire(event, { value }), id: node.id });
+  return h(ComponentHost, { name, entry: ctx.components[name], props: rest, emit: (event, value) => fire(event, { value }), id: node.id, resetKey: ctx.version });
 }
 
 export const BUILTINS = { Stack, Row, Grid, Card, Heading, Text, Image, Link, Markdown, Form, Input, Select, Checkbox, Button, Table, List, Component: ComponentNode };
@@ -211,5 +212,5 @@ const wrapIn = (tag, element) => (tag ? h(tag, null, element) : element);
 export function RenderNode({ node, scope, ctx, wrap }) {
   const label = node && typeof node === "object" ? `${str(node.type) || "Node"}${node.id ? ` #${node.id}` : ""}` : "Node";
   if (!node || typeof node !== "object") return h(ErrorBox, { title: "Invalid node", message: str(node) });
-  return h(NodeBoundary, { label }, h(NodeBody, { node, scope, ctx, wrap }));
+  return h(NodeBoundary, { label, resetKey: ctx.version }, h(NodeBody, { node, scope, ctx, wrap }));
 }

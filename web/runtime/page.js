@@ -113,11 +113,19 @@ export function PageView({ page, boot, navigate }) {
   const values = {};
   for (const [k, v] of Object.entries(data)) values[k] = v.value;
   const scope = { data: values, state, query };
-  const ctx = { state, data, setState: setStatePath, run, refresh, navigate, components: boot.components || {} };
+  const version = useVersion(state, data);
+  const ctx = { state, data, version, setState: setStatePath, run, refresh, navigate, components: boot.components || {} };
   return h("div", { className: "atoll-page" },
     h(RenderNode, { node: page.root, scope, ctx }),
     h("div", { className: "atoll-messages", "aria-live": "polite" },
       messages.map((m) => h("div", { key: m.id, className: `atoll-message atoll-${m.level}` }, m.text))));
+}
+
+// A number that changes whenever page state or data does (error boundaries retry on it).
+function useVersion(state, data) {
+  const ref = useRef({ state, data, n: 0 });
+  if (ref.current.state !== state || ref.current.data !== data) ref.current = { state, data, n: ref.current.n + 1 };
+  return ref.current.n;
 }
 
 // Names other than data/state/query (repeat aliases like `todo`, `event`, `form`, `result`)
