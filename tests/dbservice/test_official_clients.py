@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Service
+from atoll.config import Settings
+from atoll.dbservice import connection_info
+
+from .conftest import DATABASE, Service
 
 HERE = Path(__file__).parent
 
@@ -64,3 +67,43 @@ def test_python_client(service: Service) -> None:
     assert "no such table: missing_table" in out["sql_error"]
     assert "SQLITE_CONSTRAINT_PRIMARYKEY" in out["constraint"]
     assert out["still_serving"] == 1
+
+
+READ_ONLY_CHECK = """
+import { createClient } from "@libsql/client";
+const [rwUrl, rwToken, roUrl, roToken] = process.argv.slice(1);
+const rw = createClient({ url: rwUrl, authToken: rwToken });
+await rw.execute("CREATE TABLE z (x)");
+await rw.execute("INSERT INTO z VALUES (1)");
+const ro = createClient({ url: roUrl, authToken: roToken });
+const count = (await ro.execute("SELECT count(*) AS n FROM z")).rows[0].n;
+let code = null;
+try { await ro.execute("INSERT INTO z VALUES (2)"); } catch (e) { code = e.code; }
+console.log(JSON.stringify({ count, code }));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_db_url_output_works_in_the_js_client(service: Service) -> None:
+    settings = Settings(data_dir=service.data_dir, db_port=int(service.url.rsplit(":", 1)[1]))
+    rw = connection_info(settings, DATABASE)
+    ro = connection_info(settings, DATABASE, read_only=True)
+    assert rw["url"] == service.url
+    proc = subprocess.run(
+        [
+            "node",
+            "--input-type=module",
+            "-e",
+            READ_ONLY_CHECK,
+            rw["url"],
+            rw["token"],
+            ro["url"],
+            ro["token"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=HERE.parent.parent,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"count": 1, "code": "READONLY_TOKEN"}

@@ -21,11 +21,13 @@ from .admin import (
     QueryResult,
     TableInfo,
     connect,
+    connection_info,
     create_database,
     database_path,
     delete_app_databases,
     exec_sql,
     list_tables,
+    service_url,
     table_rows,
 )
 from .app import ServiceOptions, make_app
@@ -66,6 +68,7 @@ __all__ = [
     "bind_unix_socket",
     "classify_migration",
     "connect",
+    "connection_info",
     "create_database",
     "database_path",
     "default_socket_path",
@@ -79,6 +82,7 @@ __all__ = [
     "make_server",
     "restore_snapshot",
     "serve",
+    "service_url",
     "table_rows",
     "take_snapshot",
 ]

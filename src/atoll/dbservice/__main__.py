@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from atoll.config import Settings
+
 from .app import ServiceOptions
 from .engine import EngineLimits
 from .server import bind_socket, bind_unix_socket, make_server
@@ -13,10 +15,11 @@ from .server import bind_socket, bind_unix_socket, make_server
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments and serve until interrupted."""
+    settings = Settings()  # ATOLL_DATA_DIR, ATOLL_HOST, ATOLL_DB_PORT give the defaults
     parser = argparse.ArgumentParser(prog="python -m atoll.dbservice", description=__doc__)
-    parser.add_argument("--data-dir", type=Path, default=Path(".atoll"))
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
+    parser.add_argument("--data-dir", type=Path, default=settings.data_dir)
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.db_port, help="0 picks a free port")
     parser.add_argument("--uds", type=Path, default=None, help="also listen on this Unix socket")
     parser.add_argument("--statement-timeout", type=float, default=5.0, help="seconds")
     parser.add_argument("--stream-idle-timeout", type=float, default=10.0, help="seconds")

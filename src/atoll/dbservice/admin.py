@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from atoll.config import Settings
 from atoll.errors import NotFound
 
 from .engine import Connection, EngineLimits, SqlError
 from .names import DatabaseName, check_slug, databases_root, snapshots_root
 from .protocol import Stmt, Value
+from .tokens import TokenIssuer
 
 _INTERNAL_TABLES = ("sqlite_%", "_atoll_%")
 
@@ -87,6 +89,33 @@ def connect(
         yield conn
     finally:
         conn.close()
+
+
+def service_url(settings: Settings) -> str:
+    """The URL libSQL clients use to reach the DB service over TCP."""
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.db_port}"
+
+
+def connection_info(
+    settings: Settings,
+    database: DatabaseName | str,
+    *,
+    read_only: bool = False,
+    ttl_seconds: int = 24 * 3600,
+) -> dict[str, str]:
+    """``{"url", "token"}`` for ``atoll db url``: works in @libsql/client and libsql."""
+    name = _name(database)
+    if not name.path(settings.data_dir).exists():
+        raise NotFound(f"database {str(name)!r} does not exist", database=str(name))
+    token = TokenIssuer.from_data_dir(settings.data_dir).issue(
+        str(name), "ro" if read_only else "rw", ttl_seconds
+    )
+    return {"url": service_url(settings), "token": token}
 
 
 def delete_app_databases(data_dir: Path, tenant: str, app: str) -> None:
