@@ -44,7 +44,7 @@ def summarize(samples: list[float], elapsed: float) -> dict[str, float]:
     }
 
 
-def timed(op: Callable[[int], None], n: int) -> dict[str, float]:
+def timed(op: Callable[[int], object], n: int) -> dict[str, float]:
     """Run ``op(i)`` n times; its latency summary."""
     samples = []
     start = time.perf_counter()
@@ -56,7 +56,7 @@ def timed(op: Callable[[int], None], n: int) -> dict[str, float]:
 
 
 def concurrent(
-    make_op: Callable[[], Callable[[int], None]], workers: int, per_worker: int
+    make_op: Callable[[], Callable[[int], object]], workers: int, per_worker: int
 ) -> dict[str, float]:
     """``workers`` threads, each with its own connection, ``per_worker`` ops each."""
     ops = [make_op() for _ in range(workers)]
@@ -64,7 +64,7 @@ def concurrent(
     lock = threading.Lock()
     barrier = threading.Barrier(workers + 1)
 
-    def run(op: Callable[[int], None], w: int) -> None:
+    def run(op: Callable[[int], object], w: int) -> None:
         mine = []
         barrier.wait()
         for i in range(per_worker):
@@ -156,9 +156,9 @@ def bench_service(data_dir: Path, n: int, workers: int, per_worker: int) -> dict
         )
         insert = timed(lambda i: client.execute("INSERT INTO log (v) VALUES (?)", f"row-{i}"), n)
 
-        def make_writer() -> Callable[[int], None]:
+        def make_writer() -> Callable[[int], object]:
             own = HranaClient(host, port, token)
-            return lambda i: own.execute("INSERT INTO log (v) VALUES (?)", f"c-{i}") and None
+            return lambda i: own.execute("INSERT INTO log (v) VALUES (?)", f"c-{i}")
 
         many = concurrent(make_writer, workers, per_worker)
         return {"point_read": read, "insert": insert, f"concurrent_insert_{workers}": many}
@@ -200,13 +200,11 @@ def bench_direct(path: Path, n: int, workers: int, per_worker: int) -> dict[str,
         lambda i: conn.execute("SELECT v FROM kv WHERE id = ?", (rng.randint(1, ROWS),)).fetchall(),
         n,
     )
-    insert = timed(
-        lambda i: conn.execute("INSERT INTO log (v) VALUES (?)", (f"row-{i}",)) and None, n
-    )
+    insert = timed(lambda i: conn.execute("INSERT INTO log (v) VALUES (?)", (f"row-{i}",)), n)
 
-    def make_writer() -> Callable[[int], None]:
+    def make_writer() -> Callable[[int], object]:
         own = connect()
-        return lambda i: own.execute("INSERT INTO log (v) VALUES (?)", (f"c-{i}",)) and None
+        return lambda i: own.execute("INSERT INTO log (v) VALUES (?)", (f"c-{i}",))
 
     many = concurrent(make_writer, workers, per_worker)
     conn.close()

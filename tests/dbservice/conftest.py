@@ -43,7 +43,7 @@ class Service:
         return self.client.post(self.url + path, json=body, headers=headers, **kwargs)
 
     def pipeline(
-        self, requests: list[dict[str, Any]], baton: str | None = None, token: str | None = None
+        self, requests: list[Any], baton: str | None = None, token: str | None = None
     ) -> dict[str, Any]:
         response = self.post("/v2/pipeline", {"baton": baton, "requests": requests}, token)
         assert response.status_code == 200, response.text

@@ -124,7 +124,7 @@ def test_token_failures(service: Service) -> None:
     # forged: right claims, another key; and an unsigned ("none") token
     claims["exp"] = int(time.time()) + 600
     forged = jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA")
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, "", algorithm="none")
     for token in (forged, unsigned):
         response = service.client.post(url, json=body, headers=auth(token))
         assert (response.status_code, response.json()["code"]) == (401, "TOKEN_INVALID")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from atoll.dbservice import create_database, exec_sql
+from atoll.dbservice.engine import split_statements
 from atoll.dbservice.migrations import (
     AppliedMigration,
     Migration,
@@ -18,7 +19,6 @@ from atoll.dbservice.migrations import (
     migration_problems,
     parse_migration_filename,
     plan_migrations,
-    split_statements,
 )
 from atoll.dbservice.snapshots import list_snapshots
 from atoll.errors import BadInput
