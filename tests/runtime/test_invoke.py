@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -176,6 +177,11 @@ def test_logs_are_captured_per_request(rt: Harness, todos) -> None:  # type: ign
     assert entry["stdout"] == "stdout line\n"
     assert entry["logs"][0]["message"] == "listing"
     assert entry["logs"][0]["fields"] == {"limit": "10"}
-    lines = (rt.runtime.settings.data_dir / "logs" / f"{todos.key}.jsonl").read_text()
+    path = rt.runtime.settings.data_dir / "logs" / f"{todos.key}.jsonl"
+    for _ in range(200):  # file writes are batched every few milliseconds
+        if resp.request_id in path.read_text():
+            break
+        time.sleep(0.01)
+    lines = path.read_text()
     assert resp.request_id in lines
     assert json.loads(lines.splitlines()[-1])["request_id"] == resp.request_id

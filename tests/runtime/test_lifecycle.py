@@ -49,8 +49,7 @@ def test_idle_app_scales_to_zero_and_comes_back(loop_thread: LoopThread, tmp_pat
         sandbox = instance.sandbox
         assert sandbox is not None
         wait_until(lambda: ref.key not in h.runtime.apps)
-        assert sandbox.dead
-        wait_until(lambda: sandbox.process.popen.poll() is not None)
+        wait_until(lambda: sandbox.dead and sandbox.process.popen.returncode is not None)
         again = h.call(ref, "/api/slow")
         assert isinstance(again, InvokeResponse) and again.status == 200
         assert h.runtime.apps[ref.key] is not instance

@@ -15,6 +15,7 @@ def test_read_recent_and_by_request(tmp_path: Path) -> None:
     assert [e["request_id"] for e in logs.read("t/a/dev", 2)] == ["r3", "r4"]
     assert logs.read("t/a/dev", request_id="r1")[0]["status"] == 200
     assert logs.read("t/a/prod") == []
+    logs.close()
     # A new store (a restarted platform) reads the file.
     assert len(LogStore(tmp_path).read("t/a/dev")) == 5
 
@@ -25,6 +26,7 @@ def test_output_is_capped_and_files_rotate(tmp_path: Path) -> None:
     entry = logs.read("t/a/dev")[-1]
     assert entry["truncated"] is True and len(entry["stdout"]) == 64 * 1024
     logs.append("t/a/dev", {"stdout": "y"})
+    logs.close()
     assert (tmp_path / "t/a/dev.jsonl.1").exists()
 
 
@@ -50,3 +52,4 @@ def test_follow_yields_new_entries(tmp_path: Path) -> None:
         return seen
 
     assert asyncio.run(scenario()) == ["old", "new1", "new2"]
+    logs.close()

@@ -152,9 +152,8 @@ class AppInstance:
                 sandbox.close()
                 raise Unavailable("the app's sandbox did not start a worker in time") from None
             try:
-                reply, reply_body = await asyncio.wait_for(
-                    worker.call(header, body, MAX_BODY_BYTES), self.limits.timeout_seconds
-                )
+                async with asyncio.timeout(self.limits.timeout_seconds):
+                    reply, reply_body = await worker.call(header, body, MAX_BODY_BYTES)
             except TimeoutError:
                 await sandbox.kill_worker(worker)
                 raise FunctionTimeout(

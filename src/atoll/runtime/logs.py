@@ -14,9 +14,10 @@ import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 MAX_OUTPUT_CHARS = 64 * 1024
+FLUSH_SECONDS = 0.05
 
 
 class LogStore:
@@ -32,6 +33,45 @@ class LogStore:
         self._followers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = collections.defaultdict(
             set
         )
+        self._files: dict[str, tuple[IO[str], list[int]]] = {}
+        self._pending: dict[str, list[str]] = {}
+        self._flush_handle: asyncio.TimerHandle | None = None
+
+    def flush(self) -> None:
+        """Write pending entries to their files."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        pending, self._pending = self._pending, {}
+        for key, lines in pending.items():
+            with contextlib.suppress(OSError):
+                f, size = self._file(key)
+                text = "".join(lines)
+                f.write(text)
+                f.flush()
+                size[0] += len(text)
+
+    def _file(self, key: str) -> tuple[IO[str], list[int]]:
+        """The open log file of ``key`` and its size (rotated when it grows too big)."""
+        handle = self._files.get(key)
+        if handle is not None and handle[1][0] <= self.max_file_bytes:
+            return handle
+        path = self._path(key)
+        if handle is not None:
+            handle[0].close()
+            path.replace(path.with_suffix(".jsonl.1"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = path.open("a")
+        handle = (f, [f.tell()])
+        self._files[key] = handle
+        return handle
+
+    def close(self) -> None:
+        """Write what is pending and close the open log files."""
+        self.flush()
+        for f, _size in self._files.values():
+            f.close()
+        self._files.clear()
 
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}.jsonl"
@@ -46,13 +86,15 @@ class LogStore:
                 entry["truncated"] = True
         recent = self._recent.setdefault(key, collections.deque(maxlen=self.keep))
         recent.append(entry)
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            if path.exists() and path.stat().st_size > self.max_file_bytes:
-                path.replace(path.with_suffix(".jsonl.1"))
-            with path.open("a") as f:
-                f.write(json.dumps(entry, default=str) + "\n")
+        self._pending.setdefault(key, []).append(json.dumps(entry, default=str) + "\n")
+        if self._flush_handle is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+            else:
+                # Batch file writes: one write per environment every few milliseconds.
+                self._flush_handle = loop.call_later(FLUSH_SECONDS, self.flush)
         for queue in self._followers.get(key, ()):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(entry)
@@ -63,6 +105,7 @@ class LogStore:
         """The newest ``limit`` entries, oldest first (from the file when not in memory)."""
         entries = list(self._recent.get(key, ()))
         if not entries:
+            self.flush()
             path = self._path(key)
             if path.exists():
                 lines = path.read_text().splitlines()[-self.keep :]

@@ -106,6 +106,7 @@ class Runtime:
         for path in self.cgroups.base.values():
             with contextlib.suppress(OSError):
                 path.rmdir()
+        self.logs.close()
 
     async def _reap_idle(self) -> None:
         interval = max(0.05, min(1.0, self.config.idle_seconds / 4))

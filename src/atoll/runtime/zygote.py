@@ -27,6 +27,50 @@ class SandboxDied(Unavailable):
     """The sandbox ended while the platform was talking to it."""
 
 
+class _WorkerProtocol(asyncio.Protocol):
+    """Frames from one worker socket, handed to whoever waits for the next message."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[tuple[dict[str, Any], bytes]] | None = None
+        self.max_body = 0
+        self.lost: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self.parse()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc or asyncio.IncompleteReadError(bytes(self.buffer), None)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(self.lost)
+
+    def parse(self) -> None:
+        """Complete the waiter if a whole message is buffered."""
+        waiter = self.waiter
+        if waiter is None or waiter.done() or len(self.buffer) < PREFIX.size:
+            return
+        try:
+            head_len, body_len = decode_prefix(bytes(self.buffer[: PREFIX.size]), self.max_body)
+            end = PREFIX.size + head_len + body_len
+            if len(self.buffer) < end:
+                return
+            header = decode_header(bytes(self.buffer[PREFIX.size : PREFIX.size + head_len]))
+        except ProtocolError as exc:
+            waiter.set_exception(exc)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        body = bytes(self.buffer[PREFIX.size + head_len : end])
+        del self.buffer[:end]
+        waiter.set_result((header, body))
+
+
 class Worker:
     """One forked worker: a stream socket to it and what is known about how it ended."""
 
@@ -34,45 +78,47 @@ class Worker:
         self.id = worker_id
         self.pid = pid
         self.sock = sock
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.protocol = _WorkerProtocol()
         self.served = 0
         self.exit: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.retired = False
 
     async def connect(self, timeout: float) -> None:
-        """Open the streams and wait for the worker's hello."""
-        self.reader, self.writer = await asyncio.open_unix_connection(sock=self.sock)
+        """Attach the socket to the loop and wait for the worker's hello."""
+        loop = asyncio.get_running_loop()
+        await loop.create_unix_connection(lambda: self.protocol, sock=self.sock)
         header, _ = await asyncio.wait_for(self.read(1 << 10), timeout)
         if header.get("op") != "hello":
             raise ProtocolError(f"expected hello, got {header.get('op')!r}")
 
-    async def read(self, max_body: int) -> tuple[dict[str, Any], bytes]:
-        """One message from the worker."""
-        assert self.reader is not None
-        prefix = await self.reader.readexactly(PREFIX.size)
-        head_len, body_len = decode_prefix(prefix, max_body)
-        header = decode_header(await self.reader.readexactly(head_len))
-        body = await self.reader.readexactly(body_len) if body_len else b""
-        return header, body
+    def read(self, max_body: int) -> asyncio.Future[tuple[dict[str, Any], bytes]]:
+        """The next message from the worker."""
+        protocol = self.protocol
+        waiter: asyncio.Future[tuple[dict[str, Any], bytes]]
+        waiter = asyncio.get_running_loop().create_future()
+        if protocol.lost is not None:
+            waiter.set_exception(protocol.lost)
+            return waiter
+        protocol.waiter, protocol.max_body = waiter, max_body
+        protocol.parse()
+        return waiter
 
     async def call(
         self, header: dict[str, Any], body: bytes, max_body: int
     ) -> tuple[dict[str, Any], bytes]:
         """Send one invocation and wait for its result (the caller applies the timeout)."""
-        assert self.writer is not None
+        transport = self.protocol.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("the worker's connection is closed")
         self.served += 1
-        self.writer.write(encode(header, body))
-        await self.writer.drain()
+        transport.write(encode(header, body))
         return await self.read(max_body)
 
     async def close(self) -> None:
         """Close the socket; the worker exits when it sees end of stream."""
         self.retired = True
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(Exception):
-                await self.writer.wait_closed()
+        if self.protocol.transport is not None:
+            self.protocol.transport.close()
         else:
             self.sock.close()
 
@@ -261,8 +307,8 @@ class Sandbox:
                 self.loop.remove_reader(self.process.control.fileno())
             for worker in self.workers.values():
                 worker.retired = True
-                if worker.writer is not None:
-                    worker.writer.close()
+                if worker.protocol.transport is not None:
+                    worker.protocol.transport.close()
                 else:
                     worker.sock.close()
             self.process.kill()

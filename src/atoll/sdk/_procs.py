@@ -34,13 +34,12 @@ def descendants(root: int, parents: dict[int, int]) -> list[int]:
 
 
 def has_children() -> bool:
-    """Whether this process has any child right now (cheap: one small /proc read)."""
-    pid = os.getpid()
+    """Whether this process has any child, running or ended (one cheap syscall)."""
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return bool(f.read().strip())
-    except OSError:
-        return True
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
 
 
 def reap_all() -> None:

@@ -1,0 +1,410 @@
+"""Runtime benchmark: prints one JSON object measured in one run on this machine.
+
+Baselines (same run): ``bwrap /bin/true``, ``python -I -S -c pass`` inside bwrap, and a bare
+uvicorn app serving the same function. Measured: cold start from scale-to-zero, worker start
+from a warm zygote, warm invoke over HTTP through a Starlette front end shaped like the
+gateway's function path, throughput at concurrency 16, idle zygote PSS, and tenant B's warm
+p99 while tenant A spins CPU.
+
+    .venv/bin/python bench/runtime.py [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+HELLO = """
+def get(name: str = "world"):
+    return {"hello": name}
+"""
+SPIN = """
+def get():
+    while True:
+        pass
+"""
+UID = 3_900_000
+
+
+def pct(samples: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank), rounded to microseconds."""
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return round(ordered[index], 3)
+
+
+def summary(samples_ms: list[float]) -> dict[str, Any]:
+    """p50/p99/mean of a list of milliseconds."""
+    return {
+        "n": len(samples_ms),
+        "p50_ms": pct(samples_ms, 50),
+        "p99_ms": pct(samples_ms, 99),
+        "mean_ms": round(statistics.fmean(samples_ms), 3),
+    }
+
+
+def time_command(argv: list[str], n: int) -> dict[str, Any]:
+    """Wall time of running ``argv`` as the sandbox uid, n times."""
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, user=UID, group=UID, extra_groups=[], cwd="/")
+        samples.append((time.perf_counter() - start) * 1000)
+    return summary(samples)
+
+
+# -- HTTP servers and client ------------------------------------------------------------
+
+
+def baseline_app() -> Any:
+    """A bare Starlette app calling the same function in-process."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    namespace: dict[str, Any] = {}
+    exec(HELLO, namespace)  # the same function source the sandbox runs
+    hello = namespace["get"]
+
+    async def endpoint(request: Request) -> Response:
+        body = json.dumps(hello(**dict(request.query_params))).encode()
+        return Response(body, media_type="application/json")
+
+    return Starlette(routes=[Route("/api/hello", endpoint)])
+
+
+def atoll_app(runtime: Any, ref: Any) -> Any:
+    """A Starlette front end doing what the gateway does for ``/api/...``."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from atoll.errors import AtollError
+    from atoll.runtime import InvokeRequest, error_response
+
+    async def endpoint(request: Request) -> Response:
+        invoke = InvokeRequest(
+            request.method,
+            request.url.path,
+            tuple(request.query_params.multi_items()),
+            tuple(request.headers.items()),
+            await request.body(),
+        )
+        try:
+            reply = await runtime.invoke(ref, invoke)
+        except AtollError as exc:
+            reply = error_response(exc)
+        return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
+
+    return Starlette(routes=[Route("/api/{name}", endpoint)])
+
+
+def serve(app: Any, port: int) -> tuple[Any, asyncio.Task[None]]:
+    """Run uvicorn in this loop; the server and its task."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    return server, asyncio.ensure_future(server.serve())
+
+
+async def _client(port: int, sequential: int, concurrent: int, total: int) -> dict[str, Any]:
+    request = f"GET /api/hello HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n\r\n".encode()
+
+    async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        assert head.startswith(b"HTTP/1.1 200"), head[:40]
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for _ in range(50):
+        await one(reader, writer)
+    latencies = []
+    for _ in range(sequential):
+        start = time.perf_counter()
+        await one(reader, writer)
+        latencies.append((time.perf_counter() - start) * 1000)
+    writer.close()
+
+    remaining = [total]
+
+    async def worker() -> None:
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            await one(r, w)
+        w.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrent)))
+    elapsed = time.perf_counter() - start
+    return {"latency": summary(latencies), "rps_c16": round(total / elapsed, 1)}
+
+
+def run_client(port: int, sequential: int, total: int) -> dict[str, Any]:
+    """Measure a server from a separate process (so client and server do not share a loop)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--client", str(port), str(sequential), str(total)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+async def stop(served: tuple[Any, asyncio.Task[None]]) -> None:
+    """Stop a uvicorn server started with ``serve``."""
+    served[0].should_exit = True
+    await served[1]
+
+
+async def wait_port(port: int) -> None:
+    for _ in range(500):
+        try:
+            _, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.02)
+    raise RuntimeError(f"port {port} never opened")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- the runtime -----------------------------------------------------------------------
+
+
+def make_app(root: Path, name: str, source: str, toml: str = "") -> Path:
+    app = root / name
+    (app / "functions").mkdir(parents=True)
+    (app / "functions" / ("hello.py" if "hello" in source else "spin.py")).write_text(
+        textwrap.dedent(source)
+    )
+    if toml:
+        (app / "atoll.toml").write_text(toml)
+    return app
+
+
+def pss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def bench_runtime(args: dict[str, int], work: Path) -> dict[str, Any]:
+    from atoll.config import RuntimeSettings, Settings
+    from atoll.runtime import AppRef, InvokeRequest, Runtime
+    from atoll.runtime.cgroups import descendants
+
+    runtime_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-rt-", dir="/tmp"))
+    os.chmod(runtime_dir, 0o711)
+    settings = Settings(
+        data_dir=work / "data",
+        runtime=RuntimeSettings(runtime_dir=runtime_dir, sandbox_uid_base=UID + 10, pool_size=2),
+    )
+    runtime = Runtime(settings)
+    await runtime.start()
+    result: dict[str, Any] = {}
+    try:
+        await runtime.pool.wait_full()
+        hello = make_app(work, "hello", HELLO)
+        request = InvokeRequest("GET", "/api/hello")
+
+        # Cold start from zero: the app has no zygote; the pool is full (steady state).
+        cold = []
+        for i in range(args["cold"]):
+            ref = AppRef("bench", "cold", "prod", f"r{i}", hello)
+            await runtime.pool.wait_full()
+            await asyncio.sleep(0.05)
+            start = time.perf_counter()
+            resp = await runtime.invoke(ref, request)
+            cold.append((time.perf_counter() - start) * 1000)
+            assert resp.status == 200
+            instance = runtime.apps.pop(ref.key)
+            await instance.close()  # scale to zero again
+        result["cold_start_from_zero"] = summary(cold)
+
+        # Worker start from a warm zygote.
+        ref = AppRef("bench", "warm", "prod", "r1", hello)
+        await runtime.invoke(ref, request)
+        await runtime.pool.wait_full()
+        await asyncio.sleep(0.2)
+        sandbox = runtime.apps[ref.key].sandbox
+        assert sandbox is not None
+        spawn = []
+        for _ in range(args["spawn"]):
+            start = time.perf_counter()
+            worker = await sandbox.spawn(5)
+            spawn.append((time.perf_counter() - start) * 1000)
+            await worker.close()
+            await asyncio.sleep(0.01)
+        result["worker_start_from_warm_zygote"] = summary(spawn)
+
+        # Idle PSS: the app's zygote with no request running, and a generic pool sandbox.
+        await asyncio.sleep(0.3)
+        tree = descendants(sandbox.process.pid)
+        zygote = tree[-1] if len(tree) > 2 else tree[-1]
+        for pid in tree:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if (
+                    b"_zygote" in f.read()
+                    and b"bwrap" not in open(f"/proc/{pid}/comm", "rb").read()
+                ):
+                    zygote = pid
+        worker_pids = [p for p in descendants(zygote) if p != zygote]
+        generic = runtime.pool.ready[0] if runtime.pool.ready else None
+        result["idle_zygote_pss"] = {
+            "zygote_mb": round(pss_kb(zygote) / 1024, 2),
+            "sandbox_total_mb": round(
+                sum(pss_kb(p) for p in tree if p not in worker_pids) / 1024, 2
+            ),
+            "warm_worker_mb": round(pss_kb(worker_pids[0]) / 1024, 2) if worker_pids else None,
+            "generic_pool_sandbox_mb": round(
+                sum(pss_kb(p) for p in descendants(generic.process.pid)) / 1024, 2
+            )
+            if generic
+            else None,
+        }
+
+        # HTTP: the same function behind the gateway-shaped front end.
+        port = free_port()
+        server = serve(atoll_app(runtime, ref), port)
+        await wait_port(port)
+        result["atoll_http"] = await asyncio.to_thread(
+            run_client, port, args["sequential"], args["total"]
+        )
+        await stop(server)
+
+        # Noisy neighbour: B's warm latency quiet, then while A spins on every CPU slot.
+        b_ref = AppRef("tenant-b", "hello", "prod", "r1", hello)
+        spin = make_app(work, "spin", SPIN, "[limits]\ntimeout_seconds = 30\nconcurrency = 4\n")
+        a_ref = AppRef("tenant-a", "spin", "prod", "r1", spin)
+        await runtime.invoke(b_ref, request)
+        await runtime.pool.wait_full()
+        await asyncio.sleep(0.2)
+
+        async def b_latencies(n: int) -> list[float]:
+            out = []
+            for _ in range(n):
+                start = time.perf_counter()
+                await runtime.invoke(b_ref, request)
+                out.append((time.perf_counter() - start) * 1000)
+                await asyncio.sleep(0.002)
+            return out
+
+        quiet = await b_latencies(args["noisy"])
+        spinners = [
+            asyncio.ensure_future(runtime.invoke(a_ref, InvokeRequest("GET", "/api/spin")))
+            for _ in range(4)
+        ]
+        await asyncio.sleep(1.0)
+        noisy = await b_latencies(args["noisy"])
+        await runtime.apps[a_ref.key].close()
+        await asyncio.gather(*spinners, return_exceptions=True)
+        result["noisy_neighbour"] = {
+            "tenant_b_quiet": summary(quiet),
+            "tenant_b_while_a_spins_4_workers": summary(noisy),
+            "p99_ratio": round(pct(noisy, 99) / pct(quiet, 99), 2),
+        }
+        result["cgroups"] = runtime.cgroups.available
+    finally:
+        await runtime.shutdown()
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+    return result
+
+
+async def bench_baseline_http(args: dict[str, int]) -> dict[str, Any]:
+    port = free_port()
+    server = serve(baseline_app(), port)
+    await wait_port(port)
+    try:
+        return await asyncio.to_thread(run_client, port, args["sequential"], args["total"])
+    finally:
+        await stop(server)
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    args = {
+        "cold": 10 if quick else 40,
+        "spawn": 20 if quick else 100,
+        "sequential": 300 if quick else 2000,
+        "total": 1000 if quick else 5000,
+        "noisy": 100 if quick else 400,
+        "baseline": 10 if quick else 40,
+    }
+    bwrap = shutil.which("bwrap") or "/usr/bin/bwrap"
+    python = sys.base_prefix + "/bin/python3"
+    minimal = [bwrap, "--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib64",
+               "/lib64", "--symlink", "usr/lib", "/lib", "--proc", "/proc", "--dev", "/dev"]  # fmt: skip
+    results: dict[str, Any] = {"benchmark": "runtime", "machine": {"cpus": os.cpu_count()}}
+    results["baseline_bwrap_true"] = time_command([*minimal, "/usr/bin/true"], args["baseline"])
+    # The interpreter lives under /root here; use the runtime's world-readable mirror.
+    work = Path(tempfile.mkdtemp(prefix="atoll-bench-"))
+    try:
+        from atoll.runtime.layout import RuntimeLayout
+
+        layout = RuntimeLayout(Path(tempfile.mkdtemp(prefix="atoll-bench-py-", dir="/tmp")))
+        os.chmod(layout.root, 0o711)
+        layout.prepare()
+        py_bind = ["--ro-bind", str(layout.python), sys.base_prefix]
+        results["baseline_python_in_bwrap"] = time_command(
+            [*minimal, *py_bind, python, "-I", "-S", "-c", "pass"], args["baseline"]
+        )
+        shutil.rmtree(layout.root, ignore_errors=True)
+        results["baseline_uvicorn"] = asyncio.run(bench_baseline_http(args))
+        results.update(asyncio.run(bench_runtime(args, work)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    base, ours = results["baseline_uvicorn"], results["atoll_http"]
+    results["comparison"] = {
+        "warm_invoke_p50_vs_uvicorn": round(
+            ours["latency"]["p50_ms"] / base["latency"]["p50_ms"], 2
+        ),
+        "throughput_c16_vs_uvicorn": round(ours["rps_c16"] / base["rps_c16"], 2),
+    }
+    results["targets"] = {
+        "cold_start_p50_le_50ms": results["cold_start_from_zero"]["p50_ms"] <= 50,
+        "worker_start_p50_le_5ms": results["worker_start_from_warm_zygote"]["p50_ms"] <= 5,
+        "warm_invoke_le_1_5x_uvicorn": results["comparison"]["warm_invoke_p50_vs_uvicorn"] <= 1.5,
+        "throughput_ge_50pct_uvicorn": results["comparison"]["throughput_c16_vs_uvicorn"] >= 0.5,
+        "idle_zygote_pss_le_15mb": results["idle_zygote_pss"]["zygote_mb"] <= 15,
+        "noisy_p99_le_5x_quiet": results["noisy_neighbour"]["p99_ratio"] <= 5,
+    }
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        port, sequential, total = (int(a) for a in sys.argv[2:5])
+        print(json.dumps(asyncio.run(_client(port, sequential, 16, total))))
+    else:
+        main()
