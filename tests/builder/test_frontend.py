@@ -92,3 +92,29 @@ def test_built_frontend_serves_pages_and_assets(tmp_path: Path) -> None:
     assert frontend.asset("/_atoll/assets/../pages.json") is None
     assert frontend.asset("/_atoll/assets/pages.json") is None
     assert frontend.asset("/_atoll/assets/manifest.json") is None
+
+
+def test_page_html_preloads_only_its_components(tmp_path: Path) -> None:
+    def page_with(name: str) -> str:
+        root = {"type": "Stack", "children": [{"type": "Component", "props": {"name": name}}]}
+        return json.dumps({"schemaVersion": 1, "root": root})
+
+    app = write(
+        tmp_path / "app",
+        {
+            "pages/index.json": page_with("Styled"),
+            "pages/other.json": page_with("Plain"),
+            "components/Styled.jsx": 'import "./Styled.css";\nexport default () => <p>s</p>;\n',
+            "components/Styled.css": "p{color:red}",
+            "components/Plain.jsx": "export default () => <p>p</p>;\n",
+        },
+    )
+    build_frontend(app, tmp_path / "out")
+    frontend = AppFrontend.load(tmp_path / "out")
+    html = frontend.page_html("/")
+    assert html is not None
+    styled = frontend.components.components["Styled"]
+    plain = frontend.components.components["Plain"]
+    assert f'<link rel="modulepreload" href="/_atoll/assets/{styled.js}">' in html
+    assert f'as="fetch" crossorigin="anonymous" href="/_atoll/assets/{styled.css}"' in html
+    assert plain.js not in html.split('id="atoll-boot"')[0]

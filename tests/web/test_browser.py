@@ -62,7 +62,9 @@ def test_three_components_fetch_react_once(page: Any, platform_assets: Any) -> N
     react_dom = [url for url in vendor if "react-dom-client" in url]
     assert len(react_dom) == 1, vendor
     assert len(vendor) == len(set(vendor)), vendor
-    components = [url for url in page.requests if "/_atoll/assets/" in url and url.endswith(".js")]
+    assets = [url for url in page.requests if "/_atoll/assets/" in url]
+    assert len(assets) == len(set(assets)), assets  # preloaded modules and sheets are reused
+    components = [url for url in assets if url.endswith(".js")]
     assert len(components) >= 3
     sizes = page.evaluate(
         "async (urls) => Promise.all(urls.map(async (u) => (await fetch(u)).text()))"

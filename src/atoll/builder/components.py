@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,11 @@ class ComponentEntry:
     css: str | None = None
     document_css: str | None = None
     bytes: int = 0
+    chunks: list[str] = field(default_factory=list)
+
+    def files(self) -> list[str]:
+        """Module files this component loads up front (its own and its shared chunks)."""
+        return [self.js, *self.chunks]
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,18 @@ class ComponentManifest:
     def url(self, file: str) -> str:
         """The URL a file of this build is served at."""
         return self.public_path + file
+
+    def preload_urls(self, names: Iterable[str]) -> tuple[list[str], list[str]]:
+        """(module URLs, stylesheet URLs) the named components load, for preload links."""
+        modules: list[str] = []
+        sheets: list[str] = []
+        for name in sorted(set(names)):
+            entry = self.components.get(name)
+            if entry is None:
+                continue
+            modules += [self.url(f) for f in entry.files() if self.url(f) not in modules]
+            sheets += [self.url(f) for f in (entry.css, entry.document_css) if f]
+        return modules, sheets
 
     def browser_entries(self) -> dict[str, dict[str, str | None]]:
         """Component name -> ``{js, css, documentCss}`` URLs, as the runtime expects."""
@@ -152,6 +170,23 @@ def _scan_imports(src_dir: Path, entries: dict[str, str], modules: Path) -> list
     return [str(i) for i in reply["imports"]]
 
 
+def _static_chunks(
+    metafile: dict[str, Any], output: str, src_dir: Path, out_dir: Path
+) -> list[str]:
+    """Chunks an output imports statically, transitively (relative to ``out_dir``)."""
+    outputs = metafile["outputs"]
+    seen: list[str] = []
+    stack = [output]
+    while stack:
+        for imp in outputs.get(stack.pop(), {}).get("imports", []):
+            path = imp["path"]
+            if imp.get("external") or imp.get("kind") != "import-statement" or path in seen:
+                continue
+            seen.append(path)
+            stack.append(path)
+    return sorted(os.path.relpath(src_dir / p, out_dir) for p in seen)
+
+
 def _write_scoped_css(out_dir: Path, name: str, css_file: str) -> tuple[str, str | None]:
     original = out_dir / css_file
     scoped = scope_css(original.read_text(), name)
@@ -226,8 +261,15 @@ def build_components(
         if info["css"]:
             shadow, document_css = _write_scoped_css(out_dir, name, info["css"])
             css = shadow or None
+        out_path = os.path.relpath(out_dir / info["js"], src_dir)
         components[name] = ComponentEntry(
-            name, source, info["js"], css, document_css, int(info["bytes"])
+            name,
+            source,
+            info["js"],
+            css,
+            document_css,
+            int(info["bytes"]),
+            _static_chunks(metafile, out_path, src_dir, out_dir),
         )
     produced = sorted(
         os.path.relpath(src_dir / p, out_dir) for p in metafile["outputs"] if not p.endswith(".css")

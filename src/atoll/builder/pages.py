@@ -7,7 +7,7 @@ from typing import Any
 
 from atoll.builder.components import ComponentManifest
 from atoll.builder.platform import PlatformAssets
-from atoll.sdui.html import API_BASE, PAGES_BASE, render_page_html
+from atoll.sdui.html import API_BASE, PAGES_BASE, component_names, render_page_html
 
 
 def render_app_page(
@@ -20,7 +20,12 @@ def render_app_page(
     api_base: str = API_BASE,
     pages_base: str = PAGES_BASE,
 ) -> str:
-    """The HTML of one page: the import map names the shared React, never a per-app copy."""
+    """The HTML of one page: the import map names the shared React, never a per-app copy.
+
+    The modules and stylesheets of the components this page mounts are preloaded, so the
+    browser fetches them alongside React instead of after the runtime has started.
+    """
+    modules, sheets = components.preload_urls(component_names(page))
     return render_page_html(
         page,
         route=route,
@@ -29,7 +34,8 @@ def render_app_page(
         runtime_js=platform.runtime_js,
         runtime_css=platform.runtime_css,
         components=components.browser_entries(),
-        preload=platform.preload,
+        preload=[*platform.preload, *modules],
+        preload_fetch=sheets,
         api_base=api_base,
         pages_base=pages_base,
     )

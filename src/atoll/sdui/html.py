@@ -25,6 +25,24 @@ def script_json(value: Any) -> str:
     return text
 
 
+def component_names(page: Mapping[str, Any]) -> set[str]:
+    """Names of the components a page mounts (``Component`` nodes anywhere in its tree)."""
+    names: set[str] = set()
+    stack: list[Any] = [page.get("root")]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        props = node.get("props")
+        if node.get("type") == "Component" and isinstance(props, dict):
+            if isinstance(props.get("name"), str):
+                names.add(props["name"])
+        children = node.get("children")
+        if isinstance(children, list):
+            stack.extend(children)
+    return names
+
+
 def route_for_page(path: str) -> str:
     """The route a page file serves: ``pages/index.json`` -> ``/``, ``pages/a.json`` -> ``/a``."""
     name = path.removeprefix("pages/").removesuffix(".json")
@@ -49,6 +67,7 @@ def render_page_html(
     runtime_css: str,
     components: Mapping[str, Mapping[str, str | None]],
     preload: Iterable[str] = (),
+    preload_fetch: Iterable[str] = (),
     api_base: str = API_BASE,
     pages_base: str = PAGES_BASE,
     nonce: str | None = None,
@@ -65,7 +84,12 @@ def render_page_html(
     title = html.escape(str(page.get("title") or "Atoll app"))
     nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
     links = "\n".join(
-        f'<link rel="modulepreload" href="{html.escape(url)}">' for url in dict.fromkeys(preload)
+        [f'<link rel="modulepreload" href="{html.escape(u)}">' for u in dict.fromkeys(preload)]
+        + [
+            # Matches the runtime's fetch() of stylesheets, so the preloaded response is reused.
+            f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{html.escape(u)}">'
+            for u in dict.fromkeys(preload_fetch)
+        ]
     )
     return f"""<!doctype html>
 <html lang="en">
