@@ -1,7 +1,8 @@
 """Fixtures for browser tests: the fixture app built and served, and headless Chromium.
 
 Set ``ATOLL_WEB_TEST_URL`` to an app origin (e.g. ``http://dev--webfixture--demo.localhost:8080``)
-that serves ``tests/web/fixture_app`` to run the same tests against a real gateway.
+that serves ``tests/web/fixture_app`` to run the same tests against a real gateway; push the
+folder ``prepare_fixture_app(path)`` writes (it adds the font file the @font-face test needs).
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def test_component_css_does_not_leak(page: Any) -> None:
     assert "system-ui" not in font
 
 
-def test_three_components_fetch_react_once(page: Any, platform_assets: Any) -> None:
+def test_three_components_fetch_react_once(page: Any) -> None:
     page.wait_for_selector("#after-broken")
     for name in ("RedButton", "Plain", "Counter"):
         in_shadow(page, name, "root.childElementCount")

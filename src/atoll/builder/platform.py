@@ -140,8 +140,11 @@ def build_platform_assets(
     try:
         assets = _build_into(work, stamp, web_dir, modules, url_prefix)
         final = static_dir / stamp
-        if not final.exists():
-            os.replace(work / "out", final)
+        try:
+            os.rename(work / "out", final)
+        except OSError:
+            if not final.is_dir():  # lost a race to an identical build: fine
+                raise
         data = assets.to_json() | {"root": str(final)}
         tmp = static_dir / f".platform-{os.getpid()}.json"
         tmp.write_text(json.dumps(data, indent=1))

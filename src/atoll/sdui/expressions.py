@@ -19,6 +19,7 @@ reads); evaluation happens in the browser.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -203,6 +204,11 @@ def parse_expression(source: str) -> Ast:
     """Parse an expression into a tuple AST, or raise ``ExpressionError``."""
     if not isinstance(source, str):
         raise ExpressionError("an expression must be a string")
+    return _parse(source)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str) -> Ast:
     if len(source) > MAX_SOURCE_CHARS:
         raise ExpressionError(f"expression is longer than {MAX_SOURCE_CHARS} characters")
     if not source.strip():

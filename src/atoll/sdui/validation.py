@@ -100,7 +100,7 @@ def _shape_issues(raw: Any) -> list[PageIssue]:
     while stack:
         value, path = stack.pop()
         if len(path) > MAX_PAGE_DEPTH * 2:
-            return [PageIssue(json_path(path), f"nests deeper than {MAX_PAGE_DEPTH} nodes")]
+            return [PageIssue(json_path(path), f"nests deeper than {MAX_PAGE_DEPTH * 2} levels")]
         if isinstance(value, dict):
             for key, item in value.items():
                 if key in FORBIDDEN_KEYS:
