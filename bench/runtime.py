@@ -231,6 +231,8 @@ async def bench_runtime(args: dict[str, int], work: Path) -> dict[str, Any]:
         runtime=RuntimeSettings(runtime_dir=runtime_dir, sandbox_uid_base=UID + 10, pool_size=2),
     )
     runtime = Runtime(settings)
+    if os.environ.get("NOCPU"):
+        runtime.cgroups.base.pop("cpu", None)
     await runtime.start()
     result: dict[str, Any] = {}
     try:
@@ -364,7 +366,8 @@ def main() -> None:
     bwrap = shutil.which("bwrap") or "/usr/bin/bwrap"
     python = sys.base_prefix + "/bin/python3"
     minimal = [bwrap, "--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib64",
-               "/lib64", "--symlink", "usr/lib", "/lib", "--proc", "/proc", "--dev", "/dev"]  # fmt: skip
+               "/lib64", "--symlink", "usr/lib", "/lib", "--proc", "/proc", "--dev",
+               "/dev"]  # fmt: skip
     results: dict[str, Any] = {"benchmark": "runtime", "machine": {"cpus": os.cpu_count()}}
     results["baseline_bwrap_true"] = time_command([*minimal, "/usr/bin/true"], args["baseline"])
     # The interpreter lives under /root here; use the runtime's world-readable mirror.

@@ -20,7 +20,14 @@ import pytest
 
 from atoll.config import RuntimeSettings, Settings
 from atoll.errors import AtollError
-from atoll.runtime import AppRef, BwrapBackend, InvokeRequest, InvokeResponse, Runtime
+from atoll.runtime import (
+    AppRef,
+    BwrapBackend,
+    DatabaseLink,
+    InvokeRequest,
+    InvokeResponse,
+    Runtime,
+)
 
 T = TypeVar("T")
 
@@ -120,7 +127,11 @@ def sandbox_processes(uid_base: int, runtime_dir: Path, count: int = 4096) -> li
 
 @contextlib.contextmanager
 def started_runtime(
-    loop: LoopThread, tmp: Path, uid_base: int, **overrides: Any
+    loop: LoopThread,
+    tmp: Path,
+    uid_base: int,
+    database: DatabaseLink | None = None,
+    **overrides: Any,
 ) -> Iterator[Harness]:
     """A Runtime with its own runtime dir; everything is stopped and checked on exit."""
     runtime_dir = Path(tempfile.mkdtemp(prefix="atoll-test-rt-", dir="/tmp"))
@@ -133,7 +144,7 @@ def started_runtime(
         **overrides,
     }
     settings = Settings(data_dir=tmp / "data", runtime=RuntimeSettings(**options))
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, database=database)
     loop.run(runtime.start())
     loop.run(runtime.pool.wait_full())
     try:

@@ -4,6 +4,7 @@ The gateway uses ``Runtime`` with ``AppRef``/``InvokeRequest``/``InvokeResponse`
 see ``docs/runtime.md``.
 """
 
+from .database import DatabaseLink, DatabaseTarget
 from .limits import AppConfig, AppLimits, load_app_config, merge_limits
 from .logs import LogStore
 from .runtime import Runtime
@@ -15,6 +16,8 @@ __all__ = [
     "AppLimits",
     "AppRef",
     "BwrapBackend",
+    "DatabaseLink",
+    "DatabaseTarget",
     "InvokeRequest",
     "InvokeResponse",
     "LogStore",

@@ -23,6 +23,7 @@ from typing import Any
 from atoll.errors import FunctionTimeout, Overloaded, ResourceLimitHit, TenantCodeError, Unavailable
 from atoll.sdk._protocol import ProtocolError
 
+from .database import DatabaseProxy
 from .egress import EgressProxy
 from .limits import AppConfig
 from .types import AppRef
@@ -50,6 +51,7 @@ class AppInstance:
         self.max_requests = max_requests
         self.sandbox: Sandbox | None = None
         self.proxy: EgressProxy | None = None
+        self.db_proxy: DatabaseProxy | None = None
         self.functions: dict[str, list[str]] = {}
         self.import_errors: dict[str, dict[str, str]] = {}
         self._starting: asyncio.Task[Sandbox] | None = None
@@ -225,8 +227,15 @@ class AppInstance:
         document: dict[str, Any] = reply.get("document", {})
         return document
 
+    async def close_proxies(self) -> None:
+        """Stop the egress and database proxies of the current sandbox."""
+        for proxy in (self.proxy, self.db_proxy):
+            if proxy is not None:
+                await proxy.close()
+        self.proxy = self.db_proxy = None
+
     async def close(self) -> None:
-        """Stop workers, the zygote and the egress proxy."""
+        """Stop workers, the zygote and the proxies."""
         self.closed = True
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()
@@ -238,9 +247,7 @@ class AppInstance:
         if self.sandbox is not None:
             self.sandbox.close()
             self.sandbox = None
-        if self.proxy is not None:
-            await self.proxy.close()
-            self.proxy = None
+        await self.close_proxies()
         while self.waiters:
             future = self.waiters.popleft()
             if not future.done():

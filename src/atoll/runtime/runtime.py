@@ -32,6 +32,7 @@ from atoll.errors import (
 from . import limits as limits_mod
 from .apps import SPECIALIZE_TIMEOUT, AppInstance
 from .cgroups import CgroupV1
+from .database import DatabaseLink, DatabaseProxy
 from .deps import DependencyLayers
 from .egress import Allowlist, EgressProxy
 from .layout import RuntimeLayout, choose_runtime_dir
@@ -65,6 +66,7 @@ class Runtime:
         settings: Settings,
         backend: SandboxBackend | None = None,
         logs: LogStore | None = None,
+        database: DatabaseLink | None = None,
     ) -> None:
         self.settings = settings
         self.config = settings.runtime
@@ -73,6 +75,7 @@ class Runtime:
         self.layout = RuntimeLayout(choose_runtime_dir(preferred))
         self.backend = backend or make_backend(self.config.backend)
         self.logs = logs or LogStore(settings.data_dir / "logs")
+        self.database = database
         self.cgroups = CgroupV1(parent=f"atoll-{os.getpid()}-{self.config.sandbox_uid_base}")
         self.slots = SlotAllocator(self.config.sandbox_uid_base)
         self.layers = DependencyLayers(self.layout.layers)
@@ -192,15 +195,18 @@ class Runtime:
         instance.cold_starts += 1
         try:
             await asyncio.to_thread(_copy_code, instance.ref.code_dir, sandbox.slot_dir / "app")
-            if instance.proxy is not None:
-                await instance.proxy.close()
-                instance.proxy = None
+            await instance.close_proxies()
             if config.egress:
                 instance.proxy = EgressProxy(
                     sandbox.slot_dir / "run" / "egress.sock",
                     Allowlist(config.egress, self.config.egress_private_allowed),
                 )
                 await instance.proxy.start()
+            if self.database is not None:
+                target = await self.database.target(instance.ref)
+                if target is not None:
+                    instance.db_proxy = DatabaseProxy(sandbox.slot_dir / "run" / "db.sock", target)
+                    await instance.db_proxy.start()
             if sandbox.group is not None:
                 lim = instance.limits
                 sandbox.group.set_limits(
@@ -222,11 +228,10 @@ class Runtime:
 
     def _instance(self, ref: AppRef) -> AppInstance:
         instance = self.apps.get(ref.key)
-        if instance is not None and instance.ref.release == ref.release and not instance.closed:
-            instance.ref = ref if instance.ref == ref else instance.ref
+        if instance is not None and instance.ref == ref and not instance.closed:
             return instance
         if instance is not None:
-            # A new release: the old zygote drains in the background.
+            # A new release (or new vars): the old zygote drains in the background.
             asyncio.get_running_loop().create_task(_drain(instance))
         config = limits_mod.load_app_config(ref.code_dir, self.ceiling)
         instance = AppInstance(ref, config, self._acquire_for, self.config.worker_max_requests)
