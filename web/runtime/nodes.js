@@ -89,7 +89,10 @@ function Field({ label, children }) {
 
 // An input is controlled when bound to state (or given a value); otherwise the browser owns it.
 function controlled(props, ctx, key) {
-  if (props.bind) return { [key]: key === "checked" ? !!getPath(ctx.state, props.bind) : str(getPath(ctx.state, props.bind)) };
+  if (props.bind) {
+    const value = getPath(ctx.state, String(props.bind).replace(/^state\./, ""));
+    return { [key]: key === "checked" ? !!value : str(value) };
+  }
   if (props[key] !== undefined && props[key] !== null) return { [key]: key === "checked" ? !!props[key] : str(props[key]) };
   return {};
 }
