@@ -75,7 +75,7 @@ def test_kill_9_during_write_load(tmp_path: Path) -> None:
                     return
                 keys = [f"{worker}-{i}-a", f"{worker}-{i}-b"]
                 if i % 2:  # an autocommit insert
-                    requests = [stmt("INSERT INTO log (k) VALUES (?)", keys[0])]
+                    requests = [stmt("INSERT INTO log (k) VALUES (?)", keys[0]), {"type": "close"}]
                     keys = keys[:1]
                 else:  # a two-row transaction in one batch
                     steps = (
@@ -89,13 +89,15 @@ def test_kill_9_during_write_load(tmp_path: Path) -> None:
                         ]
                         + [{"stmt": {"sql": "COMMIT"}, "condition": {"type": "ok", "step": 2}}]
                     )
-                    requests = [{"type": "batch", "batch": {"steps": steps}}]
+                    requests = [{"type": "batch", "batch": {"steps": steps}}, {"type": "close"}]
                 try:
                     response = client.post(
                         url + "/v2/pipeline", json={"baton": None, "requests": requests}
                     )
                 except httpx.HTTPError:
                     return
+                if response.status_code != 200:
+                    continue
                 result = response.json()["results"][0]
                 if result["type"] == "ok" and (
                     "step_errors" not in result["response"]["result"]

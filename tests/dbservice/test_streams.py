@@ -96,3 +96,21 @@ def test_idle_databases_are_closed_beyond_the_limit(start_service: Callable[...,
     for _ in range(3):  # each switch closes the other, now idle, database
         assert rows(service.execute("SELECT count(*) FROM t")) == [["1"]]
         assert service.execute("SELECT 2", token=other)["type"] == "ok"
+
+
+def test_open_streams_are_capped_per_database(start_service: Callable[..., Service]) -> None:
+    service = start_service(ServiceOptions(max_streams_per_database=3))
+    service.execute("CREATE TABLE t (x)")
+    idle = service.pipeline([stmt("SELECT 1")])["baton"]
+    # a fourth stream pushes out the oldest stream that holds nothing
+    reads = [service.pipeline([stmt("BEGIN TRANSACTION READONLY")])["baton"] for _ in range(3)]
+    response = service.post("/v2/pipeline", {"baton": idle, "requests": []})
+    assert response.json()["code"] == "STREAM_EXPIRED"
+    # streams holding transactions are never pushed out: the next one is refused
+    response = service.post("/v2/pipeline", {"baton": None, "requests": []})
+    assert response.status_code == 503
+    assert response.json()["code"] == "TOO_MANY_STREAMS"
+    other = service.token(database=OTHER_DATABASE)
+    assert service.execute("SELECT 1", token=other)["type"] == "ok"
+    service.pipeline([stmt("COMMIT"), {"type": "close"}], baton=reads[0])
+    assert service.execute("SELECT 1")["type"] == "ok"

@@ -35,6 +35,7 @@ class ServiceOptions:
     max_body_bytes: int = 32 * MiB
     max_readers: int = 4
     max_streams: int = 1000
+    max_streams_per_database: int = 100
     max_open_databases: int = 256
 
 
@@ -68,7 +69,9 @@ class DbService:
         self.databases = DatabaseRegistry(
             data_dir, options.limits, options.max_readers, options.max_open_databases
         )
-        self.streams = StreamRegistry(options.stream_idle_timeout, options.max_streams)
+        self.streams = StreamRegistry(
+            options.stream_idle_timeout, options.max_streams, options.max_streams_per_database
+        )
 
     # -- plumbing ------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import asyncio
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from atoll.errors import AtollError, BadRequest, Forbidden, Unavailable
@@ -255,6 +255,12 @@ class Stream:
         self.sqls[sql_id] = sql
         return {"type": "store_sql"}
 
+    def close_idle(self) -> None:
+        """Close a stream that holds no transaction (nothing to roll back)."""
+        if not self.closed and self.is_autocommit:
+            self.closed = True
+            self.db.streams -= 1
+
     async def close(self) -> None:
         """Close the stream, rolling back any open transaction."""
         if self.closed:
@@ -279,9 +285,12 @@ class Stream:
 class StreamRegistry:
     """Live streams and their current batons; expires idle streams."""
 
-    def __init__(self, idle_timeout: float, max_streams: int = 1000) -> None:
+    def __init__(
+        self, idle_timeout: float, max_streams: int = 1000, max_per_database: int = 100
+    ) -> None:
         self.idle_timeout = idle_timeout
         self.max_streams = max_streams
+        self.max_per_database = max_per_database
         self._by_baton: dict[str, Stream] = {}
         self._streams: set[Stream] = set()
 
@@ -290,12 +299,28 @@ class StreamRegistry:
 
     def open(self, db: Database, mode: Mode) -> Stream:
         """A new stream on ``db``."""
+        if db.streams >= self.max_per_database:
+            self._drop_idle(s for s in self._streams if s.db is db)
         if len(self._streams) >= self.max_streams:
-            raise Unavailable("too many open streams; retry later", hrana_code="TOO_MANY_STREAMS")
+            self._drop_idle(self._streams)
+        if len(self._streams) >= self.max_streams or db.streams >= self.max_per_database:
+            # Per database too, so one tenant's open transactions cannot starve the others.
+            raise Unavailable(
+                "too many open streams holding transactions; retry later",
+                hrana_code="TOO_MANY_STREAMS",
+            )
         stream = Stream(db, mode)
         stream.busy = True
         self._streams.add(stream)
         return stream
+
+    def _drop_idle(self, candidates: Iterable[Stream]) -> None:
+        """Close the least recently used idle stream that holds no transaction."""
+        idle = [s for s in candidates if not s.busy and s.is_autocommit and not s.closed]
+        if idle:
+            oldest = min(idle, key=lambda s: s.last_used)
+            self._forget(oldest)
+            oldest.close_idle()
 
     def take(self, baton: str, claims: TokenClaims) -> Stream:
         """The stream a baton names (the baton is used up)."""
