@@ -77,6 +77,11 @@ ATTACKS = {
         def get():
             block = bytearray(4 * 1024 ** 3)
             return len(block)
+
+        def post():
+            # Under the address-space limit but over the cgroup's memory limit.
+            blocks = [bytearray(64 * 1024 ** 2) for _ in range(7)]
+            return len(blocks)
         """,
     "functions/spin.py": """
         def get():
@@ -117,6 +122,12 @@ ATTACKS = {
 
         def _errno(rc):
             return 0 if rc == 0 else ctypes.get_errno()
+
+        def put():
+            status = dict(
+                line.split(":", 1) for line in open("/proc/self/status").read().splitlines()
+            )
+            return {k: status[k].strip() for k in ("NoNewPrivs", "Seccomp", "CapEff", "Uid")}
 
         def get():
             CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET = 0x10000000, 0x00020000, 0x40000000
@@ -298,6 +309,14 @@ def test_allocating_4_gib(rt: Harness, attacker: AppRef, neighbour: AppRef) -> N
     assert err.detail["limit"] == "memory_mb"
 
 
+def test_memory_over_the_cgroup_limit(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    if "memory" not in rt.runtime.cgroups.available:
+        pytest.skip("no memory cgroup on this host")
+    err = attack(rt, attacker, neighbour, "/api/memory", "POST")
+    assert isinstance(err, ResourceLimitHit) and err.status == 507
+    assert err.detail["limit"] == "memory_mb"
+
+
 def test_cpu_spin_past_the_timeout(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
     err = attack(rt, attacker, neighbour, "/api/spin")
     assert isinstance(err, FunctionTimeout) and err.status == 504
@@ -344,6 +363,10 @@ def test_ptrace_mount_unshare_and_friends_are_refused(
 ) -> None:
     seen = body(attack(rt, attacker, neighbour, "/api/syscalls"))
     assert seen == {name: errno.EPERM for name in seen}, seen
+    status = body(attack(rt, attacker, neighbour, "/api/syscalls", "PUT"))
+    assert status["NoNewPrivs"] == "1" and status["Seccomp"] == "2"
+    assert status["CapEff"] == "0000000000000000"
+    assert status["Uid"].split()[0] == "1000"
 
 
 def test_no_platform_secrets_in_the_environment(
