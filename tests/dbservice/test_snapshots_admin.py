@@ -9,6 +9,7 @@ import pytest
 
 from atoll.dbservice import (
     DatabaseName,
+    SqlError,
     create_database,
     database_path,
     delete_app_databases,
@@ -91,6 +92,17 @@ def test_exec_sql_tables_rows(tmp_path: Path) -> None:
     assert result.to_dict()["rows"] == [[1, "ann", {"base64": "AQ=="}]]
     empty = exec_sql(tmp_path, DB, "SELECT name FROM people WHERE id = 99")
     assert (empty.columns, empty.rows) == (["name"], [])
+    several = exec_sql(
+        tmp_path,
+        DB,
+        "CREATE TABLE log (x); INSERT INTO log VALUES (1); SELECT count(*) AS n FROM log;",
+    )
+    assert (several.columns, several.rows) == (["n"], [[1]])
+    with pytest.raises(SqlError):
+        exec_sql(tmp_path, DB, "SELECT ?; SELECT ?", [1, 2])
+    with pytest.raises(SqlError):
+        exec_sql(tmp_path, DB, "ATTACH 'x.db' AS x")
+    exec_sql(tmp_path, DB, "DROP TABLE log")
     tables = list_tables(tmp_path, DB)
     assert [(t.name, t.row_count) for t in tables] == [("people", 1)]
     assert tables[0].columns == [("id", "INTEGER"), ("name", "TEXT"), ("pic", "BLOB")]

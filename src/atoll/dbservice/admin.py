@@ -17,7 +17,7 @@ from typing import Any
 from atoll.config import Settings
 from atoll.errors import NotFound
 
-from .engine import Connection, EngineLimits, SqlError
+from .engine import Connection, EngineLimits, SqlError, split_statements
 from .names import DatabaseName, check_slug, databases_root, snapshots_root
 from .protocol import Stmt, Value
 from .tokens import TokenIssuer
@@ -133,9 +133,21 @@ def exec_sql(
     args: Sequence[Value] = (),
     limits: EngineLimits | None = None,
 ) -> QueryResult:
-    """Run one statement as the app's owner (``atoll db exec``); columns and rows."""
+    """Run SQL as the app's owner (``atoll db exec``); the last statement's columns and rows.
+
+    Several statements run one after another, each in autocommit, like the sqlite3 shell;
+    ``args`` are only allowed with a single statement.
+    """
+    statements = split_statements(sql)
+    if not statements:
+        raise SqlError("no SQL statement given", hrana_code="SQL_NO_STATEMENT")
+    if args and len(statements) > 1:
+        raise SqlError("arguments need a single statement", hrana_code="ARGS_INVALID")
     with connect(data_dir, database, limits) as conn:
-        result = conn.execute(sql, Stmt(sql=sql, args=tuple(args)), "allow")
+        for statement in statements[:-1]:
+            conn.sequence(statement, "allow")
+        last = statements[-1]
+        result = conn.execute(last, Stmt(sql=last, args=tuple(args)), "allow")
     return QueryResult(
         columns=[c["name"] or "" for c in result["cols"]],
         rows=[[_decode(v) for v in row] for row in result["rows"]],
