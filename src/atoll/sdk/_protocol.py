@@ -46,26 +46,31 @@ def decode_header(raw: bytes) -> dict[str, Any]:
     return header
 
 
-def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
-    chunks = []
-    remaining = size
-    while remaining:
-        chunk = sock.recv(min(remaining, 1 << 20))
-        if not chunk:
+class MessageReader:
+    """Reads framed messages from a blocking socket with as few ``recv`` calls as possible."""
+
+    def __init__(self, sock: socket.socket, max_body: int) -> None:
+        self.sock = sock
+        self.max_body = max_body
+        self.buffer = bytearray()
+
+    def _fill(self, size: int) -> bool:
+        while len(self.buffer) < size:
+            chunk = self.sock.recv(max(65536, size - len(self.buffer)))
+            if not chunk:
+                return False
+            self.buffer += chunk
+        return True
+
+    def read(self) -> tuple[dict[str, Any], bytes] | None:
+        """The next message; None at end of stream."""
+        if not self._fill(PREFIX.size):
             return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
-def read_message(sock: socket.socket, max_body: int) -> tuple[dict[str, Any], bytes] | None:
-    """Read one message from a blocking stream socket; None at end of stream."""
-    prefix = _recv_exact(sock, PREFIX.size)
-    if prefix is None:
-        return None
-    head_len, body_len = decode_prefix(prefix, max_body)
-    head = _recv_exact(sock, head_len)
-    body = _recv_exact(sock, body_len) if body_len else b""
-    if head is None or body is None:
-        return None
-    return decode_header(head), body
+        head_len, body_len = decode_prefix(bytes(self.buffer[: PREFIX.size]), self.max_body)
+        end = PREFIX.size + head_len + body_len
+        if not self._fill(end):
+            return None
+        header = decode_header(bytes(self.buffer[PREFIX.size : PREFIX.size + head_len]))
+        body = bytes(self.buffer[PREFIX.size + head_len : end])
+        del self.buffer[:end]
+        return header, body

@@ -19,7 +19,7 @@ from ._encode import to_json_bytes
 from ._http import Request, Response
 from ._log import log
 from ._procs import has_children, kill_tree, reap_all
-from ._protocol import encode, read_message
+from ._protocol import MessageReader, encode
 
 METHODS = ("get", "post", "put", "patch", "delete")
 MAX_CAPTURE_CHARS = 64 * 1024
@@ -186,8 +186,9 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
     me = os.getpid()
     sock.sendall(encode({"op": "hello", "pid": me}))
     real_out, real_err = sys.stdout, sys.stderr
+    reader = MessageReader(sock, max_body)
     while True:
-        message = read_message(sock, max_body)
+        message = reader.read()
         if message is None or message[0].get("op") == "exit":
             os._exit(0)
         header, body = message
