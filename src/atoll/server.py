@@ -1,50 +1,111 @@
-"""``atoll serve``: every platform process in one event loop on this machine."""
+"""``atoll serve``: the control plane, the gateway and the DB service in one event loop."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
 
+from atoll import dbservice
 from atoll.api import ControlPlane, make_app
 from atoll.api.bootstrap import DEMO_APP, DEMO_TENANT, ensure_admin_token, ensure_demo
 from atoll.config import Settings
+from atoll.errors import Unavailable
+from atoll.gateway.app import make_gateway
+from atoll.runtime import Runtime
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to ``serve`` (several share a loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-async def _serve(servers: list[uvicorn.Server]) -> None:
-    await asyncio.gather(*(s.serve() for s in servers))
+def _server(app: object) -> _Server:
+    return _Server(
+        uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=30,
+        )
+    )
+
+
+def app_origin(settings: Settings, env: str, app: str, tenant: str) -> str:
+    """The browser origin of one app environment."""
+    return f"http://{env}--{app}--{tenant}.{settings.public_host}:{settings.gateway_port}/"
+
+
+async def _run(settings: Settings, cp: ControlPlane, sockets: dict[str, socket.socket]) -> None:
+    runtime = Runtime(settings)
+    await runtime.start()
+    servers = {
+        "api": _server(make_app(cp)),
+        "gateway": _server(make_gateway(cp, runtime)),
+        "db": _server(dbservice.make_app(settings.data_dir)),
+    }
+
+    def stop() -> None:
+        for server in servers.values():
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    try:
+        await asyncio.gather(*(s.serve(sockets=[sockets[k]]) for k, s in servers.items()))
+    finally:
+        await runtime.shutdown()
 
 
 def serve(settings: Settings, demo: bool = False) -> None:
-    """Run the control plane (and, as they land, the gateway and DB service) until stopped."""
+    """Run the platform until SIGINT or SIGTERM."""
+    # Bind every port first, so a port in use fails before anything starts.
+    sockets: dict[str, socket.socket] = {}
+    for name, port in (
+        ("api", settings.port),
+        ("gateway", settings.gateway_port),
+        ("db", settings.db_port),
+    ):
+        try:
+            sockets[name] = dbservice.bind_socket(settings.host, port)
+        except OSError as exc:
+            for sock in sockets.values():
+                sock.close()
+            raise Unavailable(
+                f"cannot listen on {settings.host}:{port} ({exc.strerror}); "
+                "is another atoll running? Pick ports with --port/--gateway-port/--db-port",
+                port=port,
+            ) from exc
     cp = ControlPlane.open(settings)
     admin = ensure_admin_token(cp)
-    api = make_app(cp)
     base = f"http://{settings.host}:{settings.port}"
     _say(f"atoll: data dir      {settings.data_dir.resolve()}")
     _say(f"atoll: control plane {base}/api/v1  (docs {base}/api/docs)")
+    _say(f"atoll: app gateway   http://{settings.host}:{settings.gateway_port}")
+    _say(f"atoll: DB service    http://{settings.host}:{settings.db_port}")
     _say(f"atoll: admin token   {admin}  (kept in {settings.admin_token_path})")
     if demo:
         token = ensure_demo(cp, EXAMPLES / DEMO_APP)
         _say(f"atoll: demo tenant   {DEMO_TENANT}, app {DEMO_APP}, token {token}")
-    servers = [
-        uvicorn.Server(
-            uvicorn.Config(
-                api,
-                host=settings.host,
-                port=settings.port,
-                log_level="warning",
-                access_log=False,
-                lifespan="on",
-            )
-        )
-    ]
-    asyncio.run(_serve(servers))
+        _say(f"atoll: demo app      {app_origin(settings, 'dev', DEMO_APP, DEMO_TENANT)}")
+    try:
+        asyncio.run(_run(settings, cp, sockets))
+    finally:
+        cp.close()

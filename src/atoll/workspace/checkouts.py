@@ -29,6 +29,10 @@ def checkout(workspaces: Workspaces, app: App, revision: Revision) -> Path:
             dest = tmp / path
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(blobs.get(sha))
+            os.chmod(dest, 0o644)
+        # World-readable whatever the umask: sandboxes read the code as an unprivileged uid.
+        for folder, _dirs, _files in os.walk(tmp):
+            os.chmod(folder, 0o755)
         try:
             os.rename(tmp, target)
         except OSError:

@@ -1,0 +1,71 @@
+"""The gateway ASGI app: one origin per app environment, functions under ``/api/``."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from atoll.api.errors import error_response
+from atoll.api.platform import ControlPlane
+from atoll.errors import AtollError, LimitExceeded, NotFound
+from atoll.gateway.deployments import Deployments
+from atoll.gateway.hosts import parse_host
+from atoll.runtime import AppRef, InvokeRequest, Runtime
+
+MAX_FUNCTION_BODY = 6 * 1024 * 1024
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise LimitExceeded(f"request body is larger than {limit} bytes", max=limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise LimitExceeded(f"request body is larger than {limit} bytes", max=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def make_gateway(cp: ControlPlane, runtime: Runtime) -> Starlette:
+    """The gateway serving every app environment of ``cp`` through ``runtime``."""
+    deployments = Deployments(cp)
+
+    async def dispatch(request: Request) -> Response:
+        try:
+            host = parse_host(request.headers.get("host", ""), cp.settings.public_host)
+            if host is None:
+                raise NotFound("no app is served at this address")
+            deployment = await run_in_threadpool(deployments.resolve, host)
+            path = request.url.path
+            if path == "/api" or path.startswith("/api/"):
+                ref = AppRef(
+                    tenant=host.tenant,
+                    app=host.app,
+                    env=host.env,
+                    release=deployment.revision,
+                    code_dir=deployment.code_dir,
+                )
+                invoke = InvokeRequest(
+                    method=request.method,
+                    path=path,
+                    query=tuple(request.query_params.multi_items()),
+                    headers=tuple((k, v) for k, v in request.headers.items()),
+                    body=await _read_body(request, MAX_FUNCTION_BODY),
+                )
+                reply = await runtime.invoke(ref, invoke)
+                return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
+            raise NotFound(f"no page at {path}", path=path)
+        except AtollError as exc:
+            response = error_response(exc.status, exc.code, exc.message, **exc.detail)
+            if exc.status == 503 and "retry_after" in exc.detail:
+                response.headers["Retry-After"] = str(exc.detail["retry_after"])
+            return response
+
+    # Every path belongs to the app: the gateway has no routes of its own to shadow them.
+    return Starlette(routes=[Route("/{path:path}", dispatch, methods=METHODS)])

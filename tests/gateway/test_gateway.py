@@ -1,0 +1,85 @@
+"""The gateway serves each app environment's functions from its own origin."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from atoll.api import ControlPlane
+from atoll.gateway.app import make_gateway
+from atoll.runtime import BwrapBackend, Runtime
+from tests.conftest import commit_text
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.skipif(not BwrapBackend.available(), reason="bubblewrap not installed"),
+]
+
+HELLO = 'def get(name: str = "world") -> dict[str, str]:\n    return {"hello": name}\n'
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run async tests on asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def gateway(cp: ControlPlane) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of the gateway, with a started runtime."""
+    runtime = Runtime(cp.settings)
+    await runtime.start()
+    transport = httpx.ASGITransport(app=make_gateway(cp, runtime))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            yield client
+    finally:
+        await runtime.shutdown()
+
+
+def _origin(env: str, app: str, tenant: str) -> dict[str, str]:
+    return {"Host": f"{env}--{app}--{tenant}.localhost:8080"}
+
+
+async def test_functions_are_served_per_origin(
+    gateway: httpx.AsyncClient, client: TestClient, acme: dict[str, str], globex: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    commit_text(client, acme, "shop", {"functions/hello.py": HELLO})
+    r = await gateway.get("/api/hello?name=atoll", headers=_origin("dev", "shop", "acme"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"hello": "atoll"}
+
+    # A new revision is live in dev at once.
+    commit_text(client, acme, "shop", {"functions/hello.py": HELLO.replace("hello", "hi")})
+    r = await gateway.get("/api/hello", headers=_origin("dev", "shop", "acme"))
+    assert r.json() == {"hi": "world"}
+
+    for headers in (
+        _origin("dev", "shop", "globex"),  # the other tenant has no such app
+        _origin("prod", "shop", "acme"),  # nothing deployed to prod yet
+        _origin("dev", "nope", "acme"),
+        {"Host": "localhost:8080"},
+        {"Host": "dev--shop--acme.evil.com"},
+    ):
+        r = await gateway.get("/api/hello", headers=headers)
+        assert r.status_code == 404, (headers, r.text)
+        assert r.json()["error"]["code"] == "not_found"
+
+
+async def test_unknown_function_and_oversized_body(
+    gateway: httpx.AsyncClient, client: TestClient, acme: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    commit_text(client, acme, "shop", {"functions/hello.py": HELLO})
+    r = await gateway.get("/api/missing", headers=_origin("dev", "shop", "acme"))
+    assert r.status_code == 404
+    r = await gateway.post(
+        "/api/hello", content=b"x" * (7 * 1024 * 1024), headers=_origin("dev", "shop", "acme")
+    )
+    assert r.status_code == 413
+    r = await gateway.get("/api/hello", headers=_origin("dev", "shop", "acme"))
+    assert r.status_code == 200
