@@ -80,10 +80,11 @@ def test_built_frontend_serves_pages_and_assets(tmp_path: Path) -> None:
     html = frontend.page_html("/")
     assert html is not None and "<title>Home</title>" in html
     assert frontend.page_html("/missing") is None
-    assert (
-        frontend.page_json_for_path("/_atoll/pages/docs/intro.json") == build.pages["/docs/intro"]
-    )
-    assert frontend.page_json_for_path("/_atoll/pages/index.json") == build.pages["/"]
+    base = f"/_atoll/pages/{frontend.build_id}"
+    assert frontend.pages_base == base and base in html
+    assert frontend.page_json_for_path(f"{base}/docs/intro.json") == build.pages["/docs/intro"]
+    assert frontend.page_json_for_path(f"{base}/index.json") == build.pages["/"]
+    assert frontend.page_json_for_path("/_atoll/pages/0000000000000000/index.json") is None
     js_url = frontend.components.browser_entries()["Hi"]["js"]
     assert js_url is not None
     asset = frontend.asset(js_url)

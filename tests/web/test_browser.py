@@ -172,3 +172,13 @@ def test_javascript_urls_never_run(page: Any, site: str) -> None:
     page.wait_for_timeout(200)
     assert page.evaluate("window.__pwned") is None
     assert page.url == site + "/about" and dialogs == []
+
+
+def test_navigation_after_a_new_release_loads_the_page_for_real(page: Any, site: str) -> None:
+    page.evaluate("window.__marker = 42")
+    # What a tab opened on an older release sees: its build's page JSON is gone.
+    page.evaluate("window.__atoll.boot.pagesBase = '/_atoll/pages/0000000000000000'")
+    page.click("text=About")
+    page.wait_for_selector("text=About this fixture")
+    assert page.url == site + "/about"
+    assert page.evaluate("window.__marker") is None  # a full load happened

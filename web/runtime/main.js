@@ -31,17 +31,23 @@ function App({ boot }) {
       location.assign(url.href);
       return;
     }
-    if (push) history.pushState({ route }, "", url.pathname + url.search + url.hash);
+    let page;
     try {
       const response = await fetch(pageUrl(boot, route), { headers: { accept: "application/json" } });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const page = await response.json();
-      if (page.title) document.title = page.title;
-      setCurrent((c) => ({ route, page, error: null, n: c.n + 1 }));
-      window.scrollTo(0, 0);
-    } catch (err) {
-      setCurrent((c) => ({ route, page: null, error: `Could not load ${route}: ${err.message}`, n: c.n + 1 }));
+      if (!response.ok) {
+        // Most often a newer release is live (page URLs name their build): load it for real.
+        location.assign(url.href);
+        return;
+      }
+      page = await response.json();
+    } catch {
+      location.assign(url.href);
+      return;
     }
+    if (push) history.pushState({ route }, "", url.pathname + url.search + url.hash);
+    if (page.title) document.title = page.title;
+    setCurrent((c) => ({ route, page, error: null, n: c.n + 1 }));
+    window.scrollTo(0, 0);
   }, [boot]);
 
   useEffect(() => {

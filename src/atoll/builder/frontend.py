@@ -7,6 +7,7 @@ page-JSON and asset requests without touching the app's sources again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Collection
@@ -118,23 +119,34 @@ def build_frontend(
 
 @dataclass(frozen=True)
 class AppFrontend:
-    """A built release's browser side, ready to answer the gateway's requests."""
+    """A built release's browser side, ready to answer the gateway's requests.
+
+    Page JSON is served under ``/_atoll/pages/<build_id>/``: a tab opened on an older
+    release asks for a URL that no longer exists and falls back to a full page load.
+    """
 
     out_dir: Path
     pages: dict[str, dict[str, Any]]
     components: ComponentManifest
     platform: PlatformAssets
+    build_id: str
 
     @classmethod
     def load(cls, out_dir: Path, platform: PlatformAssets | None = None) -> AppFrontend:
         """Read a folder written by ``build_frontend``."""
-        pages = json.loads((out_dir / PAGES_FILE).read_text())
-        manifest = ComponentManifest.from_json(json.loads((out_dir / "manifest.json").read_text()))
-        return cls(out_dir, pages, manifest, platform or build_platform_assets())
+        pages_raw = (out_dir / PAGES_FILE).read_bytes()
+        manifest_raw = (out_dir / "manifest.json").read_bytes()
+        build_id = hashlib.sha256(pages_raw + b"\0" + manifest_raw).hexdigest()[:16]
+        manifest = ComponentManifest.from_json(json.loads(manifest_raw))
+        platform = platform or build_platform_assets()
+        return cls(out_dir, json.loads(pages_raw), manifest, platform, build_id)
 
-    def page_html(
-        self, route: str, *, api_base: str = API_BASE, pages_base: str = PAGES_BASE
-    ) -> str | None:
+    @property
+    def pages_base(self) -> str:
+        """URL prefix of this build's page JSON."""
+        return f"{PAGES_BASE}/{self.build_id}"
+
+    def page_html(self, route: str, *, api_base: str = API_BASE) -> str | None:
         """The HTML document for a route (``/``, ``/about``), or None if there is no page."""
         page = self.pages.get(_normal_route(route))
         if page is None:
@@ -146,16 +158,16 @@ class AppFrontend:
             route=_normal_route(route),
             routes=self.pages,
             api_base=api_base,
-            pages_base=pages_base,
+            pages_base=self.pages_base,
         )
 
     def page_json(self, route: str) -> dict[str, Any] | None:
-        """The checked page JSON for a route (what ``{pages_base}/<name>.json`` serves)."""
+        """The checked page JSON for a route."""
         return self.pages.get(_normal_route(route))
 
-    def page_json_for_path(self, path: str, pages_base: str = PAGES_BASE) -> dict[str, Any] | None:
-        """The page JSON for a request path like ``/_atoll/pages/about.json``."""
-        prefix = pages_base.rstrip("/") + "/"
+    def page_json_for_path(self, path: str) -> dict[str, Any] | None:
+        """The page JSON for a request path like ``/_atoll/pages/<build_id>/about.json``."""
+        prefix = self.pages_base + "/"
         if not path.startswith(prefix) or not path.endswith(".json"):
             return None
         name = path[len(prefix) : -len(".json")]
