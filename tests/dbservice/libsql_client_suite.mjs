@@ -56,5 +56,13 @@ out.nulls = plain(await client.execute("SELECT NULL, NULL IS NULL, ?", [null]));
 await client.executeMultiple("CREATE TABLE multi (x); INSERT INTO multi VALUES (1); INSERT INTO multi VALUES (2);");
 out.multi = plain(await client.execute("SELECT sum(x) FROM multi"));
 out.count = plain(await client.execute("SELECT count(*) FROM items"));
+await client.migrate([
+  "CREATE TABLE owners (id INTEGER PRIMARY KEY)",
+  "CREATE TABLE pets (id INTEGER PRIMARY KEY, owner REFERENCES owners (id))",
+  "INSERT INTO owners VALUES (1)",
+  "INSERT INTO pets VALUES (1, 1)",
+]);
+out.migrated = plain(await client.execute("SELECT count(*) FROM pets"));
+out.foreignKeysAfterMigrate = await errorOf(() => client.execute("INSERT INTO pets VALUES (2, 99)"));
 client.close();
 console.log(JSON.stringify(out));

@@ -49,6 +49,8 @@ def test_js_client(service: Service) -> None:
     assert out["nulls"] == [[None, "1n", None]]
     assert out["multi"] == [["3n"]]
     assert out["count"] == [["6n"]]
+    assert out["migrated"] == [["1n"]]
+    assert out["foreignKeysAfterMigrate"]["code"] == "SQLITE_CONSTRAINT_FOREIGNKEY"
 
 
 def test_python_client(service: Service) -> None:

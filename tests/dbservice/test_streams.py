@@ -114,3 +114,23 @@ def test_open_streams_are_capped_per_database(start_service: Callable[..., Servi
     assert service.execute("SELECT 1", token=other)["type"] == "ok"
     service.pipeline([stmt("COMMIT"), {"type": "close"}], baton=reads[0])
     assert service.execute("SELECT 1")["type"] == "ok"
+
+
+def test_foreign_keys_pragma_is_kept_per_stream(service: Service) -> None:
+    service.pipeline(
+        [
+            stmt("CREATE TABLE parent (id INTEGER PRIMARY KEY)"),
+            stmt("CREATE TABLE child (id INTEGER PRIMARY KEY, p REFERENCES parent (id))"),
+        ]
+    )
+    loose = service.pipeline([stmt("PRAGMA foreign_keys = OFF")])
+    # another stream still has foreign keys enforced
+    refused = service.execute("INSERT INTO child VALUES (1, 42)")
+    assert refused["error"]["code"] == "SQLITE_CONSTRAINT_FOREIGNKEY"
+    again = service.pipeline(
+        [stmt("INSERT INTO child VALUES (2, 42)"), stmt("PRAGMA foreign_keys")],
+        baton=loose["baton"],
+    )
+    assert again["results"][0]["type"] == "ok"
+    assert rows(again["results"][1]) == [["0"]]
+    assert rows(service.execute("PRAGMA foreign_keys")) == [["1"]]

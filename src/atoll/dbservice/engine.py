@@ -45,6 +45,7 @@ _PRAGMAS_WITH_ARGUMENT = frozenset(
         "user_version",
         "application_id",
         "defer_foreign_keys",
+        "foreign_keys",  # kept per stream on the shared writer (streams.py)
         "optimize",
     }
 )
@@ -220,6 +221,7 @@ class Connection:
         self._deadline = float("inf")
         self._keyword = ""
         self._denied: str | None = None
+        self.foreign_keys_touched = False
         self._db.set_progress_handler(self._progress, 1000)
         self._db.authorizer = self._authorize
 
@@ -249,6 +251,8 @@ class Connection:
                 two is not None and name not in self._settable_pragmas
             ):
                 reason = f"PRAGMA {name} cannot be changed"
+            elif name == "foreign_keys" and two is not None:
+                self.foreign_keys_touched = True
         if reason is None:
             return apsw.SQLITE_OK
         self._denied = reason
@@ -260,6 +264,15 @@ class Connection:
     def in_transaction(self) -> bool:
         """True when the connection is inside an explicit transaction."""
         return bool(self._db.in_transaction)
+
+    @property
+    def foreign_keys(self) -> bool:
+        """Whether foreign key enforcement is on."""
+        return bool(self._db.execute("PRAGMA foreign_keys").fetchall()[0][0])
+
+    @foreign_keys.setter
+    def foreign_keys(self, on: bool) -> None:
+        self._db.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
     def rollback(self) -> None:
         """Roll back an open transaction, if any."""

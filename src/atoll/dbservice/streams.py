@@ -52,7 +52,11 @@ def route(sql: str) -> tuple[str, bool]:
     """The SQL to run and whether it needs the writer (libSQL's read-only BEGIN mapped)."""
     if _BEGIN_READONLY.match(sql):
         return "BEGIN DEFERRED", False
-    return sql, first_keyword(sql) not in READ_KEYWORDS
+    keyword = first_keyword(sql)
+    if keyword == "PRAGMA":
+        # Setting pragmas is the writer's job; foreign_keys is per stream on the writer.
+        return sql, "=" in sql or "foreign_keys" in sql.lower()
+    return sql, keyword not in READ_KEYWORDS
 
 
 def effective_policy(conn: Connection, policy: WritePolicy) -> WritePolicy:
@@ -116,6 +120,7 @@ class Stream:
         self.mode = mode
         self.sqls: dict[int, str] = {}
         self.owns_writer = False
+        self.foreign_keys = True
         self.reader: Connection | None = None
         self.closed = False
         self.busy = False
@@ -158,11 +163,21 @@ class Stream:
         in_transaction = True
 
         def call(conn: Connection) -> T:
+            # The writer is shared by the database's streams; PRAGMA foreign_keys is
+            # per-connection state in SQLite, so it is kept per stream and put back to ON
+            # whenever the lease is given back.
             nonlocal in_transaction
+            if not self.foreign_keys:
+                conn.foreign_keys = False
+            conn.foreign_keys_touched = False
             try:
                 return work(conn, "allow")
             finally:
                 in_transaction = conn.in_transaction
+                if conn.foreign_keys_touched:
+                    self.foreign_keys = conn.foreign_keys
+                if not in_transaction and not self.foreign_keys:
+                    conn.foreign_keys = True
 
         try:
             return await self.db.on_writer(call)
