@@ -146,6 +146,8 @@ def test_todo_form_calls_function_and_refreshes(page: Any) -> None:
     page.wait_for_selector(".atoll-list li >> text=second")
     assert page.input_value("input[name=title]") == ""
     assert page.is_visible("text=2 todos")
+    # An action after a refresh reads the refreshed data.
+    page.wait_for_selector(".atoll-message.atoll-success:has-text('now 2 todos')")
 
 
 def test_client_side_navigation_and_data_error_state(page: Any, site: str) -> None:

@@ -3,13 +3,16 @@ import { createElement as h, useCallback, useEffect, useMemo, useRef, useState }
 import { resolve, setPath } from "./expr.js";
 import { RenderNode } from "./nodes.js";
 
+const FUNCTION_TIMEOUT_MS = 60_000;
+
 /** Call one of the app's functions: GET/POST ... {apiBase}/{name}. */
 export async function callFunction(apiBase, name, method, query, body) {
   const url = new URL(`${apiBase.replace(/\/$/, "")}/${encodeURIComponent(name)}`, location.href);
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null) url.searchParams.set(k, typeof v === "object" ? JSON.stringify(v) : String(v));
   }
-  const init = { method, headers: { accept: "application/json" } };
+  // The gateway times functions out long before this; it only bounds a stuck connection.
+  const init = { method, headers: { accept: "application/json" }, signal: AbortSignal.timeout(FUNCTION_TIMEOUT_MS) };
   if (body !== undefined && body !== null && method !== "GET") {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -41,8 +44,14 @@ export function PageView({ page, boot, navigate }) {
   const [messages, setMessages] = useState([]);
   const stateRef = useRef(state);
   stateRef.current = state;
+  // dataRef is the source of truth, so an action right after a refresh reads the new data
+  // even before React has re-rendered.
   const dataRef = useRef(data);
-  dataRef.current = data;
+  const generation = useRef({});
+  const putData = useCallback((name, value) => {
+    dataRef.current = { ...dataRef.current, [name]: value };
+    setData(dataRef.current);
+  }, []);
 
   const scopeNow = useCallback(() => {
     const values = {};
@@ -52,12 +61,10 @@ export function PageView({ page, boot, navigate }) {
 
   const refresh = useCallback(async (names) => {
     const sources = Object.entries(page.data || {}).filter(([n, s]) => s.function && (!names || names.includes(n)));
-    setData((d) => {
-      const next = { ...d };
-      for (const [n] of sources) next[n] = { ...next[n], status: next[n] && "value" in next[n] ? "ready" : "loading", refreshing: true };
-      return next;
-    });
     await Promise.all(sources.map(async ([name, source]) => {
+      const mine = (generation.current[name] = (generation.current[name] || 0) + 1);
+      const before = dataRef.current[name];
+      putData(name, { ...before, status: before && "value" in before ? "ready" : "loading", refreshing: true });
       let result;
       try {
         const q = resolve(source.query || {}, { state: stateRef.current, query });
@@ -65,9 +72,10 @@ export function PageView({ page, boot, navigate }) {
       } catch (err) {
         result = { status: "error", error: String(err && err.message ? err.message : err) };
       }
-      setData((d) => ({ ...d, [name]: result }));
+      // Only the latest load of a source counts; an older, slower answer is dropped.
+      if (generation.current[name] === mine) putData(name, result);
     }));
-  }, [page, boot.apiBase, query]);
+  }, [page, boot.apiBase, query, putData]);
 
   useEffect(() => { refresh(null); }, [refresh]);
 
