@@ -116,6 +116,16 @@ def test_portal_modal_is_styled_by_component_css(page: Any) -> None:
     assert page.evaluate("document.querySelector('body > [role=dialog], body .dialog')") is None
     in_shadow(page, "Dialog", "root.querySelector('#close').click()")
     page.wait_for_function(f"() => !{SHADOW.format(name='Dialog')}.querySelector('.dialog')")
+    in_shadow(page, "Dialog", "root.querySelector('#tip').click()")
+    page.wait_for_function(f"() => {SHADOW.format(name='Dialog')}.querySelector('.tip')")
+    assert background(page, "Dialog", "[data-atoll-portal] .tip") == "rgb(1, 2, 3)"
+    below = in_shadow(
+        page,
+        "Dialog",
+        "root.querySelector('.tip').getBoundingClientRect().top"
+        " >= root.querySelector('#tip').getBoundingClientRect().bottom - 1",
+    )
+    assert below
 
 
 def test_events_and_focus_work_inside_shadow_root(page: Any) -> None:

@@ -1,5 +1,5 @@
 // @atoll/ui: what tenant components import from the platform (mapped by the page's import map).
-import { createContext, createElement, useContext } from "react";
+import { createContext, createElement, useContext, useLayoutEffect, useState } from "react";
 import { createPortal } from "react-dom";
 
 /** The shadow root a component is mounted in, and the container its portals go to. */
@@ -39,4 +39,26 @@ export function Modal({ open = true, onClose, className = "", children }) {
       createElement("div", { role: "dialog", "aria-modal": "true", className }, children),
     ),
   );
+}
+
+/** A box shown next to `anchor` (an element, e.g. from a ref), in the portal container. */
+export function Popover({ anchor, open = true, placement = "bottom", className = "", children }) {
+  const [position, setPosition] = useState(null);
+  useLayoutEffect(() => {
+    if (!open || !anchor) return undefined;
+    const place = () => {
+      const r = anchor.getBoundingClientRect();
+      setPosition(placement === "top" ? { left: r.left, bottom: window.innerHeight - r.top } : { left: r.left, top: r.bottom });
+    };
+    place();
+    window.addEventListener("scroll", place, true);
+    window.addEventListener("resize", place);
+    return () => {
+      window.removeEventListener("scroll", place, true);
+      window.removeEventListener("resize", place);
+    };
+  }, [anchor, open, placement]);
+  if (!open || !anchor || !position) return null;
+  return createElement(Portal, null,
+    createElement("div", { "data-atoll-popover": "", className, style: { position: "fixed", ...position } }, children));
 }

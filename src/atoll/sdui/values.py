@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -15,8 +15,6 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from atoll.sdui.expressions import ExpressionError, parse_expression
-
-T = TypeVar("T")
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 FIELD_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
