@@ -26,7 +26,7 @@ from atoll.dbservice.snapshots import (
 )
 from atoll.errors import BadInput, InvalidName, NotFound
 
-from .conftest import DATABASE, Service
+from .conftest import DATABASE, Service, stmt
 
 DB = "acme--shop--dev"
 
@@ -133,3 +133,16 @@ def test_deleted_database_is_gone_from_the_service(service: Service) -> None:
     delete_app_databases(service.data_dir, "acme", "todo")
     response = service.post("/v2/pipeline", {"baton": None, "requests": []})
     assert response.status_code == 404
+
+
+def test_recreated_database_is_not_served_from_the_old_file(service: Service) -> None:
+    service.execute("CREATE TABLE old (x)")
+    held = service.pipeline([stmt("BEGIN"), stmt("INSERT INTO old VALUES (1)")])
+    delete_app_databases(service.data_dir, "acme", "todo")
+    create_database(service.data_dir, DATABASE)
+    tables = service.execute("SELECT name FROM sqlite_schema")["response"]["result"]["rows"]
+    assert tables == []
+    # the stream that held a transaction on the deleted file gets a clean error
+    response = service.pipeline([stmt("INSERT INTO old VALUES (2)")], baton=held["baton"])
+    assert response["results"][0]["type"] == "error"
+    assert service.execute("CREATE TABLE fresh (x)")["type"] == "ok"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from .streams import Stream, StreamRegistry
 from .tokens import TokenClaims, TokenVerifier
 
 MiB = 1024 * 1024
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,10 @@ class DbService:
         async def sweep() -> None:
             while True:
                 await asyncio.sleep(interval)
-                await self.streams.expire_idle()
+                try:
+                    await self.streams.expire_idle()
+                except Exception:  # the sweeper must outlive any one stream's failure
+                    logger.exception("expiring idle streams failed")
 
         task = asyncio.create_task(sweep())
         try:

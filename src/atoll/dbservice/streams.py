@@ -9,6 +9,7 @@ idle stream's transaction is rolled back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import secrets
 import time
@@ -282,9 +283,11 @@ class Stream:
             return
         self.closed = True
         self.db.streams -= 1
+        # A rollback can only fail if the database is gone (deleted app): nothing to undo.
         if self.owns_writer:
             try:
-                await self.db.on_writer(lambda c: c.rollback())
+                with contextlib.suppress(AtollError):
+                    await self.db.on_writer(lambda c: c.rollback())
             finally:
                 self.owns_writer = False
                 self.db.release_writer()
@@ -292,7 +295,8 @@ class Stream:
         if reader is not None:
             self.reader = None
             try:
-                await self.db.on_reader(reader, lambda c: c.rollback())
+                with contextlib.suppress(AtollError):
+                    await self.db.on_reader(reader, lambda c: c.rollback())
             finally:
                 self.db.checkin_reader(reader)
 
