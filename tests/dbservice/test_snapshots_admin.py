@@ -18,8 +18,10 @@ from atoll.dbservice import (
     table_rows,
 )
 from atoll.dbservice.snapshots import (
+    delete_snapshot,
     list_snapshots,
     parse_snapshot_id,
+    prune_snapshots,
     restore_snapshot,
     snapshot_id,
     take_snapshot,
@@ -67,6 +69,19 @@ def test_take_list_restore(tmp_path: Path) -> None:
     assert exec_sql(tmp_path, DB, "SELECT x FROM t ORDER BY x").rows == [[1], [2]]
     with pytest.raises(NotFound):
         restore_snapshot(tmp_path, DB, "20200101T000000000000Z-nope")
+
+
+def test_prune_and_delete_snapshots(tmp_path: Path) -> None:
+    create_database(tmp_path, DB)
+    ids = [take_snapshot(tmp_path, DB, f"s{i}").id for i in range(4)]
+    assert [s.id for s in list_snapshots(tmp_path, DB)] == ids[::-1]
+    pruned = prune_snapshots(tmp_path, DB, keep=1, keep_ids=frozenset({ids[0]}))
+    assert pruned == [ids[2], ids[1]]
+    assert [s.id for s in list_snapshots(tmp_path, DB)] == [ids[3], ids[0]]
+    delete_snapshot(tmp_path, DB, ids[0])
+    assert [s.id for s in list_snapshots(tmp_path, DB)] == [ids[3]]
+    with pytest.raises(NotFound):
+        delete_snapshot(tmp_path, DB, ids[0])
 
 
 def test_restore_under_a_running_service(service: Service) -> None:

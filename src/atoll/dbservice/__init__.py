@@ -43,7 +43,14 @@ from .migrations import (
 )
 from .names import DatabaseName
 from .server import bind_socket, bind_unix_socket, default_socket_path, make_server, serve
-from .snapshots import SnapshotInfo, list_snapshots, restore_snapshot, take_snapshot
+from .snapshots import (
+    SnapshotInfo,
+    delete_snapshot,
+    list_snapshots,
+    prune_snapshots,
+    restore_snapshot,
+    take_snapshot,
+)
 from .tokens import TokenClaims, TokenIssuer, TokenVerifier
 
 __all__ = [
@@ -73,6 +80,7 @@ __all__ = [
     "database_path",
     "default_socket_path",
     "delete_app_databases",
+    "delete_snapshot",
     "dry_run_migrations",
     "exec_sql",
     "list_snapshots",
@@ -80,6 +88,7 @@ __all__ = [
     "load_migrations",
     "make_app",
     "make_server",
+    "prune_snapshots",
     "restore_snapshot",
     "serve",
     "service_url",

@@ -145,3 +145,24 @@ def restore_snapshot(
         live.close()
         source.close()
     return safety
+
+
+def delete_snapshot(data_dir: Path, database: DatabaseName | str, ident: str) -> None:
+    """Delete one snapshot; NotFound if there is none."""
+    get_snapshot(data_dir, database, ident).path.unlink()
+
+
+def prune_snapshots(
+    data_dir: Path,
+    database: DatabaseName | str,
+    *,
+    keep: int,
+    keep_ids: frozenset[str] = frozenset(),
+) -> list[str]:
+    """Delete all but the newest ``keep`` snapshots (and those in ``keep_ids``); their ids."""
+    if keep < 0:
+        raise BadInput("keep must be 0 or more", keep=keep)
+    doomed = [s for s in list_snapshots(data_dir, database)[keep:] if s.id not in keep_ids]
+    for snapshot in doomed:
+        snapshot.path.unlink(missing_ok=True)
+    return [s.id for s in doomed]
