@@ -255,6 +255,95 @@ def pull(
     )
 
 
+@app.command()
+def invoke(
+    ctx: typer.Context,
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    function: str,
+    env: Annotated[str, typer.Option(help="Environment.")] = "dev",
+    method: Annotated[str, typer.Option(help="HTTP method.")] = "GET",
+    data: Annotated[str | None, typer.Option(help="JSON body.")] = None,
+    query: Annotated[
+        list[str] | None, typer.Option("--query", "-q", help="Query parameter KEY=VALUE.")
+    ] = None,
+) -> None:
+    """Call a function of an app environment and print its response."""
+    cli = _run(ctx)
+    try:
+        body = None if data is None else json.loads(data)
+    except ValueError as exc:
+        fail(f"--data is not valid JSON: {exc}", 2)
+    params = {}
+    for item in query or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            fail(f"--query takes KEY=VALUE, not {item!r}", 2)
+        params[key] = value
+    got = cli.client().json(
+        "POST",
+        f"/apps/{app_name}/invoke",
+        json={
+            "function": function,
+            "env": env,
+            "method": method.upper(),
+            "query": params,
+            "body": body,
+        },
+    )
+    shown = got["body"] if isinstance(got["body"], str) else json.dumps(got["body"], indent=2)
+    cli.out({"status": got["status"], "body": got["body"]}, shown)
+    if got["status"] >= 400:
+        fail(f"the function answered HTTP {got['status']} (request {got['request_id']})", 1)
+
+
+def _log_line(entry: dict[str, Any]) -> str:
+    import datetime as dt
+
+    ts = dt.datetime.fromtimestamp(float(entry.get("ts", 0)), dt.UTC).strftime("%H:%M:%S.%f")
+    head = (
+        f"{ts[:-3]} {entry.get('request_id', '-')} {entry.get('method', '')} "
+        f"{entry.get('function', entry.get('kind', ''))} -> {entry.get('status', '')} "
+        f"({entry.get('duration_ms', '?')} ms)"
+    )
+    lines = [head]
+    for stream in ("stdout", "stderr"):
+        lines += [f"  {stream}: {line}" for line in str(entry.get(stream) or "").splitlines()]
+    for record in entry.get("logs") or []:
+        lines.append(f"  log: {json.dumps(record, default=str)}")
+    if entry.get("error"):
+        lines.append(f"  error: {entry['error']}")
+    if entry.get("text"):
+        lines += [f"  {line}" for line in str(entry["text"]).splitlines()]
+    return "\n".join(lines)
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    app_name: Annotated[str, typer.Option("--app", help="The app.")],
+    env: Annotated[str, typer.Option(help="Environment.")] = "dev",
+    limit: Annotated[int, typer.Option(help="How many recent entries.")] = 100,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing.")] = False,
+) -> None:
+    """Print function logs of an app environment."""
+    cli = _run(ctx)
+    path = f"/apps/{app_name}/envs/{env}/logs"
+    client = cli.client()
+
+    def show(entry: dict[str, Any]) -> None:
+        typer.echo(json.dumps(entry, default=str) if cli.as_json else _log_line(entry))
+
+    if not follow:
+        for entry in client.json("GET", path, params={"limit": limit})["entries"]:
+            show(entry)
+        return
+    try:
+        for entry in client.events(path, params={"limit": limit, "follow": "true"}):
+            show(entry)
+    except KeyboardInterrupt:
+        return
+
+
 def _hoist_global_options(argv: list[str]) -> list[str]:
     """Let global options stand anywhere (``atoll app list --json``) by moving them first."""
     front: list[str] = []

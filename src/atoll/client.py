@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -49,13 +51,32 @@ class ApiClient:
                 f"cannot reach the control plane at {self.server}: {exc}", server=self.server
             ) from exc
         if response.status_code >= 400:
-            try:
-                err = response.json()["error"]
-                code, message, detail = err["code"], err["message"], err.get("detail") or {}
-            except (ValueError, KeyError, TypeError):
-                code, message, detail = "http_error", response.text[:200], {}
-            raise ApiError(response.status_code, code, message, detail)
+            self._raise(response)
         return response
+
+    @staticmethod
+    def _raise(response: httpx.Response) -> None:
+        try:
+            err = response.json()["error"]
+            code, message, detail = err["code"], err["message"], err.get("detail") or {}
+        except (ValueError, KeyError, TypeError):
+            code, message, detail = "http_error", response.text[:200], {}
+        raise ApiError(response.status_code, code, message, detail)
+
+    def events(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Server-sent events of a GET, each ``data:`` line decoded as JSON."""
+        try:
+            with self._http.stream("GET", path, params=params, timeout=None) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._raise(response)
+                for line in response.iter_lines():
+                    if line.startswith("data: "):
+                        yield json.loads(line[6:])
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(
+                f"lost the control plane at {self.server}: {exc}", server=self.server
+            ) from exc
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request and decode its JSON answer."""

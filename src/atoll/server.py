@@ -53,7 +53,7 @@ def app_origin(settings: Settings, env: str, app: str, tenant: str) -> str:
 
 
 async def _run(settings: Settings, cp: ControlPlane, sockets: dict[str, socket.socket]) -> None:
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, logs=cp.logs)
     await runtime.start()
     servers = {
         "api": _server(make_app(cp)),

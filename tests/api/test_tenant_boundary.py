@@ -26,6 +26,8 @@ def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("GET", "/api/v1/apps/{app}/revisions"): {},
         ("GET", "/api/v1/apps/{app}/revisions/{revision}"): {},
         ("GET", "/api/v1/apps/{app}/diff"): {"params": {"from": head, "to": head}},
+        ("POST", "/api/v1/apps/{app}/invoke"): {"json": {"function": "hello"}},
+        ("GET", "/api/v1/apps/{app}/envs/{env}/logs"): {},
     }
 
 
@@ -48,7 +50,7 @@ def test_another_tenants_app_is_404_on_every_route(
     head = head_of(client, acme, "shop")
     assert head is not None
     for (method, template), kwargs in _calls(head).items():
-        url = template.format(app="shop", path="a.txt", revision=head)
+        url = template.format(app="shop", path="a.txt", revision=head, env="dev")
         r = client.request(method, url, headers=globex, **kwargs)
         assert r.status_code == 404, (method, template, r.status_code, r.text)
         assert "secret" not in r.text

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from atoll.config import Settings
+from atoll.runtime.logs import LogStore
 from atoll.store import open_store
 from atoll.workspace import Workspaces
 
@@ -18,6 +19,8 @@ class ControlPlane:
     settings: Settings
     engine: sa.Engine
     workspaces: Workspaces
+    # Shared with the runtime when both run in one process, so ``logs --follow`` is live.
+    logs: LogStore
 
     @classmethod
     def open(cls, settings: Settings) -> ControlPlane:
@@ -25,8 +28,22 @@ class ControlPlane:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = open_store(settings.metadata_url)
         workspaces = Workspaces(engine, settings.data_dir / "apps", settings.limits)
-        return cls(settings=settings, engine=engine, workspaces=workspaces)
+        logs = LogStore(settings.data_dir / "logs")
+        return cls(settings=settings, engine=engine, workspaces=workspaces, logs=logs)
+
+    @property
+    def gateway_url(self) -> str:
+        """Where the control plane reaches the app gateway."""
+        host = self.settings.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"http://{host}:{self.settings.gateway_port}"
+
+    def origin_host(self, env: str, app: str, tenant: str) -> str:
+        """The ``Host`` of one app environment's origin."""
+        return f"{env}--{app}--{tenant}.{self.settings.public_host}:{self.settings.gateway_port}"
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and flush logs."""
+        self.logs.close()
         self.engine.dispose()
