@@ -251,6 +251,20 @@ def test_other_apps_code_and_database_are_not_visible(
     assert listing.startswith("PermissionError")
 
 
+def test_symlinks_and_special_files_in_the_code_are_not_followed(
+    rt: Harness, neighbour: AppRef
+) -> None:
+    ref = rt.app("linker", {"functions/files.py": ATTACKS["functions/files.py"]}, tenant="evil")
+    os.symlink("/etc/shadow", ref.code_dir / "shadow")
+    os.symlink(neighbour.code_dir, ref.code_dir / "victim")
+    os.mkfifo(ref.code_dir / "fifo")
+    shadow_mode = os.stat("/etc/shadow").st_mode
+    paths = ["/app/shadow", "/app/victim/functions/hello.py", "/app/fifo"]
+    seen = body(attack(rt, ref, neighbour, "/api/files", query={"paths": paths}))
+    assert all(v.startswith("FileNotFoundError") for v in seen.values()), seen
+    assert os.stat("/etc/shadow").st_mode == shadow_mode
+
+
 def test_app_code_is_read_only(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
     seen = body(
         attack(rt, attacker, neighbour, "/api/files", "POST", {"path": "/app/functions/files.py"})

@@ -112,7 +112,10 @@ def test_crashed_zygote_is_replaced(rt: Harness) -> None:
     assert isinstance(rt.call(other, "/api/slow"), InvokeResponse)
     assert isinstance(rt.call(ref, "/api/slow"), InvokeResponse)
     starts = rt.runtime.apps[ref.key].cold_starts
+    sandbox = rt.runtime.apps[ref.key].sandbox
+    assert sandbox is not None
     rt.call(ref, "/api/slow", "POST")  # worker may or may not answer before the sandbox ends
+    wait_until(lambda: sandbox.dead)
     assert isinstance(rt.call(ref, "/api/slow"), InvokeResponse)
     assert rt.runtime.apps[ref.key].cold_starts > starts
     assert isinstance(rt.call(other, "/api/slow"), InvokeResponse)

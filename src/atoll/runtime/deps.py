@@ -1,5 +1,8 @@
 """Dependency layers: ``[python] dependencies`` resolved and installed once per lock by uv.
 
+Only wheels are installed (``--no-build``): building a source distribution would run the
+package's build code as root on the host.
+
 A layer is ``<layers>/<sha256 of the resolved lock>/site`` and is shared by every app whose
 dependencies resolve to the same lock. Sandboxes see the layers folder read-only at
 ``/opt/atoll/layers``; it is mode 0711, so a layer is reachable only by its digest.
@@ -14,6 +17,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,6 +106,7 @@ class DependencyLayers:
                 "--no-header",
                 "--quiet",
                 "--no-annotate",
+                "--no-build",
                 stdin="\n".join(requirements).encode(),
             )
         return self._resolved[key]
@@ -143,6 +148,7 @@ class DependencyLayers:
             "install",
             "--quiet",
             "--no-deps",
+            "--no-build",
             "--python",
             self.python,
             "--target",
@@ -151,12 +157,12 @@ class DependencyLayers:
             str(tmp / "requirements.lock"),
         )
         for root, dirs, files in os.walk(tmp):
-            for d in dirs:
-                os.chmod(os.path.join(root, d), 0o755)
-            for f in files:
-                path = os.path.join(root, f)
-                if not os.path.islink(path):
-                    os.chmod(path, os.stat(path).st_mode | 0o444)
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                if os.path.islink(path):
+                    continue  # never chmod through a link that points at the host
+                mode = os.lstat(path).st_mode
+                os.chmod(path, 0o755 if stat.S_ISDIR(mode) else mode | 0o444)
         os.chmod(tmp, 0o755)
         (tmp / ".complete").write_text("")
         with contextlib.suppress(FileNotFoundError):

@@ -357,7 +357,11 @@ def _error_from(error: dict[str, Any], request_id: str) -> AtollError:
 
 
 def _copy_code(source: Path, target: Path) -> None:
-    """Copy the app's code into a slot, world-readable, without VCS or build folders."""
+    """Copy the app's code into a slot: regular files and folders only, world-readable.
+
+    Runs as root, so it never follows a symlink (a link to /etc/shadow in a workspace must
+    not be dereferenced on the host) and skips FIFOs, sockets and devices.
+    """
     if not source.is_dir():
         raise NotFound(f"app code folder {source} does not exist")
     for entry in os.scandir(target):
@@ -365,16 +369,25 @@ def _copy_code(source: Path, target: Path) -> None:
             shutil.rmtree(entry.path)
         else:
             os.unlink(entry.path)
-    shutil.copytree(
-        source,
-        target,
-        dirs_exist_ok=True,
-        symlinks=False,
-        ignore=lambda _d, names: [n for n in names if n in COPY_SKIP],
-        copy_function=shutil.copyfile,
-    )
-    for root, dirs, files in os.walk(target):
-        for d in dirs:
-            os.chmod(os.path.join(root, d), 0o755)
-        for f in files:
-            os.chmod(os.path.join(root, f), 0o644)
+    _copy_tree(source, target, depth=0)
+
+
+def _copy_tree(source: Path, target: Path, depth: int) -> None:
+    if depth > 32:
+        return
+    for entry in os.scandir(source):
+        if entry.name in COPY_SKIP or entry.is_symlink():
+            continue
+        destination = target / entry.name
+        if entry.is_dir(follow_symlinks=False):
+            destination.mkdir(mode=0o755)
+            os.chmod(destination, 0o755)
+            _copy_tree(Path(entry.path), destination, depth + 1)
+        elif entry.is_file(follow_symlinks=False):
+            with open(entry.path, "rb", opener=_nofollow) as src, open(destination, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.chmod(destination, 0o644)
+
+
+def _nofollow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW)
