@@ -134,3 +134,13 @@ def test_foreign_keys_pragma_is_kept_per_stream(service: Service) -> None:
     assert again["results"][0]["type"] == "ok"
     assert rows(again["results"][1]) == [["0"]]
     assert rows(service.execute("PRAGMA foreign_keys")) == [["1"]]
+
+
+def test_exhausted_reader_pool_is_a_clean_busy_error(start_service: Callable[..., Service]) -> None:
+    options = ServiceOptions(limits=EngineLimits(busy_timeout_ms=200), max_readers=1)
+    service = start_service(options)
+    held = service.pipeline([stmt("BEGIN TRANSACTION READONLY"), stmt("SELECT 1")])
+    busy = service.execute("SELECT 2", token=service.token("ro"))
+    assert busy["error"]["code"] == "SQLITE_BUSY"
+    service.pipeline([stmt("COMMIT")], baton=held["baton"])
+    assert rows(service.execute("SELECT 3", token=service.token("ro"))) == [["3"]]

@@ -92,7 +92,11 @@ class Database:
         """Take a read-only connection from the pool (opening one if needed)."""
         self._check_open()
         try:
-            await asyncio.wait_for(self._reader_slots.acquire(), self.limits.busy_timeout_ms / 1000)
+            if self._reader_slots.locked():
+                timeout = self.limits.busy_timeout_ms / 1000
+                await asyncio.wait_for(self._reader_slots.acquire(), timeout)
+            else:
+                await self._reader_slots.acquire()  # free: no timer, no extra task
         except TimeoutError as exc:
             raise SqlError(
                 "database is busy: every read connection is held by an open read transaction",
