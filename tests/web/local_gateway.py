@@ -27,7 +27,7 @@ FakeFunction = Callable[[str, dict[str, str], Any], tuple[int, Any]]
 
 
 def todo_functions() -> dict[str, FakeFunction]:
-    """In-memory ``todos`` (GET/POST/PATCH/DELETE) and an always failing ``broken``."""
+    """In-memory ``todos`` (GET/POST/PATCH), an always failing ``broken``, and ``echo``."""
     todos: list[dict[str, Any]] = []
 
     def todos_fn(method: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
@@ -49,7 +49,10 @@ def todo_functions() -> dict[str, FakeFunction]:
     def broken(method: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         return 500, {"error": {"code": "tenant_code_error", "message": "RuntimeError: broken"}}
 
-    return {"todos": todos_fn, "broken": broken}
+    def echo(method: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        return 200, {"q": query.get("q", "")}
+
+    return {"todos": todos_fn, "broken": broken, "echo": echo}
 
 
 def make_app(frontend: AppFrontend, functions: dict[str, FakeFunction]) -> Starlette:

@@ -167,6 +167,9 @@ def test_client_side_navigation_and_data_error_state(page: Any, site: str) -> No
     assert page.url == site + "/about"
     assert page.evaluate("window.__marker") == 42  # no full reload
     page.wait_for_selector("text=Could not load failing")
+    page.wait_for_selector("#echoed:has-text('echo: start')")
+    page.fill("#search input", "typed query")
+    page.wait_for_selector("#echoed:has-text('echo: typed query')")
     assert page.is_visible("button:has-text('Retry')")
     assert page.inner_text(".atoll-markdown strong") == "bold"
     page.go_back()

@@ -83,8 +83,10 @@ function Form({ props, children, fire }) {
     props.submitText ? h("button", { type: "submit", className: "atoll-button atoll-primary" }, str(props.submitText)) : null);
 }
 
-function Field({ label, children }) {
-  return label ? h("label", { className: "atoll-field" }, h("span", { className: "atoll-label" }, str(label)), children) : children;
+// Called as a component, so the node id (put on it by RenderNode) is passed along here.
+function Field({ label, id, children }) {
+  if (!label) return id ? cloneElement(children, { id }) : children;
+  return h("label", { className: "atoll-field", id }, h("span", { className: "atoll-label" }, str(label)), children);
 }
 
 // An input is controlled when bound to state (or given a value); otherwise the browser owns it.
@@ -165,9 +167,11 @@ function ComponentNode({ node, props, ctx, fire }) {
 
 export const BUILTINS = { Stack, Row, Grid, Card, Heading, Text, Image, Link, Markdown, Form, Input, Select, Checkbox, Button, Table, List, Component: ComponentNode };
 
-function Unknown({ node }) {
-  return h("div", { className: "atoll-unknown", role: "note" }, `Unknown node type "${str(node.type)}"`,
-    node.children && node.children.length ? ` (${node.children.length} children not shown)` : "");
+// A type this runtime does not know (say, from a newer Atoll): say so, and keep its children.
+function Unknown({ node, children }) {
+  return h("div", { className: "atoll-unknown-box" },
+    h("div", { className: "atoll-unknown", role: "note" }, `Unknown node type "${str(node.type)}"`),
+    children);
 }
 
 /** Data sources a node reads in its own props, repeat and visibleWhen (not its children's). */
@@ -196,8 +200,7 @@ function NodeBody({ node, scope, ctx, wrap }) {
   }
   if (node.visibleWhen && !evaluate(node.visibleWhen, scope)) return null;
   const render = Object.prototype.hasOwnProperty.call(BUILTINS, node.type) ? BUILTINS[node.type] : null;
-  if (!render) return wrapIn(wrap, h(Unknown, { node }));
-  const props = resolve(node.props || {}, scope);
+  const props = render ? resolve(node.props || {}, scope) : {};
   // Runs the node's actions for an event; resolves to false if one of them failed.
   const fire = (event, extra, more) => {
     const actions = node.on && Object.prototype.hasOwnProperty.call(node.on, event) ? node.on[event] : null;
@@ -205,7 +208,7 @@ function NodeBody({ node, scope, ctx, wrap }) {
   };
   const children = (node.children || []).map((child, i) => h(RenderNode, { key: child.id ?? i, node: child, scope, ctx }));
   // Built-ins are plain functions without hooks: call them to put the node's id on their element.
-  const element = render({ node, props, ctx, fire, scope, children });
+  const element = (render || Unknown)({ node, props, ctx, fire, scope, children });
   return wrapIn(wrap, node.id && element ? cloneElement(element, { id: node.id }) : element);
 }
 

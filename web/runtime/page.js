@@ -4,6 +4,7 @@ import { resolve, setPath } from "./expr.js";
 import { RenderNode } from "./nodes.js";
 
 const FUNCTION_TIMEOUT_MS = 60_000;
+const QUERY_RELOAD_DELAY_MS = 250;
 
 /** Call one of the app's functions: GET/POST ... {apiBase}/{name}. */
 export async function callFunction(apiBase, name, method, query, body) {
@@ -78,6 +79,7 @@ export function PageView({ page, boot, navigate }) {
   }, [page, boot.apiBase, query, putData]);
 
   useEffect(() => { refresh(null); }, [refresh]);
+  useQueryReloads(page, state, query, refresh);
 
   const message = useCallback((text, level = "info") => {
     const id = Math.random().toString(36).slice(2);
@@ -127,6 +129,31 @@ export function PageView({ page, boot, navigate }) {
     h(RenderNode, { node: page.root, scope, ctx }),
     h("div", { className: "atoll-messages", "aria-live": "polite" },
       messages.map((m) => h("div", { key: m.id, className: `atoll-message atoll-${m.level}` }, m.text))));
+}
+
+// Reload a data source when its query (bound to page state) changes, e.g. a search box.
+function useQueryReloads(page, state, query, refresh) {
+  const keys = useMemo(() => {
+    const out = {};
+    for (const [name, source] of Object.entries(page.data || {})) {
+      if (!source.function || !source.query) continue;
+      try { out[name] = JSON.stringify(resolve(source.query, { state, query })); } catch { out[name] = null; }
+    }
+    return out;
+  }, [page, state, query]);
+  const last = useRef(keys);
+  const pending = useRef(new Set());
+  useEffect(() => {
+    for (const name of Object.keys(keys)) if (keys[name] !== last.current[name]) pending.current.add(name);
+    last.current = keys;
+    if (!pending.current.size) return undefined;
+    const timer = setTimeout(() => {
+      const names = [...pending.current];
+      pending.current.clear();
+      refresh(names);
+    }, QUERY_RELOAD_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [keys, refresh]);
 }
 
 // A number that changes whenever page state or data does (error boundaries retry on it).
