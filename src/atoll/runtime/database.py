@@ -94,7 +94,9 @@ class DatabaseProxy:
             name, _, value = line.partition(":")
             lowered = name.strip().lower()
             if lowered == "content-length":
-                length = int(value.strip() or 0)
+                if not value.strip().isdigit():
+                    return _reply("400 Bad Request", "bad content-length")
+                length = int(value.strip())
             elif lowered == "transfer-encoding":
                 return _reply("411 Length Required", "send a content-length")
             elif lowered not in ("host", "authorization", "connection"):

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from atoll.errors import BuildFailed
+
 from .limits import parse_host_port
 
 MAX_HEAD_BYTES = 16 * 1024
@@ -127,14 +129,22 @@ class EgressProxy:
             writer.write(_response("400 Bad Request", "malformed request line"))
             return
         if method.upper() == "CONNECT":
-            host, port = parse_host_port(target) if ":" in target else (target, 443)
+            try:
+                host, port = parse_host_port(target) if ":" in target else (target, 443)
+            except BuildFailed:
+                writer.write(_response("400 Bad Request", "CONNECT needs host:port"))
+                return
             forward = b""
         else:
             url = urlsplit(target)
             if url.scheme != "http" or not url.hostname:
                 writer.write(_response("400 Bad Request", "proxy requests need an http:// URL"))
                 return
-            host, port = url.hostname, url.port or 80
+            try:
+                host, port = url.hostname, url.port or 80
+            except ValueError:
+                writer.write(_response("400 Bad Request", "bad port"))
+                return
             path = url.path or "/"
             if url.query:
                 path += "?" + url.query

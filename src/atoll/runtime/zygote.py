@@ -7,6 +7,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -21,6 +22,11 @@ from .sandbox import SandboxProcess
 
 MAX_CONTROL_MESSAGE = 4 << 20
 OUTPUT_CHUNK = 65536
+
+
+def _close_fd(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 class SandboxDied(Unavailable):
@@ -186,7 +192,7 @@ class Sandbox:
                     fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
             if not data:
                 for fd in fds:
-                    socket.socket(fileno=fd).close()
+                    _close_fd(fd)
                 self._mark_dead()
                 return
             try:
@@ -202,9 +208,13 @@ class Sandbox:
             spawned = self._spawns.pop(worker_id, None)
             if not fds:
                 return
-            sock = socket.socket(fileno=fds[0])
             for extra in fds[1:]:
-                socket.socket(fileno=extra).close()
+                _close_fd(extra)
+            try:
+                sock = socket.socket(fileno=fds[0])
+            except OSError:  # not a socket: the zygote is misbehaving
+                _close_fd(fds[0])
+                return
             if spawned is None or spawned.done():
                 sock.close()
                 return
@@ -213,7 +223,7 @@ class Sandbox:
             spawned.set_result(worker)
             return
         for fd in fds:
-            socket.socket(fileno=fd).close()
+            _close_fd(fd)
         if op == "exited":
             ended = self.workers.pop(int(message.get("worker", -1)), None)
             if ended is not None and not ended.exit.done():
