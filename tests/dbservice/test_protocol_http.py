@@ -87,6 +87,8 @@ def test_statement_result_fields(service: Service) -> None:
     )
     insert = ok(body["results"][1])["result"]
     assert insert["affected_row_count"] == 2
+    ddl = service.execute("CREATE INDEX i ON t (name)")["response"]["result"]
+    assert ddl["affected_row_count"] == 0
     assert insert["last_insert_rowid"] == "2"
     assert ok(body["results"][2])["result"]["rows"] == []
     select = ok(body["results"][3])["result"]

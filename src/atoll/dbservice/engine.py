@@ -342,6 +342,7 @@ class Connection:
         cursor = self._db.cursor()
         cursor.exec_trace = trace
         rows: list[list[dict[str, Any]]] = []
+        before = self._db.total_changes()
         try:
             bindings = self._bindings(stmt, sql)
             self._start(sql)
@@ -357,7 +358,8 @@ class Connection:
         return {
             "cols": trace.cols,
             "rows": rows,
-            "affected_row_count": 0 if trace.readonly else self._db.changes(),
+            # changes() keeps the last DML's count (maybe another stream's) across DDL.
+            "affected_row_count": self._db.changes() if self._db.total_changes() != before else 0,
             "last_insert_rowid": str(self._db.last_insert_rowid()),
         }
 
