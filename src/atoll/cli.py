@@ -34,7 +34,9 @@ token_app = typer.Typer(help="API tokens of your tenant.", no_args_is_help=True)
 apps_app = typer.Typer(help="Apps of your tenant.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(token_app, name="token")
+db_app = typer.Typer(help="An app environment's database.", no_args_is_help=True)
 app.add_typer(apps_app, name="app")
+app.add_typer(db_app, name="db")
 
 
 @dataclass
@@ -342,6 +344,54 @@ def logs(
             show(entry)
     except KeyboardInterrupt:
         return
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, dict) and "base64" in value:
+        return f"<blob {len(value['base64']) * 3 // 4} bytes>"
+    return str(value)
+
+
+@db_app.command("exec")
+def db_exec(
+    ctx: typer.Context,
+    sql: str,
+    app_name: Annotated[str, typer.Option("--app", help="The app.")],
+    env: Annotated[str, typer.Option(help="Environment.")] = "dev",
+) -> None:
+    """Run SQL on the environment's database and print the last statement's rows."""
+    cli = _run(ctx)
+    got = cli.client().json("POST", f"/apps/{app_name}/envs/{env}/db/exec", json={"sql": sql})
+    if got["columns"]:
+        lines = ["\t".join(got["columns"])]
+        lines += ["\t".join(_cell(v) for v in row) for row in got["rows"]]
+        human = "\n".join(lines)
+    else:
+        human = f"ok, {got['rows_affected']} row(s) affected"
+    cli.out({"columns": got["columns"], "rows": got["rows"]}, human)
+
+
+@db_app.command("url")
+def db_url(
+    ctx: typer.Context,
+    app_name: Annotated[str, typer.Option("--app", help="The app.")],
+    env: Annotated[str, typer.Option(help="Environment.")] = "dev",
+    read_only: Annotated[bool, typer.Option("--read-only", help="A read-only token.")] = False,
+) -> None:
+    """Print a libSQL URL and token for any libSQL client (@libsql/client, libsql)."""
+    cli = _run(ctx)
+    got = cli.client().json(
+        "GET",
+        f"/apps/{app_name}/envs/{env}/db/url",
+        params={"read_only": "true" if read_only else "false"},
+    )
+    cli.out(
+        {"url": got["url"], "token": got["token"]},
+        f"url:   {got['url']}\ntoken: {got['token']}\n"
+        f"({'read-only' if read_only else 'read-write'}, valid {got['expires_in'] // 3600} h)",
+    )
 
 
 def _hoist_global_options(argv: list[str]) -> list[str]:

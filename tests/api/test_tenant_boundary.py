@@ -28,6 +28,10 @@ def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("GET", "/api/v1/apps/{app}/diff"): {"params": {"from": head, "to": head}},
         ("POST", "/api/v1/apps/{app}/invoke"): {"json": {"function": "hello"}},
         ("GET", "/api/v1/apps/{app}/envs/{env}/logs"): {},
+        ("POST", "/api/v1/apps/{app}/envs/{env}/db/exec"): {"json": {"sql": "SELECT 1"}},
+        ("GET", "/api/v1/apps/{app}/envs/{env}/db/url"): {},
+        ("GET", "/api/v1/apps/{app}/envs/{env}/db/tables"): {},
+        ("GET", "/api/v1/apps/{app}/envs/{env}/db/tables/{table}/rows"): {},
     }
 
 
@@ -47,10 +51,12 @@ def test_another_tenants_app_is_404_on_every_route(
 ) -> None:
     assert client.post("/api/v1/apps", json={"name": "shop"}, headers=acme).status_code == 201
     commit_text(client, acme, "shop", {"a.txt": "secret"})
+    sql = {"sql": "CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('secret')"}
+    assert client.post("/api/v1/apps/shop/envs/dev/db/exec", json=sql, headers=acme).is_success
     head = head_of(client, acme, "shop")
     assert head is not None
     for (method, template), kwargs in _calls(head).items():
-        url = template.format(app="shop", path="a.txt", revision=head, env="dev")
+        url = template.format(app="shop", path="a.txt", revision=head, env="dev", table="t")
         r = client.request(method, url, headers=globex, **kwargs)
         assert r.status_code == 404, (method, template, r.status_code, r.text)
         assert "secret" not in r.text
@@ -58,6 +64,8 @@ def test_another_tenants_app_is_404_on_every_route(
     assert head_of(client, acme, "shop") == head
     r = client.get("/api/v1/apps/shop/files/a.txt", headers=acme)
     assert r.content == b"secret"
+    rows = client.get("/api/v1/apps/shop/envs/dev/db/tables/t/rows", headers=acme).json()
+    assert rows["rows"] == [["secret"]]
     assert client.get("/api/v1/apps", headers=globex).json() == []
 
 

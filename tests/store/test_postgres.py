@@ -34,7 +34,9 @@ def _as_postgres(*cmd: str) -> None:
 def pg_url() -> Iterator[str]:
     """A URL of a fresh PostgreSQL database on a unix socket."""
     if not BINDIRS:
-        pytest.fail("PostgreSQL is not installed; `make test` installs it (scripts/install-sysdeps.sh)")
+        pytest.fail(
+            "PostgreSQL is not installed; `make test` installs it (scripts/install-sysdeps.sh)"
+        )
     bindir = Path(BINDIRS[-1])
     # Not under pytest's temp dir: that is private to root, and the server runs as postgres.
     root = Path(tempfile.mkdtemp(prefix="atoll-pg-"))
@@ -45,8 +47,15 @@ def pg_url() -> Iterator[str]:
         shutil.chown(sock, "postgres")
     _as_postgres(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust")
     _as_postgres(
-        str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
-        "-o", f"-k {sock} -c listen_addresses='' -p 5432", "start",
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-w",
+        "-l",
+        str(root / "log"),
+        "-o",
+        f"-k {sock} -c listen_addresses='' -p 5432",
+        "start",
     )
     try:
         yield f"postgresql+psycopg://postgres@/postgres?host={sock}&port=5432"
@@ -69,7 +78,9 @@ def test_control_plane_on_postgres(pg_url: str, tmp_path: Path) -> None:
         with TestClient(make_app(cp)) as client:
             acme = make_tenant(client, admin, "acme")
             globex = make_tenant(client, admin, "globex")
-            assert client.post("/api/v1/apps", json={"name": "shop"}, headers=acme).status_code == 201
+            assert (
+                client.post("/api/v1/apps", json={"name": "shop"}, headers=acme).status_code == 201
+            )
             commit_text(client, acme, "shop", {"a.txt": "1"})
             base = head_of(client, acme, "shop")
             commit_text(client, acme, "shop", {"a.txt": "2"})

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from atoll import __version__
-from atoll.api import apps, files, functions, tenants
+from atoll.api import apps, databases, files, functions, tenants
 from atoll.api.errors import install_error_handlers
 from atoll.api.limits import BodySizeLimit
 from atoll.api.platform import ControlPlane
@@ -46,5 +46,6 @@ def make_app(cp: ControlPlane) -> FastAPI:
     v1.include_router(apps.router)
     v1.include_router(files.router)
     v1.include_router(functions.router)
+    v1.include_router(databases.router)
     app.include_router(v1)
     return app

@@ -6,6 +6,7 @@ import shutil
 
 from fastapi import APIRouter
 
+from atoll import dbservice
 from atoll.api.auth import Platform, TenantCaller
 from atoll.api.platform import ControlPlane
 from atoll.api.schemas import AppCreate, AppOut
@@ -55,7 +56,5 @@ def delete_app(app: str, who: TenantCaller, cp: Platform) -> AppOut:
     # afterwards cannot race a reader, and a crash in between leaves only garbage on disk.
     cp.workspaces.destroy(found)
     shutil.rmtree(cp.settings.data_dir / "apps" / str(found.id), ignore_errors=True)
-    shutil.rmtree(
-        cp.settings.data_dir / "databases" / who.tenant.slug / found.slug, ignore_errors=True
-    )
+    dbservice.delete_app_databases(cp.settings.data_dir, who.tenant.slug, found.slug)
     return AppOut.of(found)

@@ -1,0 +1,149 @@
+"""An app environment's database: run SQL, get a libSQL URL and token, browse tables."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from atoll import dbservice
+from atoll.api.apps import find_app
+from atoll.api.auth import Platform, Principal, TenantCaller
+from atoll.api.platform import ControlPlane
+from atoll.api.schemas import Body
+from atoll.errors import BadInput, NotFound
+from atoll.names import DEFAULT_ENVIRONMENTS, check_slug
+
+router = APIRouter(tags=["databases"])
+
+SqlValue = None | int | float | str | dict[str, str]
+
+
+class ExecIn(Body):
+    """``POST .../db/exec``: SQL to run as the app's owner."""
+
+    sql: str = Field(min_length=1, max_length=1_000_000)
+    args: list[SqlValue] = Field(
+        default_factory=list,
+        max_length=1000,
+        description='Positional arguments; a blob is {"base64": "..."}.',
+    )
+
+
+class ExecOut(BaseModel):
+    """The last statement's result."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    rows_affected: int
+
+
+class UrlOut(BaseModel):
+    """Where any libSQL client reaches the database, and a token for it."""
+
+    url: str
+    token: str
+    read_only: bool
+    expires_in: int
+
+
+class TableOut(BaseModel):
+    """A table of the database."""
+
+    name: str
+    columns: list[dict[str, str]]
+    row_count: int
+
+
+def _database(cp: ControlPlane, who: Principal, app: str, env: str) -> dbservice.DatabaseName:
+    """The database of one of the caller's app environments, created on first use."""
+    assert who.tenant is not None
+    check_slug(env, "environment")
+    find_app(cp, who.tenant.id, app)
+    if env not in DEFAULT_ENVIRONMENTS:
+        raise NotFound(f"app {app!r} has no environment {env!r}", env=env)
+    name = dbservice.DatabaseName(tenant=who.tenant.slug, app=app, env=env)
+    dbservice.create_database(cp.settings.data_dir, name)
+    return name
+
+
+def _arg(value: SqlValue) -> int | float | str | bytes | None:
+    if isinstance(value, dict):
+        if set(value) != {"base64"}:
+            raise BadInput('an object argument must be {"base64": "..."}')
+        try:
+            return base64.b64decode(value["base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise BadInput("a blob argument is not valid base64") from None
+    return value
+
+
+def _json_cell(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode("ascii")}
+    return value
+
+
+def _result(result: dbservice.QueryResult) -> ExecOut:
+    return ExecOut(
+        columns=result.columns,
+        rows=[[_json_cell(v) for v in row] for row in result.rows],
+        rows_affected=result.rows_affected,
+    )
+
+
+@router.post("/apps/{app}/envs/{env}/db/exec")
+def exec_sql(app: str, env: str, body: ExecIn, who: TenantCaller, cp: Platform) -> ExecOut:
+    """Run SQL on the environment's database; the last statement's rows."""
+    name = _database(cp, who, app, env)
+    args = [_arg(a) for a in body.args]
+    return _result(dbservice.exec_sql(cp.settings.data_dir, name, body.sql, args))
+
+
+@router.get("/apps/{app}/envs/{env}/db/url")
+def db_url(
+    app: str,
+    env: str,
+    who: TenantCaller,
+    cp: Platform,
+    read_only: bool = False,
+    ttl: Annotated[int, Query(ge=60, le=30 * 24 * 3600, description="Token lifetime, s.")] = 86400,
+) -> UrlOut:
+    """A URL and token that work in ``@libsql/client`` and the ``libsql`` Python package."""
+    name = _database(cp, who, app, env)
+    info = dbservice.connection_info(cp.settings, name, read_only=read_only, ttl_seconds=ttl)
+    return UrlOut(url=info["url"], token=info["token"], read_only=read_only, expires_in=ttl)
+
+
+@router.get("/apps/{app}/envs/{env}/db/tables")
+def tables(app: str, env: str, who: TenantCaller, cp: Platform) -> list[TableOut]:
+    """The database's tables with their columns and row counts."""
+    name = _database(cp, who, app, env)
+    return [
+        TableOut(
+            name=t.name,
+            columns=[{"name": c, "type": d} for c, d in t.columns],
+            row_count=t.row_count,
+        )
+        for t in dbservice.list_tables(cp.settings.data_dir, name)
+    ]
+
+
+@router.get("/apps/{app}/envs/{env}/db/tables/{table}/rows")
+def rows(
+    app: str,
+    env: str,
+    table: str,
+    who: TenantCaller,
+    cp: Platform,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ExecOut:
+    """A page of a table's rows."""
+    name = _database(cp, who, app, env)
+    return _result(
+        dbservice.table_rows(cp.settings.data_dir, name, table, limit=limit, offset=offset)
+    )
