@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -116,6 +117,12 @@ class HranaClient:
         return result["response"]["result"]  # type: ignore[no-any-return]
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_service(data_dir: Path) -> tuple[subprocess.Popen[str], str, int]:
     """The service in a subprocess; its process, host and port."""
     proc = subprocess.Popen(
@@ -160,7 +167,12 @@ def bench_service(data_dir: Path, n: int, workers: int, per_worker: int) -> dict
             own = HranaClient(host, port, token)
             return lambda i: own.execute("INSERT INTO log (v) VALUES (?)", f"c-{i}")
 
+        cpu_before = process_cpu_seconds(proc.pid)
         many = concurrent(make_writer, workers, per_worker)
+        cpu = process_cpu_seconds(proc.pid) - cpu_before
+        # The service's own CPU per insert does not depend on what else the machine runs:
+        # 1e6 / it is the insert rate one free core sustains.
+        many["service_cpu_us_per_op"] = round(cpu / many["n"] * 1e6, 1)
         return {"point_read": read, "insert": insert, f"concurrent_insert_{workers}": many}
     finally:
         proc.terminate()
@@ -240,6 +252,7 @@ def main() -> None:
             "through_atoll_db_in_function": "needs the sandboxed runtime (another issue); "
             "to be added once atoll.db reaches the service from a function"
         },
+        "machine": {"cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2)},
         "settings": {
             "rows": ROWS,
             "n": args.n,
