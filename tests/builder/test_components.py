@@ -214,3 +214,35 @@ def test_package_names() -> None:
         packages_to_install(["node:fs"])
     with pytest.raises(BadInput, match="not an npm package"):
         packages_to_install(["Bad Name"])
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'import secret from "{outside}/secret.json";\nexport default () => secret.key;\n',
+        'import "./Leak.css";\nexport default () => null;\n',
+        'import s from "../../outside/secret.json";\nexport default () => s.key;\n',
+    ],
+)
+def test_files_outside_the_app_cannot_be_bundled(app: Path, tmp_path: Path, source: str) -> None:
+    outside = tmp_path / "outside"
+    write(outside, {"secret.json": '{"key": "TOP-SECRET"}', "font.woff2": "TOP-SECRET"})
+    write(
+        app,
+        {
+            "components/Leak.jsx": source.format(outside=outside),
+            "components/Leak.css": f"@font-face{{font-family:X;src:url({outside}/font.woff2)}}",
+        },
+    )
+    with pytest.raises(BuildFailed, match="is outside the app"):
+        build_components(app, tmp_path / "out")
+    assert not any("TOP-SECRET" in p.read_text() for p in (tmp_path / "out").rglob("*.js"))
+
+
+def test_symlinks_out_of_the_app_are_refused(app: Path, tmp_path: Path) -> None:
+    write(tmp_path / "outside", {"secret.json": '{"key": "TOP-SECRET"}'})
+    (app / "components" / "lib" / "linked.json").symlink_to(tmp_path / "outside" / "secret.json")
+    leak = 'import s from "./lib/linked.json";\nexport default () => s.key;\n'
+    write(app, {"components/Leak.jsx": leak})
+    with pytest.raises(BuildFailed, match="is outside the app"):
+        build_components(app, tmp_path / "out")

@@ -151,6 +151,20 @@ def _esbuild_options(
     }
 
 
+def _allowed_roots(src_dir: Path, deps: Path | None) -> list[str]:
+    """Folders esbuild may read: the app, and its installed packages (real paths)."""
+    roots = [str(src_dir)]
+    if deps is not None:
+        roots.append(str(deps.resolve()))
+        node_modules = deps / "node_modules"
+        if node_modules.is_dir():
+            # `file:` packages are symlinks to where they live; allow exactly those folders.
+            for entry in [*node_modules.iterdir(), *node_modules.glob("@*/*")]:
+                if entry.is_symlink():
+                    roots.append(str(entry.resolve()))
+    return roots
+
+
 def _scan_imports(src_dir: Path, entries: dict[str, str], modules: Path) -> list[str]:
     options = {
         "entryPoints": [str(src_dir / rel) for rel in entries.values()],
@@ -161,7 +175,8 @@ def _scan_imports(src_dir: Path, entries: dict[str, str], modules: Path) -> list
         "loader": FILE_LOADERS | {".css": "empty"},
         "outdir": str(src_dir / ".scan"),
     }
-    reply = run_driver({"cmd": "scan", "options": options}, modules)
+    request = {"cmd": "scan", "options": options, "allowedRoots": _allowed_roots(src_dir, None)}
+    reply = run_driver(request, modules)
     if not reply["ok"]:
         raise build_failed(
             "components failed to build",
@@ -214,9 +229,9 @@ def build_components(
 ) -> ComponentManifest:
     """Bundle ``src_dir/components`` into ``out_dir``; raise ``BuildFailed`` naming file:line.
 
-    Packages the components import are installed into ``deps_dir`` (default:
-    ``out_dir/../component-deps``) using ``lockfile`` when given; the manifest carries the
-    lockfile to keep for the next build.
+    Packages the components import are installed into ``deps_dir`` (default: a hidden
+    folder in ``out_dir``, never served; pass one folder per app to reuse installs) using
+    ``lockfile`` when given; the manifest carries the lockfile to keep for the next build.
     """
     src_dir = src_dir.resolve()
     out_dir = out_dir.resolve()
@@ -233,12 +248,14 @@ def build_components(
     )
     node_paths: list[str] = []
     new_lock: bytes | None = None
+    deps: Path | None = None
     if packages:
-        deps = (deps_dir or out_dir.parent / "component-deps").resolve()
+        deps = (deps_dir or out_dir / ".component-deps").resolve()
         new_lock = install_packages(packages, deps, lockfile)
         node_paths.append(str(deps / "node_modules"))
     options = _esbuild_options(src_dir, out_dir, entries, public_path, node_paths)
-    reply = run_driver({"cmd": "build", "options": options}, modules)
+    request = {"cmd": "build", "options": options, "allowedRoots": _allowed_roots(src_dir, deps)}
+    reply = run_driver(request, modules)
     if not reply["ok"]:
         raise build_failed(
             "components failed to build",

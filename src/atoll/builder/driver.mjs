@@ -21,9 +21,30 @@ function message(m) {
   };
 }
 
-async function build(options) {
+// Tenant code is bundled on the host: it may only read files under the allowed roots (the
+// app's folder and its installed packages), never e.g. /etc or another app's files.
+function confine(roots) {
+  const inside = (path) => roots.some((root) => path === root || path.startsWith(root.endsWith("/") ? root : root + "/"));
+  return {
+    name: "atoll-confine",
+    setup(b) {
+      b.onLoad({ filter: /.*/ }, (args) => {
+        if (args.namespace !== "file" || inside(args.path)) return undefined;
+        return { errors: [{ text: `${args.path} is outside the app; components can only import the app's own files and its packages` }] };
+      });
+    },
+  };
+}
+
+function withPlugins(options, extra = []) {
+  const plugins = [...extra];
+  if (request.allowedRoots) plugins.push(confine(request.allowedRoots));
+  return plugins.length ? { ...options, plugins } : options;
+}
+
+async function build(options, extra = []) {
   try {
-    const result = await esbuild.build({ logLevel: "silent", ...options });
+    const result = await esbuild.build(withPlugins({ logLevel: "silent", ...options }, extra));
     return {
       ok: true,
       errors: [],
@@ -50,7 +71,7 @@ async function scan(options) {
       });
     },
   };
-  const result = await build({ ...options, write: false, plugins: [plugin] });
+  const result = await build({ ...options, write: false }, [plugin]);
   return { ...result, imports: [...found].sort() };
 }
 
