@@ -77,7 +77,7 @@ def stmt(sql: str, *args: Any) -> dict[str, Any]:
 
 
 TEST_OPTIONS = ServiceOptions(
-    limits=EngineLimits(statement_timeout=1.0, max_result_bytes=1024 * 1024, busy_timeout_ms=300),
+    limits=EngineLimits(statement_timeout=1.0, max_result_bytes=1024 * 1024, busy_timeout_ms=1000),
     stream_idle_timeout=5.0,
     max_body_bytes=16 * 1024 * 1024,
 )
