@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from atoll.builder.components import ComponentManifest, build_components, discover_components
-from atoll.builder.deps import package_name, packages_to_install
+from atoll.builder.deps import check_lockfile, package_name, packages_to_install
 from atoll.errors import BadInput, BuildFailed
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
@@ -192,14 +192,22 @@ def test_npm_packages_are_installed_per_app_with_a_lockfile(app: Path, tmp_path:
             "components/package.json": json.dumps({"dependencies": {"tiny-greet": f"file:{pkg}"}}),
         },
     )
-    manifest = build_components(app, tmp_path / "out", deps_dir=tmp_path / "deps")
+    with pytest.raises(BadInput, match="is not a registry version"):
+        build_components(app, tmp_path / "out", deps_dir=tmp_path / "deps")
+    manifest = build_components(
+        app, tmp_path / "out", deps_dir=tmp_path / "deps", allow_local_packages=True
+    )
     assert manifest.packages == {"tiny-greet": f"file:{pkg}"}
     assert manifest.lockfile is not None and "tiny-greet" in manifest.lockfile
     assert not (tmp_path / "deps" / "node_modules" / "react").exists()
     js = (tmp_path / "out" / manifest.components["Greeter"].js).read_text()
     assert "hi " in js and 'from"react"' in js.replace(" ", "")
     again = build_components(
-        app, tmp_path / "out2", deps_dir=tmp_path / "deps", lockfile=manifest.lockfile.encode()
+        app,
+        tmp_path / "out2",
+        deps_dir=tmp_path / "deps",
+        lockfile=manifest.lockfile.encode(),
+        allow_local_packages=True,
     )
     assert again.lockfile == manifest.lockfile
 
@@ -214,6 +222,13 @@ def test_package_names() -> None:
         packages_to_install(["node:fs"])
     with pytest.raises(BadInput, match="not an npm package"):
         packages_to_install(["Bad Name"])
+    for spec in ("file:/etc", "link:../x", "git+https://h/x.git", "https://h/x.tgz", "a/b"):
+        with pytest.raises(BadInput, match="not a registry version"):
+            packages_to_install(["x"], {"x": spec})
+    assert packages_to_install(["x", "y"], {"x": ">=1.2 <2 || ^3.0.0-beta.1", "y": "latest"}) == {
+        "x": ">=1.2 <2 || ^3.0.0-beta.1",
+        "y": "latest",
+    }
 
 
 @pytest.mark.parametrize(
@@ -246,3 +261,23 @@ def test_symlinks_out_of_the_app_are_refused(app: Path, tmp_path: Path) -> None:
     write(app, {"components/Leak.jsx": leak})
     with pytest.raises(BuildFailed, match="is outside the app"):
         build_components(app, tmp_path / "out")
+
+
+def test_lockfiles_may_only_point_at_the_registry() -> None:
+    good = {
+        "packages": {
+            "": {},
+            "node_modules/clsx": {"resolved": "https://registry.npmjs.org/clsx/-/clsx-2.1.1.tgz"},
+        }
+    }
+    check_lockfile(json.dumps(good).encode())
+    for entry in (
+        {"resolved": "file:/etc"},
+        {"resolved": "https://evil.example/x.tgz"},
+        {"link": True},
+    ):
+        bad = {"packages": {"node_modules/x": entry}}
+        with pytest.raises(BadInput, match="lockfile installs node_modules/x"):
+            check_lockfile(json.dumps(bad).encode())
+    with pytest.raises(BadInput, match="not valid JSON"):
+        check_lockfile(b"{")

@@ -226,6 +226,7 @@ def build_components(
     deps_dir: Path | None = None,
     lockfile: bytes | None = None,
     node_modules: Path | None = None,
+    allow_local_packages: bool = False,
 ) -> ComponentManifest:
     """Bundle ``src_dir/components`` into ``out_dir``; raise ``BuildFailed`` naming file:line.
 
@@ -244,14 +245,16 @@ def build_components(
         return manifest
     imports = _scan_imports(src_dir, entries, modules)
     packages = packages_to_install(
-        [i for i in imports if i not in SHARED_SPECIFIERS], declared_dependencies(src_dir)
+        [i for i in imports if i not in SHARED_SPECIFIERS],
+        declared_dependencies(src_dir),
+        allow_local=allow_local_packages,
     )
     node_paths: list[str] = []
     new_lock: bytes | None = None
     deps: Path | None = None
     if packages:
         deps = (deps_dir or out_dir / ".component-deps").resolve()
-        new_lock = install_packages(packages, deps, lockfile)
+        new_lock = install_packages(packages, deps, lockfile, allow_local=allow_local_packages)
         node_paths.append(str(deps / "node_modules"))
     options = _esbuild_options(src_dir, out_dir, entries, public_path, node_paths)
     request = {"cmd": "build", "options": options, "allowedRoots": _allowed_roots(src_dir, deps)}

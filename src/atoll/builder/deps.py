@@ -17,8 +17,10 @@ from atoll.errors import AtollError, BadInput, BuildFailed
 
 SHARED = frozenset({"react", "react-dom", "scheduler", "@atoll/ui"})
 NPM_TIMEOUT_S = 300.0
+REGISTRY_URL = "https://registry.npmjs.org/"
 _PACKAGE = re.compile(r"^(@[a-z0-9][\w.-]*/)?[a-z0-9][\w.-]*$")
 _STAMP = ".atoll-deps.json"
+_REGISTRY_VERSION = re.compile(r"^[\w.^~<>=|* -]{1,64}$")
 
 
 def package_name(specifier: str) -> str:
@@ -28,14 +30,27 @@ def package_name(specifier: str) -> str:
 
 
 def packages_to_install(
-    imports: Iterable[str], declared: Mapping[str, str] | None = None
+    imports: Iterable[str],
+    declared: Mapping[str, str] | None = None,
+    *,
+    allow_local: bool = False,
 ) -> dict[str, str]:
     """Package -> version range for the bare imports of components (React excluded).
 
     Versions come from the app's ``components/package.json`` when it lists the package;
-    otherwise ``*`` (the lockfile then pins what was installed).
+    otherwise ``*`` (the lockfile then pins what was installed). Only registry versions
+    are accepted: ``file:``, ``link:``, git and URL specs could reach outside the app
+    (``allow_local`` lets tests use ``file:`` packages).
     """
     declared = declared or {}
+    for name, version in declared.items():
+        if not _REGISTRY_VERSION.match(version) and not (
+            allow_local and version.startswith("file:")
+        ):
+            raise BadInput(
+                f"components/package.json: {name} {version!r} is not a registry version "
+                "(use a version or range such as ^1.2.0)"
+            )
     wanted: dict[str, str] = {}
     for spec in imports:
         if spec.startswith("node:"):
@@ -62,14 +77,37 @@ def declared_dependencies(src_dir: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in deps.items()} if isinstance(deps, dict) else {}
 
 
+def check_lockfile(lockfile: bytes) -> None:
+    """Refuse a lockfile that would install from anywhere but the npm registry over HTTPS."""
+    try:
+        data = json.loads(lockfile)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(f"the component lockfile is not valid JSON: {exc}") from exc
+    entries = data.get("packages", {}) if isinstance(data, dict) else {}
+    for path, entry in entries.items() if isinstance(entries, dict) else []:
+        if not path or not isinstance(entry, dict):
+            continue
+        resolved = entry.get("resolved")
+        if entry.get("link") or (
+            resolved is not None and not str(resolved).startswith(REGISTRY_URL)
+        ):
+            raise BadInput(f"the component lockfile installs {path} from {resolved!r}")
+
+
 def install_packages(
-    packages: Mapping[str, str], deps_dir: Path, lockfile: bytes | None = None
+    packages: Mapping[str, str],
+    deps_dir: Path,
+    lockfile: bytes | None = None,
+    *,
+    allow_local: bool = False,
 ) -> bytes:
     """Install ``packages`` into ``deps_dir/node_modules``; return the lockfile to keep.
 
     With a lockfile from an earlier build the same versions are installed again. Nothing is
     done when the folder already holds exactly this set.
     """
+    if lockfile and not allow_local:
+        check_lockfile(lockfile)
     deps_dir.mkdir(parents=True, exist_ok=True)
     manifest = {"name": "atoll-app-components", "private": True, "dependencies": dict(packages)}
     stamp = hashlib.sha256(
