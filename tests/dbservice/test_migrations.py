@@ -73,6 +73,9 @@ def test_split_statements_keeps_triggers_strings_and_comments_whole() -> None:
         ("CREATE TABLE n (x); UPDATE t SET x = 1", "destructive"),
         ("DELETE FROM t", "destructive"),
         ("INSERT OR REPLACE INTO t VALUES (1)", "destructive"),
+        ("INSERT INTO t VALUES (1) ON CONFLICT (x) DO UPDATE SET y = 2", "destructive"),
+        ("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", "additive"),
+        ("ALTER TABLE address ADD COLUMN dropped_at TEXT", "additive"),
         ("DROP INDEX i", "destructive"),
     ],
 )

@@ -156,7 +156,11 @@ def classify_statement(statement: str) -> tuple[Kind, str]:
             return "destructive", "ALTER TABLE RENAME"
         if "DROP" in words:
             return "destructive", "ALTER TABLE DROP COLUMN"
-    if head == "INSERT" and not ("OR" in words[:3] and "REPLACE" in words[:4]):
+    if head == "INSERT":
+        if "OR" in words[:3] and "REPLACE" in words[:4]:
+            return "destructive", "INSERT OR REPLACE"
+        if "UPDATE" in (w.upper() for w in _words(statement, 100_000)):
+            return "destructive", "INSERT ... DO UPDATE"
         return "additive", "INSERT"
     if head in ("PRAGMA", "ANALYZE", "SELECT"):
         return "additive", head
