@@ -15,9 +15,11 @@ import uvicorn
 from atoll import dbservice
 from atoll.api import ControlPlane, make_app
 from atoll.api.bootstrap import DEMO_APP, DEMO_TENANT, ensure_admin_token, ensure_demo
+from atoll.builder.platform import build_platform_assets
 from atoll.config import Settings
 from atoll.errors import Unavailable
 from atoll.gateway.app import make_gateway
+from atoll.gateway.databases import ServiceDatabaseLink
 from atoll.runtime import Runtime
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -53,7 +55,7 @@ def app_origin(settings: Settings, env: str, app: str, tenant: str) -> str:
 
 
 async def _run(settings: Settings, cp: ControlPlane, sockets: dict[str, socket.socket]) -> None:
-    runtime = Runtime(settings, logs=cp.logs)
+    runtime = Runtime(settings, logs=cp.logs, database=ServiceDatabaseLink(settings))
     await runtime.start()
     servers = {
         "api": _server(make_app(cp)),
@@ -93,6 +95,8 @@ def serve(settings: Settings, demo: bool = False) -> None:
                 "is another atoll running? Pick ports with --port/--gateway-port/--db-port",
                 port=port,
             ) from exc
+    _say("atoll: building the browser runtime ...")
+    build_platform_assets()  # once here, so the first page view does not wait for it
     cp = ControlPlane.open(settings)
     admin = ensure_admin_token(cp)
     base = f"http://{settings.host}:{settings.port}"

@@ -15,14 +15,14 @@ class Toggle(BaseModel):
 
 
 def get() -> list[dict[str, object]]:
-    rows = atoll.db.execute("SELECT id, title, done FROM todos ORDER BY id").rows
-    return [{"id": r[0], "title": r[1], "done": bool(r[2])} for r in rows]
+    rows = atoll.db.execute("SELECT id, title, done FROM todos ORDER BY id")
+    return [{"id": r["id"], "title": r["title"], "done": bool(r["done"])} for r in rows]
 
 
 def post(body: NewTodo) -> dict[str, object]:
-    result = atoll.db.execute("INSERT INTO todos (title) VALUES (?)", [body.title])
-    atoll.log.info(f"added todo {result.last_insert_rowid}")
-    return {"id": result.last_insert_rowid, "title": body.title, "done": False}
+    row = atoll.db.execute("INSERT INTO todos (title) VALUES (?) RETURNING id", [body.title])[0]
+    atoll.log.info("added todo", id=row["id"])
+    return {"id": row["id"], "title": body.title, "done": False}
 
 
 def patch(body: Toggle) -> dict[str, object]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from atoll.api.errors import error_response
 from atoll.api.platform import ControlPlane
+from atoll.builder.assets import find_asset
 from atoll.errors import AtollError, LimitExceeded, NotFound
-from atoll.gateway.deployments import Deployments
+from atoll.gateway.deployments import Deployment, Deployments
 from atoll.gateway.hosts import parse_host
 from atoll.runtime import AppRef, InvokeRequest, Runtime
 
@@ -30,6 +31,26 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise LimitExceeded(f"request body is larger than {limit} bytes", max=limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _static_response(deployment: Deployment, path: str) -> Response | None:
+    """A page, page JSON, built asset or file of ``static/`` for a GET, if there is one."""
+    frontend = deployment.frontend
+    asset = frontend.asset(path)
+    if asset is not None:
+        return FileResponse(asset.path, media_type=asset.content_type, headers=asset.headers)
+    page = frontend.page_json_for_path(path)
+    if page is not None:
+        return JSONResponse(page, headers={"cache-control": "public, max-age=31536000"})
+    html = frontend.page_html(path)
+    if html is not None:
+        return HTMLResponse(html, headers={"cache-control": "no-cache"})
+    static = find_asset(deployment.code_dir / "static", path)
+    if static is not None:
+        return FileResponse(
+            static.path, media_type=static.content_type, headers={"cache-control": "no-cache"}
+        )
+    return None
 
 
 def make_gateway(cp: ControlPlane, runtime: Runtime) -> Starlette:
@@ -60,6 +81,10 @@ def make_gateway(cp: ControlPlane, runtime: Runtime) -> Starlette:
                 )
                 reply = await runtime.invoke(ref, invoke)
                 return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
+            if request.method in ("GET", "HEAD"):
+                found = _static_response(deployment, path)
+                if found is not None:
+                    return found
             raise NotFound(f"no page at {path}", path=path)
         except AtollError as exc:
             response = error_response(exc.status, exc.code, exc.message, **exc.detail)

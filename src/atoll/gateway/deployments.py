@@ -1,12 +1,17 @@
-"""Which code serves an app environment.
+"""Which code serves an app environment, built and migrated once per revision.
 
 Until releases exist, the workspace head counts as deployed to ``dev`` and nothing is
-deployed anywhere else.
+deployed anywhere else. A head whose build (pages, components, migrations) fails is not
+deployed: dev keeps serving the last revision that built, as the contract asks.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
 import threading
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,20 +19,26 @@ import sqlalchemy as sa
 
 from atoll import dbservice
 from atoll.api.platform import ControlPlane
-from atoll.errors import NotFound
+from atoll.builder.frontend import AppFrontend, build_frontend
+from atoll.builder.platform import PlatformAssets, build_platform_assets
+from atoll.errors import AtollError, NotFound
 from atoll.gateway.hosts import AppHost
 from atoll.store import apps as app_repo
+from atoll.store.records import App, Revision
 from atoll.store.tables import apps, tenants
 from atoll.workspace.checkouts import checkout
+
+log = logging.getLogger("atoll.gateway")
 
 
 @dataclass(frozen=True)
 class Deployment:
-    """The code deployed to one app environment."""
+    """The code deployed to one app environment, ready to serve."""
 
     host: AppHost
     revision: str
     code_dir: Path
+    frontend: AppFrontend
 
 
 class Deployments:
@@ -35,31 +46,79 @@ class Deployments:
 
     def __init__(self, cp: ControlPlane) -> None:
         self.cp = cp
-        self._migrated: dict[AppHost, str] = {}
-        self._migrating = threading.Lock()
+        self._live: dict[AppHost, Deployment] = {}
+        self._failed: dict[AppHost, tuple[str, AtollError]] = {}
+        self._locks: defaultdict[AppHost, threading.Lock] = defaultdict(threading.Lock)
+        self._platform: PlatformAssets | None = None
+        self._platform_lock = threading.Lock()
+
+    def platform(self) -> PlatformAssets:
+        """The shared browser runtime and React vendor bundle, built once."""
+        with self._platform_lock:
+            if self._platform is None:
+                self._platform = build_platform_assets()
+            return self._platform
 
     def resolve(self, host: AppHost) -> Deployment:
         """The deployment behind ``host``; ``NotFound`` if there is none."""
+        app = self._app(host)
+        head = app.head_revision
+        live = self._live.get(host)
+        if live is not None and live.revision == head:
+            return live
+        with self._locks[host]:
+            live = self._live.get(host)
+            if live is not None and live.revision == head:
+                return live
+            failed = self._failed.get(host)
+            if failed is None or failed[0] != head:
+                try:
+                    live = self._deploy(host, app, self.cp.workspaces.revision(app))
+                    self._live[host] = live
+                    self._failed.pop(host, None)
+                    return live
+                except AtollError as exc:
+                    log.warning("%s: revision %s not deployed: %s", host, head, exc.message)
+                    failed = (head or "", exc)
+                    self._failed[host] = failed
+            if live is not None:
+                return live  # the last revision that built keeps serving
+            raise failed[1]
+
+    def _app(self, host: AppHost) -> App:
         query = (
-            sa.select(apps)
+            sa.select(apps.c.tenant_id)
             .join(tenants, tenants.c.id == apps.c.tenant_id)
             .where(tenants.c.slug == host.tenant, apps.c.slug == host.app)
         )
         with self.cp.engine.connect() as conn:
-            row = conn.execute(query).first()
-            if row is None:
+            tenant_id = conn.execute(query).scalar()
+            if tenant_id is None:
                 raise NotFound("no app is served at this address")
-            if host.env != "dev" or row.head_revision is None:
-                raise NotFound(f"nothing is deployed to {host.env} yet", env=host.env)
-            app = app_repo.get_app(conn, row.tenant_id, host.app)
-        revision = self.cp.workspaces.revision(app)
+            app = app_repo.get_app(conn, tenant_id, host.app)
+        if host.env != "dev" or app.head_revision is None:
+            raise NotFound(f"nothing is deployed to {host.env} yet", env=host.env)
+        return app
+
+    def _deploy(self, host: AppHost, app: App, revision: Revision) -> Deployment:
         code_dir = checkout(self.cp.workspaces, app, revision)
-        if self._migrated.get(host) != revision.id:
-            with self._migrating:
-                if self._migrated.get(host) != revision.id:
-                    self._migrate(host, code_dir)
-                    self._migrated[host] = revision.id
-        return Deployment(host=host, revision=revision.id, code_dir=code_dir)
+        frontend = self._frontend(app, revision, code_dir)
+        self._migrate(host, code_dir)
+        return Deployment(host=host, revision=revision.id, code_dir=code_dir, frontend=frontend)
+
+    def _frontend(self, app: App, revision: Revision, code_dir: Path) -> AppFrontend:
+        """The revision's pages and component bundles, built once into the app's folder."""
+        root = self.cp.workspaces.apps_root / str(app.id) / "builds"
+        target = root / revision.id
+        if not target.is_dir():
+            root.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+            try:
+                build_frontend(code_dir, work, deps_dir=root.parent / "npm")
+                work.rename(target)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        return AppFrontend.load(target, self.platform())
 
     def _migrate(self, host: AppHost, code_dir: Path) -> None:
         """Bring the environment's database up to the code's migrations (snapshot first)."""
