@@ -15,6 +15,7 @@ from atoll.dbservice.migrations import (
     apply_migrations,
     classify_migration,
     dry_run_migrations,
+    list_applied_migrations,
     load_migrations,
     migration_problems,
     parse_migration_filename,
@@ -130,6 +131,12 @@ def test_apply_records_snapshots_and_is_idempotent(tmp_path: Path) -> None:
     recorded = exec_sql(tmp_path, DB, "SELECT version, kind FROM _atoll_migrations").rows
     assert recorded == [[1, "additive"], [2, "additive"]]
     assert apply_migrations(tmp_path, DB, migrations).outcomes == []
+    records = list_applied_migrations(tmp_path, DB)
+    assert [(r.version, r.name, r.kind) for r in records] == [
+        (1, "init", "additive"),
+        (2, "seed", "additive"),
+    ]
+    assert records[0].checksum == migrations[0].checksum
     assert len(list_snapshots(tmp_path, DB)) == 1
 
 

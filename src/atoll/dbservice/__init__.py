@@ -33,12 +33,14 @@ from .admin import (
 from .app import ServiceOptions, make_app
 from .engine import EngineLimits, ResultTooLarge, SqlError, StatementTimeout, WriteRefused
 from .migrations import (
+    AppliedMigration,
     Migration,
     MigrationError,
     MigrationReport,
     apply_migrations,
     classify_migration,
     dry_run_migrations,
+    list_applied_migrations,
     load_migrations,
 )
 from .names import DatabaseName
@@ -54,6 +56,7 @@ from .snapshots import (
 from .tokens import TokenClaims, TokenIssuer, TokenVerifier
 
 __all__ = [
+    "AppliedMigration",
     "DatabaseName",
     "EngineLimits",
     "Migration",
@@ -83,6 +86,7 @@ __all__ = [
     "delete_snapshot",
     "dry_run_migrations",
     "exec_sql",
+    "list_applied_migrations",
     "list_snapshots",
     "list_tables",
     "load_migrations",

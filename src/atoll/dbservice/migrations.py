@@ -21,7 +21,7 @@ from typing import Literal
 
 import apsw
 
-from atoll.errors import AtollError, BadInput, Conflict
+from atoll.errors import AtollError, BadInput, Conflict, NotFound
 
 from .engine import Connection, EngineLimits, split_statements
 from .names import DatabaseName
@@ -252,6 +252,19 @@ def applied_migrations(conn: Connection) -> list[AppliedMigration]:
         f"SELECT version, name, checksum, kind, applied_at FROM {MIGRATION_TABLE} ORDER BY version"
     )
     return [AppliedMigration(*row) for row in rows]
+
+
+def list_applied_migrations(data_dir: Path, database: DatabaseName | str) -> list[AppliedMigration]:
+    """The migrations applied to a database, with their kinds (for the rollback check)."""
+    name = database if isinstance(database, DatabaseName) else DatabaseName.parse(database)
+    path = name.path(data_dir)
+    if not path.exists():
+        raise NotFound(f"database {str(name)!r} does not exist", database=str(name))
+    conn = _migration_connection(path)
+    try:
+        return applied_migrations(conn)
+    finally:
+        conn.close()
 
 
 def _apply_all(conn: Connection, pending: Sequence[Migration]) -> MigrationReport:
