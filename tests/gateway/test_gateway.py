@@ -83,3 +83,54 @@ async def test_unknown_function_and_oversized_body(
     assert r.status_code == 413
     r = await gateway.get("/api/hello", headers=_origin("dev", "shop", "acme"))
     assert r.status_code == 200
+
+
+PAGE = '{"schemaVersion": 1, "title": "%s", "root": {"type": "Heading", "props": {"text": "hi"}}}'
+
+
+async def test_pages_and_assets_and_last_good_build(
+    gateway: httpx.AsyncClient, client: TestClient, acme: dict[str, str]
+) -> None:
+    origin = _origin("dev", "shop", "acme")
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    commit_text(
+        client,
+        acme,
+        "shop",
+        {
+            "pages/index.json": PAGE % "First",
+            "components/Hello.jsx": "export default function Hello() { return <b>hello</b>; }\n",
+            "static/robots.txt": "User-agent: *\n",
+        },
+    )
+    r = await gateway.get("/", headers=origin)
+    assert r.status_code == 200 and "<title>First</title>" in r.text
+    assert '<script type="importmap">' in r.text
+    assert r.headers["cache-control"] == "no-cache"
+    asset = next(p for p in r.text.split('"') if p.startswith("/_atoll/") and p.endswith(".js"))
+    r = await gateway.get(asset, headers=origin)
+    assert r.status_code == 200 and "immutable" in r.headers["cache-control"]
+    assert (await gateway.get("/robots.txt", headers=origin)).text == "User-agent: *\n"
+    assert (await gateway.get("/nope", headers=origin)).status_code == 404
+    assert (await gateway.get("/_atoll/assets/../../etc/passwd", headers=origin)).status_code == 404
+
+    # A revision that does not build is not deployed: dev keeps serving the last good one.
+    commit_text(client, acme, "shop", {"pages/index.json": '{"schemaVersion": 1, "root": '})
+    r = await gateway.get("/", headers=origin)
+    assert r.status_code == 200 and "<title>First</title>" in r.text
+    commit_text(client, acme, "shop", {"pages/index.json": PAGE % "Second"})
+    r = await gateway.get("/", headers=origin)
+    assert "<title>Second</title>" in r.text
+
+
+async def test_first_revision_that_does_not_build_is_an_error(
+    gateway: httpx.AsyncClient, client: TestClient, acme: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    commit_text(
+        client, acme, "shop", {"pages/index.json": '{"schemaVersion": 1, "root": {"type": 5}}'}
+    )
+    r = await gateway.get("/", headers=_origin("dev", "shop", "acme"))
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "build_failed"
+    assert "index.json" in r.text
