@@ -21,6 +21,7 @@ from atoll.builder.deps import declared_dependencies, install_packages, packages
 from atoll.builder.esbuild import BuildMessage, build_failed, find_node_modules, run_driver
 from atoll.builder.metafile import inlined_react, missing_default_exports, unshared_externals
 from atoll.builder.platform import EXTERNALS, PRODUCTION_DEFINE, SHARED_SPECIFIERS, entry_outputs
+from atoll.errors import BuildFailed
 
 ASSETS_URL = "/_atoll/assets/"
 MANIFEST_NAME = "manifest.json"
@@ -165,8 +166,8 @@ def _allowed_roots(src_dir: Path, deps: Path | None) -> list[str]:
     return roots
 
 
-def _scan_imports(src_dir: Path, entries: dict[str, str], modules: Path) -> list[str]:
-    options = {
+def _scan_options(src_dir: Path, entries: dict[str, str]) -> dict[str, Any]:
+    return {
         "entryPoints": [str(src_dir / rel) for rel in entries.values()],
         "absWorkingDir": str(src_dir),
         "bundle": True,
@@ -175,14 +176,13 @@ def _scan_imports(src_dir: Path, entries: dict[str, str], modules: Path) -> list
         "loader": FILE_LOADERS | {".css": "empty"},
         "outdir": str(src_dir / ".scan"),
     }
-    request = {"cmd": "scan", "options": options, "allowedRoots": _allowed_roots(src_dir, None)}
-    reply = run_driver(request, modules)
-    if not reply["ok"]:
-        raise build_failed(
-            "components failed to build",
-            [BuildMessage.from_driver(m, str(src_dir)) for m in reply["errors"]],
-        )
-    return [str(i) for i in reply["imports"]]
+
+
+def _failed(src_dir: Path, reply: dict[str, Any]) -> BuildFailed:
+    return build_failed(
+        "components failed to build",
+        [BuildMessage.from_driver(m, str(src_dir)) for m in reply["errors"]],
+    )
 
 
 def _static_chunks(
@@ -243,27 +243,40 @@ def build_components(
         manifest = ComponentManifest(public_path=public_path)
         (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest.to_json(), indent=1))
         return manifest
-    imports = _scan_imports(src_dir, entries, modules)
+    # One driver call scans the imports and, when no npm package is needed, also builds.
+    options = _esbuild_options(src_dir, out_dir, entries, public_path, [])
+    reply = run_driver(
+        {
+            "cmd": "scan-build",
+            "scanOptions": _scan_options(src_dir, entries),
+            "options": options,
+            "shared": sorted(SHARED_SPECIFIERS),
+            "allowedRoots": _allowed_roots(src_dir, None),
+        },
+        modules,
+    )
+    if not reply["ok"]:
+        raise _failed(src_dir, reply)
     packages = packages_to_install(
-        [i for i in imports if i not in SHARED_SPECIFIERS],
+        [i for i in reply["imports"] if i not in SHARED_SPECIFIERS],
         declared_dependencies(src_dir),
         allow_local=allow_local_packages,
     )
-    node_paths: list[str] = []
     new_lock: bytes | None = None
-    deps: Path | None = None
-    if packages:
-        deps = (deps_dir or out_dir / ".component-deps").resolve()
-        new_lock = install_packages(packages, deps, lockfile, allow_local=allow_local_packages)
-        node_paths.append(str(deps / "node_modules"))
-    options = _esbuild_options(src_dir, out_dir, entries, public_path, node_paths)
-    request = {"cmd": "build", "options": options, "allowedRoots": _allowed_roots(src_dir, deps)}
-    reply = run_driver(request, modules)
-    if not reply["ok"]:
-        raise build_failed(
-            "components failed to build",
-            [BuildMessage.from_driver(m, str(src_dir)) for m in reply["errors"]],
-        )
+    if not reply["built"]:
+        deps: Path | None = None
+        if packages:
+            deps = (deps_dir or out_dir / ".component-deps").resolve()
+            new_lock = install_packages(packages, deps, lockfile, allow_local=allow_local_packages)
+            options["nodePaths"] = [str(deps / "node_modules")]
+        request = {
+            "cmd": "build",
+            "options": options,
+            "allowedRoots": _allowed_roots(src_dir, deps),
+        }
+        reply = run_driver(request, modules)
+        if not reply["ok"]:
+            raise _failed(src_dir, reply)
     metafile: dict[str, Any] = reply["metafile"]
     problems = (
         inlined_react(metafile)
