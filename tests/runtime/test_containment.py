@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import time
 from typing import Any
 
 import pytest
@@ -360,6 +361,8 @@ def test_printing_1_gib(rt: Harness, attacker: AppRef, neighbour: AppRef) -> Non
 def test_kill_everything(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
     assert isinstance(rt.call(attacker, "/api/files", query={"paths": "/app"}), InvokeResponse)
     before = rt.runtime.apps[attacker.key].cold_starts
+    sandbox = rt.runtime.apps[attacker.key].sandbox
+    assert sandbox is not None
     result = attack(rt, attacker, neighbour, "/api/killall")
     # The signal reaches only the attacker's own sandbox: its zygote dies, which ends the
     # sandbox; the caller either gets the worker's last words or a clear 500.
@@ -367,6 +370,11 @@ def test_kill_everything(rt: Harness, attacker: AppRef, neighbour: AppRef) -> No
         assert "sandbox ended" in result.message
     else:
         assert body(result) == "survived"
+    for _ in range(500):  # the sandbox ends moments after its zygote is killed
+        if sandbox.dead:
+            break
+        time.sleep(0.01)
+    assert sandbox.dead
     again = rt.call(attacker, "/api/files", query={"paths": "/app/atoll.toml"})
     assert body(again) == {"/app/atoll.toml": "ok"}
     assert rt.runtime.apps[attacker.key].cold_starts > before
