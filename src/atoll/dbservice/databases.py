@@ -74,7 +74,8 @@ class Database:
             return
         timeout = self.limits.busy_timeout_ms / 1000
         try:
-            await asyncio.wait_for(self._lease.acquire(), timeout)
+            async with asyncio.timeout(timeout):  # no extra task, unlike wait_for
+                await self._lease.acquire()
         except TimeoutError as exc:
             raise SqlError(
                 "database is locked: another stream holds a write transaction",
@@ -94,7 +95,8 @@ class Database:
         try:
             if self._reader_slots.locked():
                 timeout = self.limits.busy_timeout_ms / 1000
-                await asyncio.wait_for(self._reader_slots.acquire(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._reader_slots.acquire()
             else:
                 await self._reader_slots.acquire()  # free: no timer, no extra task
         except TimeoutError as exc:
