@@ -273,14 +273,9 @@ async def bench_runtime(args: dict[str, int], work: Path) -> dict[str, Any]:
         # Idle PSS: the app's zygote with no request running, and a generic pool sandbox.
         await asyncio.sleep(0.3)
         tree = descendants(sandbox.process.pid)
-        zygote = tree[-1] if len(tree) > 2 else tree[-1]
-        for pid in tree:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if (
-                    b"_zygote" in f.read()
-                    and b"bwrap" not in open(f"/proc/{pid}/comm", "rb").read()
-                ):
-                    zygote = pid
+        comm = {p: open(f"/proc/{p}/comm").read().strip() for p in tree}
+        parent = {p: int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1]) for p in tree}
+        zygote = next(p for p in tree if comm[p] != "bwrap" and comm.get(parent[p]) == "bwrap")
         worker_pids = [p for p in descendants(zygote) if p != zygote]
         generic = runtime.pool.ready[0] if runtime.pool.ready else None
         result["idle_zygote_pss"] = {

@@ -81,6 +81,8 @@ class Runtime:
         self.layers = DependencyLayers(self.layout.layers)
         self.pool = WarmPool(self._start_generic, self.config.pool_size)
         self.apps: dict[str, AppInstance] = {}
+        self.draining: set[AppInstance] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._output_seen: dict[int, int] = {}
         self.started = False
@@ -103,9 +105,13 @@ class Runtime:
                 await self._reaper
             self._reaper = None
         await self.pool.close()
-        for instance in list(self.apps.values()):
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for instance in [*self.apps.values(), *self.draining]:
             await instance.close()
         self.apps.clear()
+        self.draining.clear()
         for path in self.cgroups.base.values():
             with contextlib.suppress(OSError):
                 path.rmdir()
@@ -232,7 +238,11 @@ class Runtime:
             return instance
         if instance is not None:
             # A new release (or new vars): the old zygote drains in the background.
-            asyncio.get_running_loop().create_task(_drain(instance))
+            self.draining.add(instance)
+            task = asyncio.get_running_loop().create_task(_drain(instance))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda _t: self.draining.discard(instance))
         config = limits_mod.load_app_config(ref.code_dir, self.ceiling)
         instance = AppInstance(ref, config, self._acquire_for, self.config.worker_max_requests)
         self.apps[ref.key] = instance
