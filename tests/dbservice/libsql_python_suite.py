@@ -47,6 +47,8 @@ def main() -> None:
     )
     conn.rollback()
     out["still_serving"] = cur.execute("SELECT 1").fetchall()[0][0]
+    conn.executescript("CREATE TABLE s (x); INSERT INTO s VALUES (1); INSERT INTO s VALUES (2);")
+    out["script"] = conn.execute("SELECT sum(x) FROM s").fetchall()[0][0]
     print(json.dumps(out))
 
 

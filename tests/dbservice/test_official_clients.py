@@ -69,6 +69,7 @@ def test_python_client(service: Service) -> None:
     assert "no such table: missing_table" in out["sql_error"]
     assert "SQLITE_CONSTRAINT_PRIMARYKEY" in out["constraint"]
     assert out["still_serving"] == 1
+    assert out["script"] == 3
 
 
 READ_ONLY_CHECK = """
