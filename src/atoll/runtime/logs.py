@@ -34,7 +34,7 @@ class LogStore:
             set
         )
         self._files: dict[str, tuple[IO[str], list[int]]] = {}
-        self._pending: dict[str, list[str]] = {}
+        self._pending: dict[str, list[dict[str, Any]]] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
 
     def flush(self) -> None:
@@ -43,10 +43,10 @@ class LogStore:
             self._flush_handle.cancel()
             self._flush_handle = None
         pending, self._pending = self._pending, {}
-        for key, lines in pending.items():
+        for key, entries in pending.items():
             with contextlib.suppress(OSError):
                 f, size = self._file(key)
-                text = "".join(lines)
+                text = "".join(json.dumps(e, default=str) + "\n" for e in entries)
                 f.write(text)
                 f.flush()
                 size[0] += len(text)
@@ -86,7 +86,7 @@ class LogStore:
                 entry["truncated"] = True
         recent = self._recent.setdefault(key, collections.deque(maxlen=self.keep))
         recent.append(entry)
-        self._pending.setdefault(key, []).append(json.dumps(entry, default=str) + "\n")
+        self._pending.setdefault(key, []).append(entry)
         if self._flush_handle is None:
             try:
                 loop = asyncio.get_running_loop()

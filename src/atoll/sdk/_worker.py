@@ -202,20 +202,23 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
                 os._exit(0)  # a process the function forked returned here: never answer
             sys.stdout, sys.stderr = real_out, real_err
             records, dropped = log.end()
-        if has_children():
-            # Nothing a request starts outlives it (we are a subreaper: orphans come here).
-            kill_tree(me, include_root=False)
-            reap_all()
-        reply.update(
-            op="result",
-            stdout=out.value(),
-            stderr=err.value(),
-            dropped_chars=out.dropped + err.dropped,
-            logs=records,
-            dropped_logs=dropped,
-        )
         if len(reply_body) > max_body:
             reply, reply_body = _error(
                 507, "resource_limit", "the response body is too large", limit="response_bytes"
             )
+        reply["op"] = "result"
+        for key, value in (
+            ("stdout", out.value()),
+            ("stderr", err.value()),
+            ("dropped_chars", out.dropped + err.dropped),
+            ("logs", records),
+            ("dropped_logs", dropped),
+        ):
+            if value:
+                reply[key] = value
         sock.sendall(encode(reply, reply_body))
+        if has_children():
+            # Nothing a request starts outlives it (we are a subreaper: orphans come here).
+            # Done after answering, but always before reading the next request.
+            kill_tree(me, include_root=False)
+            reap_all()
