@@ -177,8 +177,10 @@ class DatabaseRegistry:
         self.max_open = max_open
         self._open: dict[str, Database] = {}
         self._opening = asyncio.Lock()
+        # Shared by every database; each database uses at most max_readers of its threads,
+        # so one tenant's slow queries cannot take all of them.
         self._reader_executor = ThreadPoolExecutor(
-            max(4, max_readers * 2), thread_name_prefix="db-reader"
+            max(16, max_readers * 4), thread_name_prefix="db-reader"
         )
 
     async def get(self, name: str) -> Database:
