@@ -394,6 +394,55 @@ def db_url(
     )
 
 
+@db_app.command("snapshot")
+def db_snapshot(
+    ctx: typer.Context,
+    app_name: Annotated[str, typer.Option("--app", help="The app.")],
+    env: Annotated[str, typer.Option(help="Environment.")] = "dev",
+    reason: Annotated[str, typer.Option(help="A word or two: a-z, 0-9, -.")] = "manual",
+) -> None:
+    """Take an online snapshot of the environment's database."""
+    cli = _run(ctx)
+    got = cli.client().json(
+        "POST", f"/apps/{app_name}/envs/{env}/db/snapshots", json={"reason": reason}
+    )
+    cli.out(got, f"snapshot {got['id']} ({got['size_bytes']} bytes)")
+
+
+@db_app.command("snapshots")
+def db_snapshots(
+    ctx: typer.Context,
+    app_name: Annotated[str, typer.Option("--app", help="The app.")],
+    env: Annotated[str, typer.Option(help="Environment.")] = "dev",
+) -> None:
+    """List the database's snapshots, newest first."""
+    cli = _run(ctx)
+    got = cli.client().json("GET", f"/apps/{app_name}/envs/{env}/db/snapshots")
+    lines = [f"{s['id']}  {s['size_bytes']:>10} bytes" for s in got]
+    cli.out({"snapshots": got}, "\n".join(lines) or "no snapshots")
+
+
+@db_app.command("restore")
+def db_restore(
+    ctx: typer.Context,
+    snapshot: str,
+    app_name: Annotated[str, typer.Option("--app", help="The app.")],
+    env: Annotated[str, typer.Option(help="Environment.")] = "dev",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Replace the database's content with a snapshot (the current content is kept too)."""
+    cli = _run(ctx)
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Restore {snapshot} into {env}?"):
+        fail("not restored", 1)
+    got = cli.client().json("POST", f"/apps/{app_name}/envs/{env}/db/snapshots/{snapshot}/restore")
+    safety = got["safety_snapshot"]
+    cli.out(
+        got,
+        f"restored {got['restored']['id']}"
+        + (f"; the replaced content is snapshot {safety['id']}" if safety else ""),
+    )
+
+
 def _hoist_global_options(argv: list[str]) -> list[str]:
     """Let global options stand anywhere (``atoll app list --json``) by moving them first."""
     front: list[str] = []

@@ -85,3 +85,28 @@ def test_db_url_token_names_one_database(client: TestClient, shop: dict[str, str
     claims = jwt.decode(got["token"], options={"verify_signature": False})
     assert "acme--shop--dev" in str(claims)
     assert client.get(f"{DB}/url", params={"ttl": 1}, headers=shop).status_code == 422
+
+
+def test_snapshots_and_atomic_restore(client: TestClient, shop: dict[str, str]) -> None:
+    _exec(client, shop, "CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('before')")
+    r = client.post(f"{DB}/snapshots", json={"reason": "pre-change"}, headers=shop)
+    assert r.status_code == 201, r.text
+    snap = r.json()
+    assert snap["reason"] == "pre-change" and snap["size_bytes"] > 0
+    _exec(client, shop, "UPDATE t SET v = 'after'")
+    listed = client.get(f"{DB}/snapshots", headers=shop).json()
+    assert [s["id"] for s in listed] == [snap["id"]]
+    r = client.post(f"{DB}/snapshots/{snap['id']}/restore", headers=shop)
+    assert r.status_code == 200, r.text
+    assert r.json()["restored"]["id"] == snap["id"]
+    assert r.json()["safety_snapshot"] is not None
+    assert _exec(client, shop, "SELECT v FROM t").json()["rows"] == [["before"]]
+    # The content the restore replaced was kept, so the restore itself can be undone.
+    safety = r.json()["safety_snapshot"]["id"]
+    client.post(f"{DB}/snapshots/{safety}/restore", headers=shop)
+    assert _exec(client, shop, "SELECT v FROM t").json()["rows"] == [["after"]]
+    for bad in ("nope", "../../etc/passwd", "20200101T000000000000Z-x"):
+        r = client.post(f"{DB}/snapshots/{bad}/restore", headers=shop)
+        assert r.status_code in (404, 422), (bad, r.text)
+    r = client.post(f"{DB}/snapshots", json={"reason": "Bad Reason!"}, headers=shop)
+    assert r.status_code == 422

@@ -32,6 +32,9 @@ def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("GET", "/api/v1/apps/{app}/envs/{env}/db/url"): {},
         ("GET", "/api/v1/apps/{app}/envs/{env}/db/tables"): {},
         ("GET", "/api/v1/apps/{app}/envs/{env}/db/tables/{table}/rows"): {},
+        ("GET", "/api/v1/apps/{app}/envs/{env}/db/snapshots"): {},
+        ("POST", "/api/v1/apps/{app}/envs/{env}/db/snapshots"): {"json": {}},
+        ("POST", "/api/v1/apps/{app}/envs/{env}/db/snapshots/{snapshot}/restore"): {},
     }
 
 
@@ -55,8 +58,13 @@ def test_another_tenants_app_is_404_on_every_route(
     assert client.post("/api/v1/apps/shop/envs/dev/db/exec", json=sql, headers=acme).is_success
     head = head_of(client, acme, "shop")
     assert head is not None
+    snap = client.post("/api/v1/apps/shop/envs/dev/db/snapshots", json={}, headers=acme).json()[
+        "id"
+    ]
     for (method, template), kwargs in _calls(head).items():
-        url = template.format(app="shop", path="a.txt", revision=head, env="dev", table="t")
+        url = template.format(
+            app="shop", path="a.txt", revision=head, env="dev", table="t", snapshot=snap
+        )
         r = client.request(method, url, headers=globex, **kwargs)
         assert r.status_code == 404, (method, template, r.status_code, r.text)
         assert "secret" not in r.text

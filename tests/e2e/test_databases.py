@@ -100,5 +100,17 @@ def test_db_exec_and_url_with_official_clients(served: Served) -> None:
     )
     assert len(json.loads(reads.stdout)) == 3
 
+    snap = json.loads(served.cli("db", "snapshot", "--app", "shop", "--json", token=token).stdout)
+    served.cli("db", "exec", "--app", "shop", "DELETE FROM notes", token=token)
+    listed = json.loads(
+        served.cli("db", "snapshots", "--app", "shop", "--json", token=token).stdout
+    )
+    assert snap["id"] in [s["id"] for s in listed["snapshots"]]
+    served.cli("db", "restore", snap["id"], "--app", "shop", token=token)
+    count = served.cli(
+        "db", "exec", "--app", "shop", "SELECT count(*) FROM notes", "--json", token=token
+    )
+    assert json.loads(count.stdout)["rows"] == [[3]]
+
     bad = served.cli("db", "exec", "--app", "shop", "DROP TABLE nope", token=token, check=False)
     assert bad.returncode == 1 and "nope" in bad.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -14,6 +15,7 @@ from atoll.api.apps import find_app
 from atoll.api.auth import Platform, Principal, TenantCaller
 from atoll.api.platform import ControlPlane
 from atoll.api.schemas import Body
+from atoll.dbservice.snapshots import get_snapshot
 from atoll.errors import BadInput, NotFound
 from atoll.names import DEFAULT_ENVIRONMENTS, check_slug
 
@@ -147,3 +149,58 @@ def rows(
     return _result(
         dbservice.table_rows(cp.settings.data_dir, name, table, limit=limit, offset=offset)
     )
+
+
+class SnapshotOut(BaseModel):
+    """A snapshot of an environment's database."""
+
+    id: str
+    reason: str
+    created_at: datetime
+    size_bytes: int
+
+    @classmethod
+    def of(cls, info: dbservice.SnapshotInfo) -> SnapshotOut:
+        """From the DB service's record."""
+        return cls(
+            id=info.id, reason=info.reason, created_at=info.created_at, size_bytes=info.size_bytes
+        )
+
+
+class SnapshotIn(Body):
+    """``POST .../db/snapshots``."""
+
+    reason: str = Field("manual", pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+class RestoreOut(BaseModel):
+    """What a restore did: the snapshot restored, and the one taken of the content it replaced."""
+
+    restored: SnapshotOut
+    safety_snapshot: SnapshotOut | None
+
+
+@router.get("/apps/{app}/envs/{env}/db/snapshots")
+def snapshots(app: str, env: str, who: TenantCaller, cp: Platform) -> list[SnapshotOut]:
+    """The database's snapshots, newest first (one is taken before every migration)."""
+    name = _database(cp, who, app, env)
+    return [SnapshotOut.of(s) for s in dbservice.list_snapshots(cp.settings.data_dir, name)]
+
+
+@router.post("/apps/{app}/envs/{env}/db/snapshots", status_code=201)
+def take_snapshot(
+    app: str, env: str, body: SnapshotIn, who: TenantCaller, cp: Platform
+) -> SnapshotOut:
+    """Take an online snapshot now (writers keep going)."""
+    name = _database(cp, who, app, env)
+    return SnapshotOut.of(dbservice.take_snapshot(cp.settings.data_dir, name, body.reason))
+
+
+@router.post("/apps/{app}/envs/{env}/db/snapshots/{snapshot}/restore")
+def restore(app: str, env: str, snapshot: str, who: TenantCaller, cp: Platform) -> RestoreOut:
+    """Replace the database's content with a snapshot, atomically (current content kept)."""
+    name = _database(cp, who, app, env)
+    data_dir = cp.settings.data_dir
+    restored = SnapshotOut.of(get_snapshot(data_dir, name, snapshot))
+    safety = dbservice.restore_snapshot(data_dir, name, snapshot)
+    return RestoreOut(restored=restored, safety_snapshot=SnapshotOut.of(safety) if safety else None)
