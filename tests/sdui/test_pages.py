@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from atoll.errors import BadInput
@@ -252,4 +253,41 @@ def test_json_schema_describes_nodes_and_actions() -> None:
     assert defs["Bind"]["properties"]["$bind"]["type"] == "string"
     assert "visibleWhen" in defs["TextNode"]["properties"]
     assert "Stack" in defs["UnknownNode"]["properties"]["type"]["not"]["enum"]
+    # Nodes are chosen by `type` (if/then), not by trying every type (oneOf) at every depth.
+    assert schema["properties"]["root"] == {"$ref": "#/$defs/Node"}
+    assert defs["StackNode"]["properties"]["children"]["items"] == {"$ref": "#/$defs/Node"}
+    assert len(defs["Node"]["allOf"]) == 18
     json.dumps(schema)
+
+
+def every_known_page() -> list[Path]:
+    """Pages of the fixture app and of every example app."""
+    examples = Path(__file__).parents[2] / "examples"
+    return sorted([*FIXTURE_PAGES.glob("*.json"), *examples.glob("*/pages/**/*.json")])
+
+
+@pytest.mark.parametrize(
+    "path", every_known_page(), ids=lambda p: f"{p.parent.parent.name}/{p.name}"
+)
+def test_json_schema_accepts_valid_pages(path: Path) -> None:
+    validator = jsonschema.Draft202012Validator(page_json_schema())
+    raw = json.loads(path.read_text())
+    assert check_page(raw).ok
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(raw)]
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    "root",
+    [
+        {"type": "Heading", "props": {}},
+        {"type": "Text", "props": {"text": "x", "extra": 1}},
+        {"type": "Button", "props": {"text": "x"}, "on": {"click": [{"action": "jump"}]}},
+        {"type": "Stack", "children": [{"props": {}}]},
+        {"type": "sparkline"},
+    ],
+)
+def test_json_schema_refuses_what_validation_refuses(root: dict[str, Any]) -> None:
+    raw = page(root)
+    assert not check_page(raw).ok
+    assert not jsonschema.Draft202012Validator(page_json_schema()).is_valid(raw)

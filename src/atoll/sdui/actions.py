@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from atoll.sdui.values import (
     FUNCTION_PATTERN,
@@ -68,7 +68,19 @@ class RefreshAction(SduiModel):
     """Load data sources again: the ones named (a name or a list), or all of them."""
 
     action: Literal["refresh"]
-    data: Annotated[list[DataName] | None, BeforeValidator(_as_list)] = None
+    data: Annotated[
+        list[DataName] | None,
+        BeforeValidator(_as_list),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": NAME_PATTERN},
+                    {"type": "array", "items": {"type": "string", "pattern": NAME_PATTERN}},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = None
 
 
 class NavigateAction(SduiModel):

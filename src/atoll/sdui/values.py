@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
 
@@ -50,11 +51,22 @@ Expression = Annotated[
     Field(description="An expression: paths and operators, e.g. `state.count > 0`."),
 ]
 # Where a value is always an expression, `{"$bind": expr}` is accepted too and unwrapped.
+BIND_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"$bind": {"type": "string"}},
+    "required": ["$bind"],
+    "additionalProperties": False,
+}
 ExpressionOrBind = Annotated[
     str,
     BeforeValidator(_unwrap_binding),
     AfterValidator(_check_expression),
-    Field(description='An expression (or a binding `{"$bind": expr}`), e.g. `data.todos`.'),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string"}, BIND_JSON_SCHEMA],
+            "description": "An expression (or a binding), e.g. `data.todos`.",
+        }
+    ),
 ]
 
 
