@@ -11,7 +11,6 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +47,8 @@ class Deployments:
         self.cp = cp
         self._live: dict[AppHost, Deployment] = {}
         self._failed: dict[AppHost, tuple[str, AtollError]] = {}
-        self._locks: defaultdict[AppHost, threading.Lock] = defaultdict(threading.Lock)
+        self._locks: dict[AppHost, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
         self._platform: PlatformAssets | None = None
         self._platform_lock = threading.Lock()
 
@@ -66,7 +66,9 @@ class Deployments:
         live = self._live.get(host)
         if live is not None and live.revision == head:
             return live
-        with self._locks[host]:
+        with self._locks_lock:
+            lock = self._locks.setdefault(host, threading.Lock())
+        with lock:
             live = self._live.get(host)
             if live is not None and live.revision == head:
                 return live
@@ -115,7 +117,11 @@ class Deployments:
             work = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
             try:
                 build_frontend(code_dir, work, deps_dir=root.parent / "npm")
-                work.rename(target)
+                try:
+                    work.rename(target)
+                except OSError:
+                    if not target.is_dir():  # lost a race to an identical build: fine
+                        raise
             finally:
                 shutil.rmtree(work, ignore_errors=True)
         return AppFrontend.load(target, self.platform())
