@@ -11,6 +11,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,6 +36,9 @@ class LogStore:
         )
         self._files: dict[str, tuple[IO[str], list[int]]] = {}
         self._pending: dict[str, list[dict[str, Any]]] = {}
+        # The control plane reads from worker threads while the event loop appends.
+        self._lock = threading.Lock()
+        self._io_lock = threading.Lock()
         self._flush_handle: asyncio.TimerHandle | None = None
 
     def flush(self) -> None:
@@ -42,14 +46,16 @@ class LogStore:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        pending, self._pending = self._pending, {}
-        for key, entries in pending.items():
-            with contextlib.suppress(OSError):
-                f, size = self._file(key)
-                text = "".join(json.dumps(e, default=str) + "\n" for e in entries)
-                f.write(text)
-                f.flush()
-                size[0] += len(text)
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        with self._io_lock:
+            for key, entries in pending.items():
+                with contextlib.suppress(OSError):
+                    f, size = self._file(key)
+                    text = "".join(json.dumps(e, default=str) + "\n" for e in entries)
+                    f.write(text)
+                    f.flush()
+                    size[0] += len(text)
 
     def _file(self, key: str) -> tuple[IO[str], list[int]]:
         """The open log file of ``key`` and its size (rotated when it grows too big)."""
@@ -69,24 +75,30 @@ class LogStore:
     def close(self) -> None:
         """Write what is pending and close the open log files."""
         self.flush()
-        for f, _size in self._files.values():
-            f.close()
-        self._files.clear()
+        with self._io_lock:
+            for f, _size in self._files.values():
+                f.close()
+            self._files.clear()
 
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}.jsonl"
 
     def append(self, key: str, entry: dict[str, Any]) -> None:
-        """Record one entry for the environment ``key`` (``tenant/app/env``)."""
+        """Record one entry for the environment ``key`` (``tenant/app/env``).
+
+        Call it on the event loop's thread (followers are woken there) or with no loop.
+        ``read`` is safe from any thread.
+        """
         entry = {"ts": time.time(), **entry}
         for field in ("stdout", "stderr", "text"):
             value = entry.get(field)
             if isinstance(value, str) and len(value) > MAX_OUTPUT_CHARS:
                 entry[field] = value[:MAX_OUTPUT_CHARS]
                 entry["truncated"] = True
-        recent = self._recent.setdefault(key, collections.deque(maxlen=self.keep))
-        recent.append(entry)
-        self._pending.setdefault(key, []).append(entry)
+        with self._lock:
+            recent = self._recent.setdefault(key, collections.deque(maxlen=self.keep))
+            recent.append(entry)
+            self._pending.setdefault(key, []).append(entry)
         if self._flush_handle is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -103,9 +115,9 @@ class LogStore:
         self, key: str, limit: int = 100, request_id: str | None = None
     ) -> list[dict[str, Any]]:
         """The newest ``limit`` entries, oldest first (from the file when not in memory)."""
-        entries = list(self._recent.get(key, ()))
+        with self._lock:
+            entries = list(self._recent.get(key, ()))
         if not entries:
-            self.flush()
             path = self._path(key)
             if path.exists():
                 lines = path.read_text().splitlines()[-self.keep :]
