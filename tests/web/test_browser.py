@@ -49,6 +49,14 @@ def test_component_css_does_not_leak(page: Any) -> None:
         "getComputedStyle(document.querySelector('.atoll-button')).backgroundColor"
     )
     assert page_button != red
+    # Two instances adopt the very same stylesheet object (parsed once).
+    page.wait_for_selector("#red-again[data-state=ready]", state="attached")
+    shared = page.evaluate(
+        "() => { const [a, b] = [...document.querySelectorAll('[data-component=RedButton]')]"
+        ".map((h) => h.shadowRoot.adoptedStyleSheets);"
+        " return a.length === 2 && a.every((sheet, i) => sheet === b[i]); }"
+    )
+    assert shared
     # Page styles do not leak in either: inherited font and colour are reset at the host.
     font = in_shadow(page, "Plain", "getComputedStyle(root.querySelector('#plain')).fontFamily")
     assert "system-ui" not in font
