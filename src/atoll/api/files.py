@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from atoll.api.apps import find_app
 from atoll.api.auth import Platform, Principal, TenantCaller
+from atoll.api.limits import read_body
 from atoll.api.platform import ControlPlane
 from atoll.api.schemas import (
     BlobOut,
@@ -26,7 +27,7 @@ from atoll.api.schemas import (
     RevisionOut,
     RevisionWithFiles,
 )
-from atoll.errors import BadInput, InvalidPath, LimitExceeded
+from atoll.errors import BadInput, InvalidPath
 from atoll.store.records import App, Revision
 from atoll.workspace import Change
 
@@ -56,23 +57,6 @@ def _check_raw_path(request: Request) -> None:
             unquote_to_bytes(raw).decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidPath("file path is not valid UTF-8") from None
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    length = request.headers.get("content-length")
-    too_big = LimitExceeded(
-        f"files may be at most {limit} bytes", limit="max_file_bytes", max=limit
-    )
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise too_big
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.get("/apps/{app}/files")
@@ -115,7 +99,7 @@ async def write_file(
     """Write one file (raw body) as a new revision on top of ``base``."""
     _check_raw_path(request)
     found = await run_in_threadpool(_app, cp, who, app)
-    data = await _read_body(request, cp.settings.limits.max_file_bytes)
+    data = await read_body(request, cp.settings.limits.max_file_bytes, "max_file_bytes", "a file")
 
     def work() -> tuple[Revision, bool]:
         sha = cp.workspaces.put_blob(found, data)
@@ -146,7 +130,7 @@ def delete_file(
 async def upload_blob(app: str, request: Request, who: TenantCaller, cp: Platform) -> BlobOut:
     """Upload file content (raw body) for a later batch write that names it by SHA-256."""
     found = await run_in_threadpool(_app, cp, who, app)
-    data = await _read_body(request, cp.settings.limits.max_file_bytes)
+    data = await read_body(request, cp.settings.limits.max_file_bytes, "max_file_bytes", "a file")
     sha = await run_in_threadpool(cp.workspaces.put_blob, found, data)
     return BlobOut(sha256=sha, size=len(data))
 

@@ -9,28 +9,16 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from atoll.api.errors import error_response
+from atoll.api.limits import read_body
 from atoll.api.platform import ControlPlane
 from atoll.builder.assets import find_asset
-from atoll.errors import AtollError, LimitExceeded, NotFound
+from atoll.errors import AtollError, NotFound
 from atoll.gateway.deployments import Deployment, Deployments
 from atoll.gateway.hosts import parse_host
 from atoll.runtime import AppRef, InvokeRequest, Runtime
 
 MAX_FUNCTION_BODY = 6 * 1024 * 1024
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise LimitExceeded(f"request body is larger than {limit} bytes", max=limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise LimitExceeded(f"request body is larger than {limit} bytes", max=limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _static_response(deployment: Deployment, path: str) -> Response | None:
@@ -77,7 +65,7 @@ def make_gateway(cp: ControlPlane, runtime: Runtime) -> Starlette:
                     path=path,
                     query=tuple(request.query_params.multi_items()),
                     headers=tuple((k, v) for k, v in request.headers.items()),
-                    body=await _read_body(request, MAX_FUNCTION_BODY),
+                    body=await read_body(request, MAX_FUNCTION_BODY, "max_function_body_bytes"),
                 )
                 reply = await runtime.invoke(ref, invoke)
                 return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
