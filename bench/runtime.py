@@ -231,8 +231,6 @@ async def bench_runtime(args: dict[str, int], work: Path) -> dict[str, Any]:
         runtime=RuntimeSettings(runtime_dir=runtime_dir, sandbox_uid_base=UID + 10, pool_size=2),
     )
     runtime = Runtime(settings)
-    if os.environ.get("NOCPU"):
-        runtime.cgroups.base.pop("cpu", None)
     await runtime.start()
     result: dict[str, Any] = {}
     try:

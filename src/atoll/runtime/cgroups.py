@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
@@ -21,7 +22,14 @@ class CgroupV1:
     """The cgroup v1 hierarchies usable on this host."""
 
     def __init__(self, root: Path = ROOT, parent: str = "atoll") -> None:
+        self.root = root
+        self.parent = parent
         self.base: dict[str, Path] = {}
+
+    def enable(self) -> None:
+        """Create this runtime's parent groups (and remove ones left by dead runtimes)."""
+        root, parent = self.root, self.parent
+        remove_stale(root)
         for controller in CONTROLLERS:
             path = root / controller / parent
             try:
@@ -123,17 +131,37 @@ class SandboxGroup:
         return []
 
     def destroy(self) -> None:
-        """Kill whatever is left and remove the groups."""
-        for _ in range(20):
+        """Kill whatever is left and remove the groups (waits up to ~0.2 s for exits)."""
+        for _ in range(100):
             pids = self.processes()
             if not pids:
                 break
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+            time.sleep(0.002)
         for path in self.paths.values():
             with contextlib.suppress(OSError):
                 path.rmdir()
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a cgroup folder and its empty sub-groups (cgroupfs needs rmdir, bottom up)."""
+    with contextlib.suppress(OSError):
+        for child in path.iterdir():
+            if child.is_dir():
+                remove_tree(child)
+        path.rmdir()
+
+
+def remove_stale(root: Path = ROOT) -> None:
+    """Remove ``atoll-<pid>-...`` groups whose runtime process no longer exists."""
+    for controller in CONTROLLERS:
+        with contextlib.suppress(OSError):
+            for path in (root / controller).glob("atoll-*"):
+                pid = path.name.split("-")[1]
+                if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                    remove_tree(path)
 
 
 def descendants(pid: int) -> list[int]:

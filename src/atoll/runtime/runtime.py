@@ -31,7 +31,7 @@ from atoll.errors import (
 
 from . import limits as limits_mod
 from .apps import SPECIALIZE_TIMEOUT, AppInstance
-from .cgroups import CgroupV1
+from .cgroups import CgroupV1, remove_tree
 from .database import DatabaseLink, DatabaseProxy
 from .deps import DependencyLayers
 from .egress import Allowlist, EgressProxy
@@ -92,6 +92,7 @@ class Runtime:
     async def start(self) -> None:
         """Prepare the sandbox file tree and start the warm pool and the idle reaper."""
         await asyncio.to_thread(self.layout.prepare)
+        await asyncio.to_thread(self.cgroups.enable)
         self.started = True
         self.pool.refill()
         self._reaper = asyncio.get_running_loop().create_task(self._reap_idle())
@@ -113,8 +114,7 @@ class Runtime:
         self.apps.clear()
         self.draining.clear()
         for path in self.cgroups.base.values():
-            with contextlib.suppress(OSError):
-                path.rmdir()
+            remove_tree(path)
         self.logs.close()
 
     async def _reap_idle(self) -> None:
