@@ -73,7 +73,7 @@ def test_components_bundle_without_react(app: Path, tmp_path: Path) -> None:
         "css": None,
         "documentCss": None,
     }
-    saved = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    saved = json.loads((tmp_path / "out" / ".manifest.json").read_text())
     assert ComponentManifest.from_json(saved) == manifest
     for file in manifest.files:
         assert (tmp_path / "out" / file).is_file()

@@ -90,9 +90,10 @@ def test_built_frontend_serves_pages_and_assets(tmp_path: Path) -> None:
     asset = frontend.asset(js_url)
     assert asset is not None and asset.headers["cache-control"].endswith("immutable")
     assert frontend.asset(frontend.platform.import_map["react"]) is not None
-    assert frontend.asset("/_atoll/assets/../pages.json") is None
-    assert frontend.asset("/_atoll/assets/pages.json") is None
-    assert frontend.asset("/_atoll/assets/manifest.json") is None
+    assert frontend.asset("/_atoll/assets/../.pages.json") is None
+    assert frontend.asset("/_atoll/assets/.pages.json") is None
+    assert frontend.asset("/_atoll/assets/.manifest.json") is None
+    assert frontend.asset("/_atoll/static/.platform.json") is None
 
 
 def test_page_html_preloads_only_its_components(tmp_path: Path) -> None:

@@ -86,7 +86,8 @@ def test_routes_and_page_files() -> None:
 def test_find_asset_refuses_traversal_and_hidden_files(tmp_path: Path) -> None:
     (tmp_path / "a-HASH.js").write_text("x")
     (tmp_path / ".secret").write_text("x")
-    (tmp_path / "manifest.json").write_text("{}")
+    (tmp_path / ".manifest.json").write_text("{}")
+    (tmp_path / "manifest.json").write_text("{}")  # e.g. a web app manifest: an ordinary file
     outside = tmp_path.parent / "outside.js"
     outside.write_text("x")
     (tmp_path / "link.js").symlink_to(outside)
@@ -94,10 +95,11 @@ def test_find_asset_refuses_traversal_and_hidden_files(tmp_path: Path) -> None:
     assert asset is not None
     assert asset.headers["cache-control"] == IMMUTABLE
     assert asset.content_type == "text/javascript; charset=utf-8"
+    assert find_asset(tmp_path, "manifest.json") is not None
     for bad in (
         "../outside.js",
         ".secret",
-        "manifest.json",
+        ".manifest.json",
         "link.js",
         "",
         "/",

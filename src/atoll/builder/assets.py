@@ -6,7 +6,6 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-_PRIVATE = frozenset({"manifest.json", "platform.json", "pages.json"})
 IMMUTABLE = "public, max-age=31536000, immutable"
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -32,12 +31,11 @@ class Asset:
 def find_asset(root: Path, url_path: str) -> Asset | None:
     """The file under ``root`` for a URL path below the assets prefix, or None.
 
-    Every file under ``root`` is content-hashed, so it is cached as immutable.
+    Dotfiles (the build's own bookkeeping) are never served. Every other file a build
+    writes is content-hashed, so the headers say immutable.
     """
     relative = PurePosixPath(url_path.lstrip("/"))
     if not relative.parts or any(p in ("..", ".", "") or p.startswith(".") for p in relative.parts):
-        return None
-    if relative.name in _PRIVATE:
         return None
     path = root.joinpath(*relative.parts)
     try:

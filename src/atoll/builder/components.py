@@ -24,7 +24,7 @@ from atoll.builder.platform import EXTERNALS, PRODUCTION_DEFINE, SHARED_SPECIFIE
 from atoll.errors import BuildFailed
 
 ASSETS_URL = "/_atoll/assets/"
-MANIFEST_NAME = "manifest.json"
+MANIFEST_NAME = ".manifest.json"  # a dotfile: never served
 COMPONENT_FILE = re.compile(r"^([A-Z][A-Za-z0-9_]{0,63})\.(jsx|tsx|js|ts)$")
 FILE_LOADERS = {
     ext: "file"
@@ -89,7 +89,7 @@ class ComponentManifest:
         }
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready form (written as ``manifest.json`` in the output folder)."""
+        """JSON-ready form (written as ``.manifest.json`` in the output folder)."""
         return asdict(self)
 
     @classmethod

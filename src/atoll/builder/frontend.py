@@ -18,6 +18,7 @@ from typing import Any
 from atoll.builder.assets import Asset, find_asset
 from atoll.builder.components import (
     ASSETS_URL,
+    MANIFEST_NAME,
     ComponentManifest,
     build_components,
     discover_components,
@@ -28,7 +29,7 @@ from atoll.errors import BadInput, BuildFailed
 from atoll.sdui.html import API_BASE, PAGES_BASE, route_for_page
 from atoll.sdui.validation import check_page, parse_page_json
 
-PAGES_FILE = "pages.json"
+PAGES_FILE = ".pages.json"  # a dotfile: never served as an asset
 _FUNCTION_FILE = re.compile(r"^([a-z_][a-z0-9_]{0,63})\.py$")
 
 
@@ -134,8 +135,8 @@ class AppFrontend:
     @classmethod
     def load(cls, out_dir: Path, platform: PlatformAssets | None = None) -> AppFrontend:
         """Read a folder written by ``build_frontend``."""
-        pages_raw = (out_dir / PAGES_FILE).read_bytes()
-        manifest_raw = (out_dir / "manifest.json").read_bytes()
+        pages_raw = _first_existing(out_dir, PAGES_FILE, "pages.json").read_bytes()
+        manifest_raw = _first_existing(out_dir, MANIFEST_NAME, "manifest.json").read_bytes()
         build_id = hashlib.sha256(pages_raw + b"\0" + manifest_raw).hexdigest()[:16]
         manifest = ComponentManifest.from_json(json.loads(manifest_raw))
         platform = platform or build_platform_assets()
@@ -180,6 +181,12 @@ class AppFrontend:
         if path.startswith(self.platform.url_prefix):
             return find_asset(self.platform.root, path[len(self.platform.url_prefix) :])
         return None
+
+
+def _first_existing(folder: Path, name: str, old_name: str) -> Path:
+    """``folder/name``, or the name builds used before (still readable)."""
+    path = folder / name
+    return path if path.exists() or not (folder / old_name).exists() else folder / old_name
 
 
 def _normal_route(route: str) -> str:

@@ -61,7 +61,7 @@ class PlatformAssets:
         return [self.url_prefix + f for f in self.vendor_files] + [self.runtime_js]
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready form (stored as ``platform.json``)."""
+        """JSON-ready form (stored as ``.platform.json``)."""
         return {**asdict(self), "root": str(self.root)}
 
 
@@ -130,7 +130,7 @@ def build_platform_assets(
     """Build the vendor bundle and the runtime unless the current build is up to date."""
     modules = find_node_modules(node_modules)
     stamp = _sources_stamp(web_dir, modules)
-    manifest_path = static_dir / "platform.json"
+    manifest_path = static_dir / ".platform.json"
     if manifest_path.is_file():
         current = json.loads(manifest_path.read_text())
         if current.get("stamp") == stamp and (static_dir / stamp).is_dir():
