@@ -43,3 +43,18 @@ def test_runsc_is_offered_only_when_installed() -> None:
         make_backend("docker")
     argv = RunscBackend().command(SPEC, 7, 9)
     assert "--network=none" in argv and "--volume=/srv/slot/app:/app" in argv
+
+
+def test_runtime_dir_falls_back_when_sandbox_uids_cannot_reach_it(tmp_path: Path) -> None:
+    from atoll.runtime.layout import choose_runtime_dir
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    open_dir = tmp_path / "open"
+    open_dir.mkdir(mode=0o755)
+    tmp_path.chmod(0o755)
+    fallback = choose_runtime_dir(private / "runtime")
+    assert fallback.parent == Path("/tmp") and fallback.name.startswith("atoll-runtime-")
+    reachable = all(p.stat().st_mode & 0o001 for p in tmp_path.parents if p.exists())
+    if reachable:
+        assert choose_runtime_dir(open_dir / "runtime") == open_dir / "runtime"

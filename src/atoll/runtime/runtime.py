@@ -72,7 +72,11 @@ class Runtime:
         self.config = settings.runtime
         self.ceiling = limits_mod.maxima(self.config)
         preferred = self.config.runtime_dir or (settings.data_dir / "runtime")
-        self.layout = RuntimeLayout(choose_runtime_dir(preferred))
+        chosen = choose_runtime_dir(preferred)
+        # A stand-in folder under /tmp (the data dir is not reachable by sandbox uids) is
+        # removed again at shutdown.
+        self._temporary_root = chosen != preferred
+        self.layout = RuntimeLayout(chosen)
         self.backend = backend or make_backend(self.config.backend)
         self.logs = logs or LogStore(settings.data_dir / "logs")
         self.database = database
@@ -115,6 +119,8 @@ class Runtime:
         self.draining.clear()
         for path in self.cgroups.base.values():
             remove_tree(path)
+        if self._temporary_root:
+            await asyncio.to_thread(shutil.rmtree, self.layout.root, True)
         self.logs.close()
 
     async def _reap_idle(self) -> None:
