@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from atoll.dbservice import DatabaseName, create_database
 from atoll.errors import AtollError, FunctionTimeout, ResourceLimitHit, TenantCodeError
 from atoll.runtime import AppRef, InvokeRequest, InvokeResponse
 
@@ -240,7 +241,9 @@ def test_other_apps_code_and_database_are_not_visible(
     rt: Harness, attacker: AppRef, neighbour: AppRef
 ) -> None:
     victim_code = str(neighbour.code_dir / "functions" / "hello.py")
-    victim_db = str(rt.runtime.settings.data_dir / "db" / "good" / "hello" / "dev.sqlite")
+    victim_db = str(
+        create_database(rt.runtime.settings.data_dir, DatabaseName("good", "hello", "dev"))
+    )
     seen = body(
         attack(rt, attacker, neighbour, "/api/files", query={"paths": [victim_code, victim_db]})
     )
