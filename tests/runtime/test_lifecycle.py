@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from atoll.errors import BuildFailed, Overloaded, TenantCodeError
+from atoll.errors import BuildFailed, FunctionTimeout, Overloaded, TenantCodeError
 from atoll.runtime import InvokeRequest, InvokeResponse, error_response
 
 from .conftest import SESSION_UID_BASE, Harness, LoopThread, sandbox_processes, started_runtime
@@ -145,3 +145,20 @@ def test_no_sandbox_outlives_its_app(loop_thread: LoopThread, tmp_path: Path) ->
         assert isinstance(h.call(ref, "/api/slow"), InvokeResponse)
         assert sandbox_processes(SESSION_UID_BASE + 6000, h.runtime.layout.root)
     # started_runtime asserts on exit that no sandbox process is left.
+
+
+def test_hanging_or_exiting_imports_fail_clearly(rt: Harness) -> None:
+    hang = rt.app(
+        "hangs",
+        {
+            "atoll.toml": "[limits]\ntimeout_seconds = 1\n",
+            "functions/f.py": "import time\ntime.sleep(1000)\n",
+        },
+    )
+    err = rt.call(hang, "/api/f")
+    assert isinstance(err, FunctionTimeout) and "importing the app's functions" in err.message
+    exits = rt.app("exits", {"functions/f.py": "import os\nos._exit(1)\n"})
+    err = rt.call(exits, "/api/f")
+    assert isinstance(err, TenantCodeError) and "while its functions were being imported" in (
+        err.message
+    )

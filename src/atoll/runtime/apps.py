@@ -30,7 +30,6 @@ from .types import AppRef
 from .zygote import Sandbox, SandboxDied, Worker
 
 SPAWN_TIMEOUT = 10.0
-SPECIALIZE_TIMEOUT = 30.0
 MAX_BODY_BYTES = 32 << 20
 
 

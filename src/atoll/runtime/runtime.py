@@ -23,6 +23,7 @@ from atoll.config import Settings
 from atoll.errors import (
     AtollError,
     BadInput,
+    FunctionTimeout,
     NotFound,
     ResourceLimitHit,
     TenantCodeError,
@@ -30,7 +31,7 @@ from atoll.errors import (
 )
 
 from . import limits as limits_mod
-from .apps import SPECIALIZE_TIMEOUT, AppInstance
+from .apps import AppInstance
 from .cgroups import CgroupV1, remove_tree
 from .database import DatabaseLink, DatabaseProxy
 from .deps import DependencyLayers
@@ -50,9 +51,10 @@ from .sandbox import (
     make_backend,
 )
 from .types import AppRef, InvokeRequest, InvokeResponse
-from .zygote import Sandbox
+from .zygote import Sandbox, SandboxDied
 
 READY_TIMEOUT = 15.0
+SPECIALIZE_GRACE = 5.0  # on top of the app's timeout, for importing its functions
 COPY_SKIP = {".git", "node_modules", "__pycache__", ".venv"}
 MAX_SANDBOX_OUTPUT = 1 << 20
 MiB = 1 << 20
@@ -225,9 +227,19 @@ class Runtime:
                     (lim.memory_mb + 64) * MiB, lim.processes + 4, lim.cpu_cores
                 )
             paths = [layer.sandbox_path] if layer is not None else []
-            reply = await sandbox.request(
-                instance.specialize_message(paths), "specialized", SPECIALIZE_TIMEOUT
-            )
+            budget = instance.limits.timeout_seconds + SPECIALIZE_GRACE
+            reply = await sandbox.request(instance.specialize_message(paths), "specialized", budget)
+        except TimeoutError:
+            sandbox.close()
+            raise FunctionTimeout(
+                f"importing the app's functions took longer than {budget:g} s",
+                limit="timeout_seconds",
+            ) from None
+        except SandboxDied:
+            sandbox.close()
+            raise TenantCodeError(
+                "the app's code ended its sandbox while its functions were being imported"
+            ) from None
         except BaseException:
             sandbox.close()
             raise
