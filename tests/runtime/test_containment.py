@@ -104,11 +104,22 @@ ATTACKS = {
                         f.write(b"x" * (1 << 20))
         """,
     "functions/shout.py": """
+        import os, subprocess
+
         def get():
             chunk = "y" * (1 << 20)
             for _ in range(1024):
                 print(chunk)
             return "done"
+
+        def post():
+            chunk = b"z" * (1 << 20)
+            for _ in range(1024):
+                os.write(1, chunk)  # below Python's sys.stdout
+
+        def put():
+            subprocess.run(["/usr/bin/echo", "from a subprocess"], check=True)
+            return "ok"
         """,
     "functions/killall.py": """
         import os, signal
@@ -361,6 +372,17 @@ def test_printing_1_gib(rt: Harness, attacker: AppRef, neighbour: AppRef) -> Non
     assert len(entry["stdout"]) <= 64 * 1024
 
 
+def test_printing_1_gib_to_the_stdout_file_descriptor(
+    rt: Harness, attacker: AppRef, neighbour: AppRef
+) -> None:
+    err = attack(rt, attacker, neighbour, "/api/shout", "POST")
+    assert isinstance(err, ResourceLimitHit) and err.detail["limit"] == "file_size_mb"
+    resp = rt.call(attacker, "/api/shout", "PUT")
+    assert isinstance(resp, InvokeResponse)
+    [entry] = rt.runtime.logs.read(attacker.key, request_id=resp.request_id)
+    assert entry["stdout"] == "from a subprocess\n"
+
+
 def test_kill_everything(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
     assert isinstance(rt.call(attacker, "/api/files", query={"paths": "/app"}), InvokeResponse)
     before = rt.runtime.apps[attacker.key].cold_starts
@@ -407,3 +429,16 @@ def test_no_platform_secrets_in_the_environment(
     everything = repr(seen)
     assert "do-not-leak" not in everything
     assert "TOKEN" not in everything and "SECRET" not in everything
+
+
+def test_cpu_time_limit(rt: Harness, neighbour: AppRef) -> None:
+    hog = rt.app(
+        "cpuhog",
+        {
+            "atoll.toml": "[limits]\ncpu_seconds = 1\ntimeout_seconds = 20\n",
+            "functions/spin.py": ATTACKS["functions/spin.py"],
+        },
+        tenant="evil",
+    )
+    err = attack(rt, hog, neighbour, "/api/spin")
+    assert isinstance(err, ResourceLimitHit) and err.detail["limit"] == "cpu_seconds"

@@ -133,8 +133,8 @@ class AppInstance:
                 return worker
         return await sandbox.spawn(SPAWN_TIMEOUT)
 
-    def _put_back(self, worker: Worker) -> None:
-        if worker.served >= self.max_requests or self.closed or worker.exit.done():
+    def _put_back(self, worker: Worker, retire: bool) -> None:
+        if retire or worker.served >= self.max_requests or self.closed or worker.exit.done():
             asyncio.get_running_loop().create_task(worker.close())
         else:
             self.idle.append(worker)
@@ -171,7 +171,7 @@ class AppInstance:
                     # one once more on a fresh sandbox rather than fail it.
                     continue
                 raise error from None
-            self._put_back(worker)
+            self._put_back(worker, bool(reply.get("retire")))
             if reply.get("status", 200) >= 500 and sandbox.group is not None:
                 if sandbox.group.pids_exhausted():
                     reply["error"] = {

@@ -169,6 +169,26 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
+def _cpu_used() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _drain_fd(fd: int, into: CappedText) -> None:
+    """Move what was written to a memory-file stdout/stderr into ``into``; reset the file."""
+    try:
+        size = os.fstat(fd).st_size
+        if not size:
+            return
+        data = os.pread(fd, MAX_CAPTURE_CHARS, 0)
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+    except OSError:
+        return
+    into.write(data.decode(errors="replace"))
+    into.dropped += size - len(data)
+
+
 def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any]) -> None:
     """The worker loop; never returns."""
     os.setpgid(0, 0)
@@ -178,12 +198,19 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails with EFBIG
     cpu = int(settings.get("worker_cpu_seconds", 0))
-    if cpu:
-        used = int(resource.getrusage(resource.RUSAGE_SELF).ru_utime) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (used + cpu, used + cpu + 1))
+    # RLIMIT_CPU counts a process's whole life: the hard limit is the worker's lifetime
+    # budget, the soft limit (SIGXCPU) is moved to "now + cpu" before every request, and
+    # the worker retires before the budget could cut a request short.
+    hard = int(_cpu_used()) + cpu * 20 + 1 if cpu else 0
     traceback_ok = bool(settings.get("traceback"))
     max_body = int(settings.get("max_body_bytes", 32 << 20))
     me = os.getpid()
+    # File-level output (subprocesses, C code, os.write) goes to per-worker memory files
+    # that are read after each request: it is kept with the request, and RLIMIT_FSIZE caps it.
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        memfd = os.memfd_create(f"atoll-{name}")
+        os.dup2(memfd, fd)
+        os.close(memfd)
     sock.sendall(encode({"op": "hello", "pid": me}))
     real_out, real_err = sys.stdout, sys.stderr
     reader = MessageReader(sock, max_body)
@@ -192,6 +219,9 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
         if message is None or message[0].get("op") == "exit":
             os._exit(0)
         header, body = message
+        if cpu:
+            soft = min(int(_cpu_used()) + cpu + 1, hard)
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
         out, err = CappedText(MAX_CAPTURE_CHARS), CappedText(MAX_CAPTURE_CHARS)
         sys.stdout, sys.stderr = out, err
         log.begin()
@@ -207,9 +237,13 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
                 507, "resource_limit", "the response body is too large", limit="response_bytes"
             )
         reply["op"] = "result"
+        _drain_fd(1, out)
+        _drain_fd(2, err)
+        retire = bool(cpu) and _cpu_used() + cpu + 1 > hard
         for key, value in (
             ("stdout", out.value()),
             ("stderr", err.value()),
+            ("retire", retire),
             ("dropped_chars", out.dropped + err.dropped),
             ("logs", records),
             ("dropped_logs", dropped),
@@ -217,6 +251,8 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
             if value:
                 reply[key] = value
         sock.sendall(encode(reply, reply_body))
+        if retire:
+            os._exit(0)
         if has_children():
             # Nothing a request starts outlives it (we are a subreaper: orphans come here).
             # Done after answering, but always before reading the next request.
