@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -134,3 +135,23 @@ async def test_first_revision_that_does_not_build_is_an_error(
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "build_failed"
     assert "index.json" in r.text
+
+
+SLOW = "import time\n\n\ndef get() -> str:\n    time.sleep(1.5)\n    return 'done'\n"
+
+
+async def test_full_queue_is_503_with_retry_after(
+    gateway: httpx.AsyncClient, client: TestClient, acme: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    toml = 'name = "shop"\n[limits]\nconcurrency = 1\nqueue = 1\n'
+    commit_text(client, acme, "shop", {"atoll.toml": toml, "functions/slow.py": SLOW})
+    origin = _origin("dev", "shop", "acme")
+    first = await gateway.get("/api/slow", headers=origin)  # deploy and warm up
+    assert first.status_code == 200, first.text
+    replies = await asyncio.gather(*(gateway.get("/api/slow", headers=origin) for _ in range(4)))
+    statuses = sorted(r.status_code for r in replies)
+    assert statuses[0] == 200 and statuses[-1] == 503, statuses
+    busy = next(r for r in replies if r.status_code == 503)
+    assert int(busy.headers["retry-after"]) >= 1
+    assert busy.json()["error"]["code"] == "overloaded"

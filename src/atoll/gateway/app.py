@@ -12,7 +12,7 @@ from atoll.api.errors import error_response
 from atoll.api.limits import read_body
 from atoll.api.platform import ControlPlane
 from atoll.builder.assets import find_asset
-from atoll.errors import AtollError, NotFound
+from atoll.errors import AtollError, NotFound, Overloaded
 from atoll.gateway.deployments import Deployment, Deployments
 from atoll.gateway.hosts import parse_host
 from atoll.runtime import AppRef, InvokeRequest, Runtime
@@ -76,8 +76,8 @@ def make_gateway(cp: ControlPlane, runtime: Runtime) -> Starlette:
             raise NotFound(f"no page at {path}", path=path)
         except AtollError as exc:
             response = error_response(exc.status, exc.code, exc.message, **exc.detail)
-            if exc.status == 503 and "retry_after" in exc.detail:
-                response.headers["Retry-After"] = str(exc.detail["retry_after"])
+            if isinstance(exc, Overloaded):
+                response.headers["Retry-After"] = str(exc.detail.get("retry_after", 1))
             return response
 
     # Every path belongs to the app: the gateway has no routes of its own to shadow them.
