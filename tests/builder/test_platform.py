@@ -12,7 +12,7 @@ from atoll.builder.assets import IMMUTABLE, find_asset
 from atoll.builder.components import ComponentManifest
 from atoll.builder.pages import render_app_page
 from atoll.builder.platform import PlatformAssets, build_platform_assets
-from atoll.sdui.html import page_file_for_route, route_for_page, script_json
+from atoll.sdui.html import page_file_for_route, render_page_html, route_for_page, script_json
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 
@@ -107,3 +107,17 @@ def test_find_asset_refuses_traversal_and_hidden_files(tmp_path: Path) -> None:
         "a/../a-HASH.js",
     ):
         assert find_asset(tmp_path, bad) is None, bad
+
+
+def test_page_shell_nonce_marks_the_scripts(platform: PlatformAssets) -> None:
+    html = render_page_html(
+        {"title": "t", "root": {"type": "Text", "props": {"text": "x"}}},
+        route="/",
+        routes=["/"],
+        import_map=platform.import_map,
+        runtime_js=platform.runtime_js,
+        runtime_css=platform.runtime_css,
+        components={},
+        nonce='n"1',
+    )
+    assert html.count('nonce="n&quot;1"') == 2  # the import map and the runtime module

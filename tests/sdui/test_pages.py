@@ -238,6 +238,10 @@ def test_migrations_run_in_order_and_refuse_the_future() -> None:
         migrate_page({"schemaVersion": 99})
     with pytest.raises(PageVersionError, match="no migration from schemaVersion 1"):
         migrate_page({"schemaVersion": 1}, target=2, migrations={})
+    with pytest.raises(PageVersionError, match="migration from 1 produced version 1"):
+        migrate_page({"schemaVersion": 1}, target=2, migrations={1: lambda p: p})
+    with pytest.raises(PageVersionError, match="non-negative integer"):
+        migrate_page({"schemaVersion": "1"})
     assert issues({"schemaVersion": 7, "root": {}}) == [
         "$.schemaVersion: schemaVersion 7 is newer than this Atoll understands (1)"
     ]
