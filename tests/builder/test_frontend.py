@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from atoll.builder.frontend import AppFrontend, build_frontend, check_pages
-from atoll.errors import BuildFailed
+from atoll.builder.frontend import (
+    AppFrontend,
+    build_frontend,
+    check_pages,
+    frontend_errors_for_files,
+)
+from atoll.errors import BadInput, BuildFailed
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -120,3 +125,23 @@ def test_page_html_preloads_only_its_components(tmp_path: Path) -> None:
     assert f'<link rel="modulepreload" href="/_atoll/assets/{styled.js}">' in html
     assert f'as="fetch" crossorigin="anonymous" href="/_atoll/assets/{styled.css}"' in html
     assert plain.js not in html.split('id="atoll-boot"')[0]
+
+
+def test_frontend_errors_cover_pages_and_components_at_once() -> None:
+    files = {
+        "pages/index.json": json.dumps(
+            {"schemaVersion": 1, "root": {"type": "Heading", "props": {"level": 2}}}
+        ).encode(),
+        "components/Bad.jsx": b"export default function Bad() {\n  return <p>;\n",
+    }
+    errors = frontend_errors_for_files(files)
+    assert [(e["file"], e.get("path"), e.get("line")) for e in errors] == [
+        ("pages/index.json", "$.root.props.text", None),
+        ("components/Bad.jsx", None, 3),
+    ]
+    ok = {
+        "pages/index.json": json.dumps({"root": {"type": "Text", "props": {"text": "x"}}}).encode()
+    }
+    assert frontend_errors_for_files(ok) == []
+    with pytest.raises(BadInput):
+        frontend_errors_for_files({"../escape.json": b"{}"})

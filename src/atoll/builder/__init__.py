@@ -3,7 +3,14 @@
 from atoll.builder.assets import Asset, find_asset
 from atoll.builder.components import ComponentEntry, ComponentManifest, build_components
 from atoll.builder.esbuild import BuildMessage
-from atoll.builder.frontend import AppFrontend, FrontendBuild, build_frontend, check_pages
+from atoll.builder.frontend import (
+    AppFrontend,
+    FrontendBuild,
+    build_frontend,
+    check_pages,
+    frontend_errors,
+    frontend_errors_for_files,
+)
 from atoll.builder.pages import render_app_page
 from atoll.builder.platform import PlatformAssets, build_platform_assets
 
@@ -20,5 +27,7 @@ __all__ = [
     "build_platform_assets",
     "check_pages",
     "find_asset",
+    "frontend_errors",
+    "frontend_errors_for_files",
     "render_app_page",
 ]

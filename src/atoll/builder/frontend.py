@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection
+import tempfile
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from atoll.builder.assets import Asset, find_asset
@@ -24,7 +25,7 @@ from atoll.builder.components import (
     discover_components,
 )
 from atoll.builder.pages import render_app_page
-from atoll.builder.platform import STATIC_URL, PlatformAssets, build_platform_assets
+from atoll.builder.platform import PlatformAssets, build_platform_assets
 from atoll.errors import BadInput, BuildFailed
 from atoll.sdui.html import API_BASE, PAGES_BASE, route_for_page
 from atoll.sdui.validation import check_page, parse_page_json
@@ -193,4 +194,33 @@ def _normal_route(route: str) -> str:
     return "/" + route.strip("/") if route.strip("/") else "/"
 
 
-__all__ = ["STATIC_URL", "AppFrontend", "FrontendBuild", "build_frontend", "check_pages"]
+def frontend_errors(src_dir: Path) -> list[dict[str, Any]]:
+    """Every page and component error of the app at ``src_dir``; empty when it would build.
+
+    For checking edits (the agent's validators): nothing is kept, pages and components are
+    both checked even when one of them fails.
+    """
+    _, errors, _ = check_pages(src_dir)
+    with tempfile.TemporaryDirectory(prefix="atoll-check-") as tmp:
+        try:
+            build_components(src_dir, Path(tmp) / "out")
+        except BuildFailed as exc:
+            errors += exc.detail.get("errors") or [{"file": None, "message": exc.message}]
+        except BadInput as exc:
+            errors.append({"file": "components/package.json", "message": exc.message})
+    return errors
+
+
+def frontend_errors_for_files(files: Mapping[str, bytes]) -> list[dict[str, Any]]:
+    """``frontend_errors`` for an app given as relative path -> content."""
+    with tempfile.TemporaryDirectory(prefix="atoll-check-") as tmp:
+        root = Path(tmp) / "app"
+        for rel, data in files.items():
+            parts = PurePosixPath(rel).parts
+            if rel.startswith("/") or not parts or any(p in ("", ".", "..") for p in parts):
+                raise BadInput(f"bad path {rel!r}")
+            path = root.joinpath(*parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        root.mkdir(exist_ok=True)
+        return frontend_errors(root)
