@@ -70,9 +70,13 @@ def site(fixture_frontend: AppFrontend) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's sync API keeps an event loop running while it is open,
+    which would break async tests that run later in the same session.
+    """
     if not Path(CHROMIUM).exists():
         pytest.skip("needs Chromium at /usr/bin/chromium")
     from playwright.sync_api import sync_playwright
