@@ -185,3 +185,35 @@ def test_logs_are_captured_per_request(rt: Harness, todos) -> None:  # type: ign
     lines = path.read_text()
     assert resp.request_id in lines
     assert json.loads(lines.splitlines()[-1])["request_id"] == resp.request_id
+
+
+def test_framing_headers_and_bad_statuses_from_functions_are_dropped(rt: Harness) -> None:
+    ref = rt.app(
+        "headers",
+        {
+            "functions/h.py": """
+                import atoll
+
+                def get():
+                    return atoll.Response(
+                        b"hi",
+                        headers={
+                            "Content-Length": "999",
+                            "Transfer-Encoding": "chunked",
+                            "X-Ok": "1",
+                            "Bad Name": "x",
+                            "x-evil": "a\\r\\nset-cookie: s=1",
+                        },
+                    )
+
+                def post():
+                    return atoll.Response(b"", status=42)
+                """
+        },
+    )
+    resp = ok(rt.call(ref, "/api/h"))
+    names = [k for k, _ in resp.headers]
+    assert "x-ok" in names and "content-length" not in names
+    assert "transfer-encoding" not in names and "x-evil" not in names and "bad name" not in names
+    err = rt.call(ref, "/api/h", "POST")
+    assert isinstance(err, TenantCodeError) and "invalid HTTP status 42" in err.message

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import time
@@ -327,9 +328,14 @@ class Runtime:
         self._log(ref.key, entry, started)
         if error:
             raise _error_from(error, request_id)
-        headers = [(str(k), str(v)) for k, v in dict(reply.get("headers", {})).items()]
+        status = reply.get("status", 200)
+        if not isinstance(status, int) or not 200 <= status <= 599:
+            raise TenantCodeError(
+                f"the function returned an invalid HTTP status {status!r}", request_id=request_id
+            )
+        headers = response_headers(reply.get("headers"))
         headers.append(("x-atoll-request-id", request_id))
-        return InvokeResponse(int(reply.get("status", 200)), tuple(headers), body, request_id)
+        return InvokeResponse(status, tuple(headers), body, request_id)
 
     def _log(self, key: str, entry: dict[str, Any], started: float) -> None:
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
@@ -368,6 +374,35 @@ async def _drain(instance: AppInstance, timeout: float = 60.0) -> None:
     while (instance.active or instance.waiters) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     await instance.close()
+
+
+HOP_BY_HOP = {
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "x-atoll-request-id",
+}
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
+
+
+def response_headers(raw: object) -> list[tuple[str, str]]:
+    """A function's response headers minus framing ones and anything malformed."""
+    if not isinstance(raw, dict):
+        return []
+    headers = []
+    for name, value in raw.items():
+        name, value = str(name), str(value)
+        if name.lower() in HOP_BY_HOP or not HEADER_NAME.match(name):
+            continue
+        if any(c in value for c in "\r\n\0") or len(value) > 8192:
+            continue
+        headers.append((name.lower(), value))
+    return headers
 
 
 def _error_from(error: dict[str, Any], request_id: str) -> AtollError:
