@@ -289,6 +289,14 @@ async def bench_runtime(args: dict[str, int], work: Path) -> dict[str, Any]:
             else None,
         }
 
+        # The runtime alone (no HTTP): what the gateway adds to a request.
+        direct = []
+        for _ in range(args["sequential"]):
+            start = time.perf_counter()
+            await runtime.invoke(ref, request)
+            direct.append((time.perf_counter() - start) * 1000)
+        result["warm_invoke_in_process"] = summary(direct)
+
         # HTTP: the same function behind the gateway-shaped front end.
         port = free_port()
         server = serve(atoll_app(runtime, ref), port)
