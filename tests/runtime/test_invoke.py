@@ -129,6 +129,10 @@ def test_async_handler(rt: Harness, todos) -> None:  # type: ignore[no-untyped-d
     assert ok(rt.call(todos, "/api/asyncy", query={"x": "1.5"})).json() == {"double": 3.0}
 
 
+def test_head_runs_the_get_handler(rt: Harness, todos) -> None:  # type: ignore[no-untyped-def]
+    assert ok(rt.call(todos, "/api/asyncy", "HEAD", query={"x": "2"})).status == 200
+
+
 def test_unknown_function_and_method_are_404(rt: Harness, todos) -> None:  # type: ignore[no-untyped-def]
     err = rt.call(todos, "/api/nope")
     assert isinstance(err, NotFound)

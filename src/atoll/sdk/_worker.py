@@ -92,7 +92,8 @@ def invoke(
     module = functions.modules.get(name)
     if module is None:
         return _error(404, "not_found", f"no function named {name!r}")
-    handler = getattr(module, method, None) if method in METHODS else None
+    lookup = "get" if method == "head" else method  # HEAD runs GET; the server drops the body
+    handler = getattr(module, lookup, None) if lookup in METHODS else None
     if not callable(handler):
         allowed = [m.upper() for m in METHODS if callable(getattr(module, m, None))]
         return _error(
@@ -107,7 +108,7 @@ def invoke(
         str(header.get("id", "")),
     )
     try:
-        kwargs = bind(functions.params(name, method, handler), request)
+        kwargs = bind(functions.params(name, lookup, handler), request)
     except BadParameter as exc:
         return _error(
             422, "validation_failed", str(exc), parameter=exc.parameter, location=exc.location
