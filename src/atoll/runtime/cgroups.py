@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
@@ -130,19 +129,20 @@ class SandboxGroup:
                 continue
         return []
 
-    def destroy(self) -> None:
-        """Kill whatever is left and remove the groups (waits up to ~0.2 s for exits)."""
-        for _ in range(100):
-            pids = self.processes()
-            if not pids:
-                break
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.002)
+    def destroy(self) -> bool:
+        """Kill whatever is left and remove the groups; False if processes are still exiting."""
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        done = True
         for path in self.paths.values():
-            with contextlib.suppress(OSError):
+            try:
                 path.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                done = False
+        return done
 
 
 def remove_tree(path: Path) -> None:

@@ -120,8 +120,12 @@ class Runtime:
             await instance.close()
         self.apps.clear()
         self.draining.clear()
-        for path in self.cgroups.base.values():
-            remove_tree(path)
+        for _ in range(100):  # sandboxes' processes may take a moment to finish exiting
+            for path in self.cgroups.base.values():
+                remove_tree(path)
+            if not any(path.exists() for path in self.cgroups.base.values()):
+                break
+            await asyncio.sleep(0.02)
         if self._temporary_root:
             await asyncio.to_thread(shutil.rmtree, self.layout.root, True)
         self.logs.close()

@@ -24,6 +24,12 @@ MAX_CONTROL_MESSAGE = 4 << 20
 OUTPUT_CHUNK = 65536
 
 
+def _destroy_later(loop: asyncio.AbstractEventLoop, group: SandboxGroup, attempt: int) -> None:
+    """Remove a sandbox's cgroups, retrying while its processes finish exiting."""
+    if not group.destroy() and attempt < 100:
+        loop.call_later(0.02, _destroy_later, loop, group, attempt + 1)
+
+
 def _close_fd(fd: int) -> None:
     with contextlib.suppress(OSError):
         os.close(fd)
@@ -323,6 +329,6 @@ class Sandbox:
                     worker.sock.close()
             self.process.kill()
         if self.group is not None:
-            self.group.destroy()
+            _destroy_later(self.loop, self.group, 0)
             self.group = None
         self._mark_dead()
