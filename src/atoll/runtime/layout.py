@@ -107,8 +107,8 @@ class RuntimeLayout:
     """The folders above, created on demand."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
+        self.root = root = root.resolve()  # bwrap runs with cwd "/": mount sources are absolute
         os.chmod(self.root, 0o711)
         self.layers = root / "layers"
         self.layers.mkdir(exist_ok=True)
