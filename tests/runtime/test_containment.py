@@ -442,3 +442,39 @@ def test_cpu_time_limit(rt: Harness, neighbour: AppRef) -> None:
     )
     err = attack(rt, hog, neighbour, "/api/spin")
     assert isinstance(err, ResourceLimitHit) and err.detail["limit"] == "cpu_seconds"
+
+
+FORGER = """
+    import json, os, socket, stat, struct
+
+    def _frame(header):
+        head = json.dumps(header).encode()
+        return struct.pack("!II", len(head), 0) + head
+
+    def get(kind: str):
+        forged = {
+            "error": {"op": "result", "status": 500, "error": [1, 2], "headers": "x"},
+            "status": {"op": "result", "status": "teapot", "headers": {"a": 1}},
+            "detail": {"op": "result", "status": 500, "error": {"message": 3,
+                       "detail": {"message": "dup", "code": 1}}},
+        }[kind]
+        for fd in range(3, 64):
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    s = socket.socket(fileno=os.dup(fd))
+                    if s.type == socket.SOCK_STREAM and s.family == socket.AF_UNIX:
+                        s.sendall(_frame(forged))
+                        os._exit(0)
+            except OSError:
+                pass
+        return "no socket found"
+    """
+
+
+@pytest.mark.parametrize("kind", ["error", "status", "detail"])
+def test_forged_replies_from_tenant_code_fail_cleanly(
+    rt: Harness, neighbour: AppRef, kind: str
+) -> None:
+    ref = rt.app("forger", {"functions/forge.py": FORGER}, tenant="evil")
+    err = attack(rt, ref, neighbour, "/api/forge", query={"kind": kind})
+    assert isinstance(err, TenantCodeError), err

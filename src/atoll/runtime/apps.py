@@ -172,7 +172,8 @@ class AppInstance:
                     continue
                 raise error from None
             self._put_back(worker, bool(reply.get("retire")))
-            if reply.get("status", 200) >= 500 and sandbox.group is not None:
+            status = reply.get("status", 200)
+            if isinstance(status, int) and status >= 500 and sandbox.group is not None:
                 if sandbox.group.pids_exhausted():
                     reply["error"] = {
                         "code": "resource_limit",

@@ -318,17 +318,20 @@ class Runtime:
             entry.update(status=exc.status, error=exc.message)
             self._log(ref.key, entry, started)
             raise
+        # Everything in the reply is untrusted: tenant code can write to its worker's socket.
         entry.update(
             status=reply.get("status", 200),
-            stdout=reply.get("stdout", ""),
-            stderr=reply.get("stderr", ""),
-            logs=reply.get("logs", []),
+            stdout=_text(reply.get("stdout")),
+            stderr=_text(reply.get("stderr")),
+            logs=reply.get("logs") if isinstance(reply.get("logs"), list) else [],
         )
         if reply.get("dropped_chars") or reply.get("dropped_logs"):
             entry["truncated"] = True
         error = reply.get("error")
+        if error is not None and not isinstance(error, dict):
+            error = {"message": "the worker sent a malformed error"}
         if error:
-            entry["error"] = error.get("message")
+            entry["error"] = _text(error.get("message"))
         self._log(ref.key, entry, started)
         if error:
             raise _error_from(error, request_id)
@@ -409,10 +412,16 @@ def response_headers(raw: object) -> list[tuple[str, str]]:
     return headers
 
 
+def _text(value: object, limit: int = 64 * 1024) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
 def _error_from(error: dict[str, Any], request_id: str) -> AtollError:
     code = error.get("code")
-    message = str(error.get("message", "function failed"))
-    detail = dict(error.get("detail") or {})
+    message = _text(error.get("message")) or "function failed"
+    raw = error.get("detail")
+    detail = {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+    detail.pop("message", None)  # the message is positional in AtollError
     detail["request_id"] = request_id
     if code == "not_found":
         return NotFound(message, **detail)
