@@ -203,14 +203,19 @@ class Sandbox:
                 return
             try:
                 message = json.loads(data)
-            except ValueError:
-                message = {}
-            self._dispatch(message, fds)
+                if not isinstance(message, dict):
+                    raise ValueError("not an object")
+                # Tenant import-time code runs in the zygote: its messages are untrusted.
+                self._dispatch(message, fds)
+            except (ValueError, TypeError, KeyError):
+                for fd in fds:
+                    _close_fd(fd)
 
     def _dispatch(self, message: dict[str, Any], fds: list[int]) -> None:
         op = message.get("op")
         if op == "worker":
             worker_id = int(message.get("worker", -1))
+            pid = int(message.get("pid", 0))  # parsed before any fd is adopted
             spawned = self._spawns.pop(worker_id, None)
             if not fds:
                 return
@@ -224,7 +229,7 @@ class Sandbox:
             if spawned is None or spawned.done():
                 sock.close()
                 return
-            worker = Worker(worker_id, int(message.get("pid", 0)), sock)
+            worker = Worker(worker_id, pid, sock)
             self.workers[worker_id] = worker
             spawned.set_result(worker)
             return
