@@ -116,12 +116,22 @@ def test_font_face_is_hoisted_and_used(page: Any) -> None:
 
 
 def test_portal_modal_is_styled_by_component_css(page: Any) -> None:
-    in_shadow(page, "Dialog", "root.querySelector('#open').click()")
+    in_shadow(page, "Dialog", "root.querySelector('#open')")
+    page.locator("[data-component=Dialog] #open").click()  # a real click: #open gets focus
     page.wait_for_function(
         f"() => {SHADOW.format(name='Dialog')}.querySelector('[data-atoll-portal] .dialog')"
     )
     assert background(page, "Dialog", "[data-atoll-portal] .dialog") == "rgb(10, 20, 30)"
     assert page.evaluate("document.querySelector('body > [role=dialog], body .dialog')") is None
+    # The dialog took focus (inside the shadow root): Escape closes it and focus goes back.
+    assert (
+        in_shadow(page, "Dialog", "root.activeElement && root.activeElement.className") == "dialog"
+    )
+    page.keyboard.press("Escape")
+    page.wait_for_function(f"() => !{SHADOW.format(name='Dialog')}.querySelector('.dialog')")
+    assert in_shadow(page, "Dialog", "root.activeElement && root.activeElement.id") == "open"
+    in_shadow(page, "Dialog", "root.querySelector('#open').click()")
+    page.wait_for_function(f"() => {SHADOW.format(name='Dialog')}.querySelector('.dialog')")
     in_shadow(page, "Dialog", "root.querySelector('#close').click()")
     page.wait_for_function(f"() => !{SHADOW.format(name='Dialog')}.querySelector('.dialog')")
     in_shadow(page, "Dialog", "root.querySelector('#tip').click()")

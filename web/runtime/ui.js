@@ -1,5 +1,5 @@
 // @atoll/ui: what tenant components import from the platform (mapped by the page's import map).
-import { createContext, createElement, useContext, useLayoutEffect, useState } from "react";
+import { createContext, createElement, useContext, useLayoutEffect, useRef, useState } from "react";
 import { createPortal } from "react-dom";
 
 /** The shadow root a component is mounted in, and the container its portals go to. */
@@ -22,8 +22,15 @@ export function Portal({ children }) {
   return createPortal(children, usePortalContainer());
 }
 
-/** A modal dialog in the portal container; `onClose` runs on Escape or a click on the backdrop. */
+/** A modal dialog in the portal container; it takes focus, and Escape or a click outside closes it. */
 export function Modal({ open = true, onClose, className = "", children }) {
+  const dialog = useRef(null);
+  useLayoutEffect(() => {
+    if (!open || !dialog.current) return undefined;
+    const before = dialog.current.getRootNode().activeElement;
+    dialog.current.focus();
+    return () => { if (before && before.focus) before.focus(); };
+  }, [open]);
   if (!open) return null;
   return createElement(
     Portal,
@@ -36,7 +43,7 @@ export function Modal({ open = true, onClose, className = "", children }) {
         onClick: (e) => { if (e.target === e.currentTarget && onClose) onClose(); },
         onKeyDown: (e) => { if (e.key === "Escape" && onClose) onClose(); },
       },
-      createElement("div", { role: "dialog", "aria-modal": "true", className }, children),
+      createElement("div", { role: "dialog", "aria-modal": "true", tabIndex: -1, ref: dialog, className }, children),
     ),
   );
 }
