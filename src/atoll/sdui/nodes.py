@@ -12,7 +12,6 @@ from atoll.sdui.values import (
     NAME_PATTERN,
     Bind,
     BoundJson,
-    Expression,
     ExpressionOrBind,
     Flag,
     SduiModel,
@@ -30,7 +29,7 @@ class Repeat(SduiModel):
 
     over: ExpressionOrBind
     as_: Annotated[str, Field(alias="as", pattern=NAME_PATTERN)] = "item"
-    key: Expression | None = None
+    key: ExpressionOrBind | None = None
 
 
 class NodeBase(SduiModel):
