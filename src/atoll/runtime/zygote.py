@@ -203,19 +203,30 @@ class Sandbox:
                 return
             try:
                 message = json.loads(data)
-                if not isinstance(message, dict):
-                    raise ValueError("not an object")
-                # Tenant import-time code runs in the zygote: its messages are untrusted.
-                self._dispatch(message, fds)
-            except (ValueError, TypeError, KeyError):
+            except ValueError:
+                message = None
+            if not isinstance(message, dict):
                 for fd in fds:
                     _close_fd(fd)
+                continue
+            # Tenant import-time code runs in the zygote: its messages are untrusted.
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                self._dispatch(message, fds)  # owns (adopts or closes) the fds
 
     def _dispatch(self, message: dict[str, Any], fds: list[int]) -> None:
         op = message.get("op")
+        if op != "worker":
+            for fd in fds:
+                _close_fd(fd)
+            fds = []
         if op == "worker":
-            worker_id = int(message.get("worker", -1))
-            pid = int(message.get("pid", 0))  # parsed before any fd is adopted
+            try:
+                worker_id = int(message.get("worker", -1))
+                pid = int(message.get("pid", 0))
+            except (ValueError, TypeError):
+                for fd in fds:
+                    _close_fd(fd)
+                return
             spawned = self._spawns.pop(worker_id, None)
             if not fds:
                 return
@@ -233,8 +244,6 @@ class Sandbox:
             self.workers[worker_id] = worker
             spawned.set_result(worker)
             return
-        for fd in fds:
-            _close_fd(fd)
         if op == "exited":
             ended = self.workers.pop(int(message.get("worker", -1)), None)
             if ended is not None and not ended.exit.done():
