@@ -2,10 +2,13 @@
 import { cloneElement, createElement as h, Fragment } from "react";
 import { ErrorBox, NodeBoundary } from "./boundary.js";
 import { ComponentHost } from "./component-host.js";
-import { dataDeps, evaluate, getPath, resolve, valueDeps } from "./expr.js";
+import { dataDeps, evaluate as evaluateSource, getPath, isBinding, resolve, valueDeps } from "./expr.js";
 import { renderMarkdown } from "./markdown.js";
 import { safeImageUrl, safeUrl } from "./urls.js";
 
+// Fields that are always expressions may also be written as bindings: {"$bind": "..."}.
+const exprOf = (v) => (isBinding(v) ? v.$bind : v);
+const evaluate = (v, scope) => evaluateSource(exprOf(v), scope);
 const cls = (...names) => names.filter(Boolean).join(" ");
 const str = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
 const px = (v) => (typeof v === "number" ? `${v}px` : undefined);
@@ -177,8 +180,8 @@ function Unknown({ node, children }) {
 /** Data sources a node reads in its own props, repeat and visibleWhen (not its children's). */
 function nodeDeps(node) {
   const deps = valueDeps(node.props || {});
-  if (node.visibleWhen) for (const d of dataDeps(node.visibleWhen)) deps.add(d);
-  if (node.repeat && node.repeat.over) for (const d of dataDeps(node.repeat.over)) deps.add(d);
+  if (node.visibleWhen) for (const d of dataDeps(exprOf(node.visibleWhen))) deps.add(d);
+  if (node.repeat && node.repeat.over) for (const d of dataDeps(exprOf(node.repeat.over))) deps.add(d);
   return deps;
 }
 

@@ -40,6 +40,13 @@ test("repeat, keys, visibleWhen and List items", () => {
   assert.match(html, /<p class="atoll-empty atoll-list-empty">none<\/p>/);
 });
 
+test("expression fields also take bindings", () => {
+  const html = render({ type: "Stack", children: [
+    { type: "Text", repeat: { over: { $bind: "state.items" }, key: { $bind: "item" } }, visibleWhen: { $bind: "item != 'b'" }, props: { text: { $bind: "item" } } },
+  ] }, { state: { items: ["a", "b", "c"] } });
+  assert.match(html, /<p class="atoll-text">a<\/p><p class="atoll-text">c<\/p>/);
+});
+
 test("data states: loading and error in place of the nodes that read the data", () => {
   const node = { type: "Stack", children: [
     { type: "Text", props: { text: { $bind: "data.todos.length" } } },
