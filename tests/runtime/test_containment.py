@@ -478,3 +478,24 @@ def test_forged_replies_from_tenant_code_fail_cleanly(
     ref = rt.app("forger", {"functions/forge.py": FORGER}, tenant="evil")
     err = attack(rt, ref, neighbour, "/api/forge", query={"kind": kind})
     assert isinstance(err, TenantCodeError), err
+
+
+def test_garbage_on_the_zygote_control_socket_is_ignored(rt: Harness, neighbour: AppRef) -> None:
+    noisy = """
+        import json, socket, sys
+
+        ctrl = socket.socket(fileno=int(sys.argv[-1]))
+        for junk in (b"not json", b"[1, 2]", json.dumps({"op": "worker", "worker": "x"}).encode(),
+                     json.dumps({"op": "exited", "worker": {}}).encode(),
+                     json.dumps({"op": "specialized", "functions": 7}).encode()):
+            ctrl.send(junk)
+        ctrl.detach()
+
+        def get():
+            return "still fine"
+        """
+    ref = rt.app("ctrljunk", {"functions/junk.py": noisy}, tenant="evil")
+    result = attack(rt, ref, neighbour, "/api/junk")
+    assert isinstance(result, InvokeResponse | AtollError)
+    again = rt.call(ref, "/api/junk")
+    assert isinstance(again, InvokeResponse | AtollError)
