@@ -40,10 +40,13 @@ def test_dependencies_are_installed_into_a_shared_read_only_layer(rt: Harness) -
     assert isinstance(second, InvokeResponse) and second.json() == data  # same layer
     layers = [p for p in rt.runtime.layout.layers.iterdir() if p.is_dir()]
     assert len(layers) == 1
+    # The resolved lock is kept (outside the mounted layers folder) for the next restart.
+    [lock] = rt.runtime.layers.locks.glob("*.lock")
+    assert "six==1.16.0" in lock.read_text()
 
 
 def test_install_failure_is_a_clear_build_error(tmp_path: Path) -> None:
-    layers = DependencyLayers(tmp_path)
+    layers = DependencyLayers(tmp_path / "layers", locks=tmp_path / "locks")
     with pytest.raises(BuildFailed) as info:
         asyncio.run(layers.ensure(["atoll-no-such-package-zz9==0.0.1"]))
     assert "installing [python] dependencies failed" in info.value.message

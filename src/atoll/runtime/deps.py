@@ -62,8 +62,16 @@ def lock_digest(lock: str) -> str:
 class DependencyLayers:
     """Resolve and install dependency layers under ``root``."""
 
-    def __init__(self, root: Path, python: str | None = None, uv: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        python: str | None = None,
+        uv: str | None = None,
+        locks: Path | None = None,
+    ) -> None:
         self.root = root
+        # Resolved locks live outside the mounted layers folder: they name other apps' deps.
+        self.locks = locks or root.parent / "locks"
         self.python = python or sys.executable
         self._uv = uv
         self._locks: dict[str, asyncio.Lock] = {}
@@ -94,8 +102,14 @@ class DependencyLayers:
         return out.decode()
 
     async def resolve(self, requirements: Sequence[str]) -> str:
-        """The pinned lock for ``requirements`` (cached per process)."""
+        """The pinned lock for ``requirements``, resolved once and then kept on disk.
+
+        Keeping it means a restart neither needs the index nor picks up newer versions.
+        """
         key = tuple(sorted(requirements))
+        cached = self.locks / (lock_digest("\n".join(key)) + ".lock")
+        if key not in self._resolved and cached.exists():
+            self._resolved[key] = cached.read_text()
         if key not in self._resolved:
             self._resolved[key] = await self._run(
                 "pip",
@@ -109,6 +123,10 @@ class DependencyLayers:
                 "--no-build",
                 stdin="\n".join(requirements).encode(),
             )
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(self._resolved[key])
+            tmp.replace(cached)
         return self._resolved[key]
 
     async def ensure(self, requirements: Sequence[str]) -> Layer | None:
