@@ -193,8 +193,10 @@ class RunscBackend(SandboxBackend):
 
     Used only when ``runsc`` is on PATH. ``runsc do`` gives the sandbox an overlay of the
     host's root file system rather than only the listed mounts, so the bwrap backend's
-    mount list is the stronger file-system boundary; gVisor adds syscall isolation. Not
-    exercised on hosts without gVisor.
+    mount list is the stronger file-system boundary; gVisor adds syscall isolation.
+    Not exercised here (no gVisor on this host): the zygote's control channel is an
+    inherited socket, and whether ``runsc do`` passes it into the sandbox depends on the
+    runsc version, so verify a start before relying on this backend.
     """
 
     name = "runsc"
