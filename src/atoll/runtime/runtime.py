@@ -89,6 +89,7 @@ class Runtime:
         self.pool = WarmPool(self._start_generic, self.config.pool_size)
         self.apps: dict[str, AppInstance] = {}
         self.draining: set[AppInstance] = set()
+        self._sandboxes_started = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._output_seen: dict[int, int] = {}
@@ -165,8 +166,13 @@ class Runtime:
         slot_dir = self.layout.slot(slot)
         group = None
         if self.cgroups.base:
+            self._sandboxes_started += 1
+            # Unique per sandbox: a slot is reused while its old group may still be removed.
             group = self.cgroups.create(
-                f"slot{slot}", (limits.memory_mb + 64) * MiB, limits.processes + 4, limits.cpu_cores
+                f"slot{slot}-{self._sandboxes_started}",
+                (limits.memory_mb + 64) * MiB,
+                limits.processes + 4,
+                limits.cpu_cores,
             )
         try:
             process = self.backend.start(self._spec(slot, slot_dir, limits.tmp_mb))
