@@ -52,6 +52,7 @@ class DatabaseProxy:
         self.path = path
         self.target = target
         self.server: asyncio.AbstractServer | None = None
+        self._inode = -1
 
     async def start(self) -> None:
         """Listen on the unix socket, connectable by the sandbox uid."""
@@ -59,6 +60,7 @@ class DatabaseProxy:
             self.path.unlink()
         self.server = await asyncio.start_unix_server(self._handle, path=str(self.path))
         os.chmod(self.path, 0o666)
+        self._inode = os.stat(self.path).st_ino
 
     async def close(self) -> None:
         """Stop listening."""
@@ -68,7 +70,9 @@ class DatabaseProxy:
                 await self.server.wait_closed()
             self.server = None
         with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+            # The slot may already belong to another sandbox: remove only our own socket.
+            if os.stat(self.path).st_ino == self._inode:
+                self.path.unlink()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -82,6 +82,7 @@ class EgressProxy:
         self.path = path
         self.allowlist = allowlist
         self.server: asyncio.AbstractServer | None = None
+        self._inode = -1
         self.refused: list[str] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -91,6 +92,7 @@ class EgressProxy:
             self.path.unlink()
         self.server = await asyncio.start_unix_server(self._handle, path=str(self.path))
         os.chmod(self.path, 0o666)
+        self._inode = os.stat(self.path).st_ino
 
     async def close(self) -> None:
         """Stop listening and drop open tunnels."""
@@ -102,7 +104,9 @@ class EgressProxy:
                 await self.server.wait_closed()
             self.server = None
         with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+            # The slot may already belong to another sandbox: remove only our own socket.
+            if os.stat(self.path).st_ino == self._inode:
+                self.path.unlink()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
