@@ -186,6 +186,8 @@ def test_client_side_navigation_and_data_error_state(page: Any, site: str) -> No
     assert page.evaluate("window.__marker") == 42  # no full reload
     page.wait_for_selector("text=Could not load failing")
     page.wait_for_selector("#echoed:has-text('echo: start')")
+    fetched = f"{SHADOW.format(name='Fetcher')}.getElementById('fetched').textContent"
+    page.wait_for_function(f"() => {fetched} === 'from a component'")  # @atoll/ui call()
     page.fill("#search input", "typed query")
     page.wait_for_selector("#echoed:has-text('echo: typed query')")
     assert page.is_visible("button:has-text('Retry')")

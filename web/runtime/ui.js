@@ -1,6 +1,7 @@
 // @atoll/ui: what tenant components import from the platform (mapped by the page's import map).
 import { createContext, createElement, useContext, useLayoutEffect, useRef, useState } from "react";
 import { createPortal } from "react-dom";
+import { callFunction } from "./api.js";
 
 /** The shadow root a component is mounted in, and the container its portals go to. */
 export const ShadowContext = createContext(null);
@@ -68,4 +69,10 @@ export function Popover({ anchor, open = true, placement = "bottom", className =
   if (!open || !anchor || !position) return null;
   return createElement(Portal, null,
     createElement("div", { "data-atoll-popover": "", className, style: { position: "fixed", ...position } }, children));
+}
+
+/** Call one of the app's functions: `await call("todos")`, `call("todos", {method: "POST", body})`. */
+export function call(name, { method = "GET", query = {}, body = null } = {}) {
+  const boot = typeof window !== "undefined" && window.__atoll ? window.__atoll.boot : null;
+  return callFunction(boot && boot.apiBase ? boot.apiBase : "/api", name, method, query, body);
 }
