@@ -122,8 +122,11 @@ def serve(app: Any, port: int) -> tuple[Any, asyncio.Task[None]]:
     return server, asyncio.ensure_future(server.serve())
 
 
-async def _client(port: int, sequential: int, concurrent: int, total: int) -> dict[str, Any]:
-    request = f"GET /api/hello HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n\r\n".encode()
+async def _client(
+    port: int, sequential: int, concurrent: int, total: int, host: str = ""
+) -> dict[str, Any]:
+    host = host or f"127.0.0.1:{port}"
+    request = f"GET /api/hello HTTP/1.1\r\nhost: {host}\r\n\r\n".encode()
 
     async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(request)
@@ -160,10 +163,10 @@ async def _client(port: int, sequential: int, concurrent: int, total: int) -> di
     return {"latency": summary(latencies), "rps_c16": round(total / elapsed, 1)}
 
 
-def run_client(port: int, sequential: int, total: int) -> dict[str, Any]:
+def run_client(port: int, sequential: int, total: int, host: str = "") -> dict[str, Any]:
     """Measure a server from a separate process (so client and server do not share a loop)."""
     out = subprocess.run(
-        [sys.executable, __file__, "--client", str(port), str(sequential), str(total)],
+        [sys.executable, __file__, "--client", str(port), str(sequential), str(total), host],
         check=True,
         capture_output=True,
         text=True,
@@ -219,8 +222,28 @@ def pss_kb(pid: int) -> int:
     return 0
 
 
+def deploy_through_control_plane(settings: Any) -> str:
+    """Tenant ``bench`` with app ``hello`` holding HELLO in its workspace; its dev host."""
+    from atoll.api import ControlPlane
+    from atoll.store import apps, tenants
+    from atoll.workspace import Change
+
+    cp = ControlPlane.open(settings)
+    try:
+        with cp.engine.begin() as conn:
+            tenant = tenants.create_tenant(conn, "bench")
+            app = apps.create_app(conn, tenant.id, "hello")
+        sha = cp.workspaces.put_blob(app, HELLO.encode())
+        cp.workspaces.commit(app, None, [Change("functions/hello.py", sha)], "bench", "hello")
+    finally:
+        cp.close()
+    return "dev--hello--bench.localhost"
+
+
 async def bench_runtime(args: dict[str, int], work: Path) -> dict[str, Any]:
+    from atoll.api import ControlPlane
     from atoll.config import RuntimeSettings, Settings
+    from atoll.gateway.app import make_gateway
     from atoll.runtime import AppRef, InvokeRequest, Runtime
     from atoll.runtime.cgroups import descendants
 
@@ -303,6 +326,16 @@ async def bench_runtime(args: dict[str, int], work: Path) -> dict[str, Any]:
         await wait_port(port)
         result["atoll_http"] = await asyncio.to_thread(
             run_client, port, args["sequential"], args["total"]
+        )
+        await stop(server)
+
+        # HTTP through the real gateway: host routing, the deployed revision, the runtime.
+        port = free_port()
+        host = await asyncio.to_thread(deploy_through_control_plane, settings)
+        server = serve(make_gateway(ControlPlane.open(settings), runtime), port)
+        await wait_port(port)
+        result["gateway_http"] = await asyncio.to_thread(
+            run_client, port, args["sequential"], args["total"], f"{host}:{port}"
         )
         await stop(server)
 
@@ -390,7 +423,7 @@ def main() -> None:
         results.update(asyncio.run(bench_runtime(args, work)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    base, ours = results["baseline_uvicorn"], results["atoll_http"]
+    base, ours = results["baseline_uvicorn"], results["gateway_http"]
     results["comparison"] = {
         "warm_invoke_p50_vs_uvicorn": round(
             ours["latency"]["p50_ms"] / base["latency"]["p50_ms"], 2
@@ -411,6 +444,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--client":
         port, sequential, total = (int(a) for a in sys.argv[2:5])
-        print(json.dumps(asyncio.run(_client(port, sequential, 16, total))))
+        host = sys.argv[5] if len(sys.argv) > 5 else ""
+        print(json.dumps(asyncio.run(_client(port, sequential, 16, total, host))))
     else:
         main()

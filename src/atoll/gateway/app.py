@@ -50,7 +50,9 @@ def make_gateway(cp: ControlPlane, runtime: Runtime) -> Starlette:
             host = parse_host(request.headers.get("host", ""), cp.settings.public_host)
             if host is None:
                 raise NotFound("no app is served at this address")
-            deployment = await run_in_threadpool(deployments.resolve, host)
+            deployment = deployments.cached(host)
+            if deployment is None:
+                deployment = await run_in_threadpool(deployments.resolve, host)
             path = request.url.path
             if path == "/api" or path.startswith("/api/"):
                 ref = AppRef(

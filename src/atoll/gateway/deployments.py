@@ -11,6 +11,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +41,18 @@ class Deployment:
     frontend: AppFrontend
 
 
+# How long a resolved deployment is trusted without asking the metadata store again, when no
+# change was seen in this process (changes made by other processes show up after this).
+FRESH_SECONDS = 1.0
+
+
 class Deployments:
     """Resolves app origins to the code deployed there."""
 
     def __init__(self, cp: ControlPlane) -> None:
         self.cp = cp
         self._live: dict[AppHost, Deployment] = {}
+        self._checked: dict[AppHost, tuple[float, int]] = {}
         self._failed: dict[AppHost, tuple[str, AtollError]] = {}
         self._locks: dict[AppHost, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -59,8 +66,27 @@ class Deployments:
                 self._platform = build_platform_assets()
             return self._platform
 
+    def cached(self, host: AppHost) -> Deployment | None:
+        """The deployment behind ``host`` if it was confirmed recently and nothing moved since.
+
+        This is the hot path of every request: no metadata query, no thread hop.
+        """
+        checked = self._checked.get(host)
+        if checked is None or checked[1] != self.cp.workspaces.generation:
+            return None
+        if time.monotonic() - checked[0] > FRESH_SECONDS:
+            return None
+        return self._live.get(host)
+
     def resolve(self, host: AppHost) -> Deployment:
         """The deployment behind ``host``; ``NotFound`` if there is none."""
+        generation = self.cp.workspaces.generation
+        deployment = self._resolve(host)
+        self._checked[host] = (time.monotonic(), generation)
+        return deployment
+
+    def _resolve(self, host: AppHost) -> Deployment:
+        self._checked.pop(host, None)
         app = self._app(host)
         head = app.head_revision
         live = self._live.get(host)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -88,6 +89,10 @@ class Workspaces:
         self.engine = engine
         self.apps_root = apps_root
         self.limits = limits
+        self._changes = itertools.count(1)
+        # Bumped whenever any workspace head moves or an app goes away, so readers in this
+        # process (the gateway) know when what they cached may be stale.
+        self.generation = 0
 
     def blobs(self, app: App) -> BlobStore:
         """The blob store of ``app``."""
@@ -189,6 +194,7 @@ class Workspaces:
                 total_bytes=sum(size for _, size in tree.values()),
             )
             app_repo.insert_revision(conn, fresh, rev)
+        self.generation = next(self._changes)
         return rev, True
 
     def read(self, app: App, path: str, ref: str | None = None) -> tuple[bytes, str, Revision]:
@@ -225,4 +231,5 @@ class Workspaces:
 
     def destroy(self, app: App) -> None:
         """Remove the app's blobs from disk."""
+        self.generation = next(self._changes)
         self.blobs(app).destroy()
