@@ -281,3 +281,18 @@ def test_lockfiles_may_only_point_at_the_registry() -> None:
             check_lockfile(json.dumps(bad).encode())
     with pytest.raises(BadInput, match="not valid JSON"):
         check_lockfile(b"{")
+
+
+def test_css_imports_by_url_are_reported(app: Path, tmp_path: Path) -> None:
+    write(
+        app,
+        {
+            "components/Counter.css": (
+                '@import url("https://fonts.example/css?family=Inter");\nbutton{color:red}'
+            )
+        },
+    )
+    manifest = build_components(app, tmp_path / "out")
+    (warning,) = manifest.warnings
+    assert warning.startswith("Counter: @import")
+    assert "https://fonts.example/css?family=Inter" in warning and "is ignored" in warning

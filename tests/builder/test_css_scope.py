@@ -39,6 +39,7 @@ def test_strings_comments_and_nested_blocks_do_not_confuse_the_splitter() -> Non
     assert kept[0].endswith('.a{content:"}"}')
     assert kept[1].startswith("@media") and kept[1].endswith("}}}")
     assert kept[2] == "@import url(x.css);"
+    assert scope_css(css, "A").imports == ("@import url(x.css);",)
 
 
 def test_plain_css_is_unchanged() -> None:

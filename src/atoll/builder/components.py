@@ -202,10 +202,17 @@ def _static_chunks(
     return sorted(os.path.relpath(src_dir / p, out_dir) for p in seen)
 
 
-def _write_scoped_css(out_dir: Path, name: str, css_file: str) -> tuple[str, str | None]:
+def _write_scoped_css(
+    out_dir: Path, name: str, css_file: str, warnings: list[str]
+) -> tuple[str, str | None]:
     original = out_dir / css_file
     scoped = scope_css(original.read_text(), name)
     original.unlink()
+    for rule in scoped.imports:
+        warnings.append(
+            f"{name}: {rule} is ignored (stylesheets in a shadow root cannot @import); put the "
+            "font or CSS file in components/ and import it, or use @font-face with a url()"
+        )
     names: list[str | None] = []
     for text, suffix in ((scoped.shadow, "css"), (scoped.document, "document.css")):
         if not text.strip():
@@ -288,11 +295,12 @@ def build_components(
     outputs = entry_outputs(metafile, src_dir, out_dir)
     by_source = {info["entry"]: info for info in outputs.values()}
     components: dict[str, ComponentEntry] = {}
+    css_warnings: list[str] = []
     for name, source in entries.items():
         info = by_source[source]
         css, document_css = (None, None)
         if info["css"]:
-            shadow, document_css = _write_scoped_css(out_dir, name, info["css"])
+            shadow, document_css = _write_scoped_css(out_dir, name, info["css"], css_warnings)
             css = shadow or None
         out_path = os.path.relpath(out_dir / info["js"], src_dir)
         components[name] = ComponentEntry(
@@ -309,6 +317,7 @@ def build_components(
     )
     css_files = [f for c in components.values() for f in (c.css, c.document_css) if f]
     warnings = [str(BuildMessage.from_driver(m, str(src_dir))) for m in reply["warnings"]]
+    warnings += css_warnings
     manifest = ComponentManifest(
         public_path=public_path,
         components=components,

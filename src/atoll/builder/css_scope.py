@@ -18,6 +18,11 @@ _PROPERTY_HEAD = re.compile(r"@property\s+(--[\w-]+)", re.IGNORECASE)
 _SCOPE_OK = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
+def css_imports(rules: list[str]) -> list[str]:
+    """The ``@import`` rules among top-level rules (shadow-root stylesheets ignore them)."""
+    return [rule for rule in rules if rule.lower().startswith("@import")]
+
+
 @dataclass(frozen=True)
 class ScopedCss:
     """The sheet adopted by each shadow root, and the rules for the document.
@@ -28,6 +33,7 @@ class ScopedCss:
 
     shadow: str
     document: str
+    imports: tuple[str, ...] = ()
 
 
 def _skip_string_or_comment(css: str, i: int) -> int:
@@ -145,4 +151,8 @@ def scope_css(css: str, scope: str) -> ScopedCss:
         document_rules.append(_rename_properties(rule, properties))
     shadow = _rename_properties(_rename_families("\n".join(kept), families), properties)
     document = "\n".join(document_rules)
-    return ScopedCss(shadow=shadow + ("\n" if shadow else ""), document=document)
+    return ScopedCss(
+        shadow=shadow + ("\n" if shadow else ""),
+        document=document,
+        imports=tuple(css_imports(kept)),
+    )

@@ -40,9 +40,13 @@ def unshared_externals(
     """External imports the page's import map cannot resolve (e.g. ``react-dom/server``)."""
     problems: list[BuildMessage] = []
     for out_path, output in metafile.get("outputs", {}).items():
+        if not out_path.endswith(".js"):
+            continue  # a stylesheet's external imports are URLs, not modules
         for imp in output.get("imports", []):
             path = str(imp.get("path", ""))
-            if imp.get("external") and path not in provided and not path.startswith(("/", ".")):
+            if "://" in path or path.startswith(("/", ".", "data:")):
+                continue
+            if imp.get("external") and path not in provided:
                 who = _entry_file(output) or out_path
                 problems.append(
                     BuildMessage(
