@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -12,6 +13,9 @@ from atoll.api import apps, databases, files, functions, tenants
 from atoll.api.errors import install_error_handlers
 from atoll.api.limits import BodySizeLimit
 from atoll.api.platform import ControlPlane
+from atoll.sdui import page_json_schema
+
+PAGE_SCHEMA = page_json_schema()
 
 
 def make_app(cp: ControlPlane) -> FastAPI:
@@ -40,6 +44,11 @@ def make_app(cp: ControlPlane) -> FastAPI:
         with cp.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": __version__}
+
+    @app.get("/api/v1/schemas/page.json", tags=["schemas"])
+    def page_schema() -> dict[str, Any]:
+        """The JSON Schema of an SDUI page (public: editors and agents validate with it)."""
+        return PAGE_SCHEMA
 
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(tenants.router)

@@ -140,9 +140,16 @@ class Deployments:
         target = root / revision.id
         if not target.is_dir():
             root.mkdir(parents=True, exist_ok=True)
+            # The app's component packages stay pinned from build to build by their lockfile.
+            lock_path = root.parent / "npm-lock.json"
+            lock = lock_path.read_bytes() if lock_path.is_file() else None
             work = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
             try:
-                build_frontend(code_dir, work, deps_dir=root.parent / "npm")
+                built = build_frontend(code_dir, work, deps_dir=root.parent / "npm", lockfile=lock)
+                for warning in built.warnings:
+                    log.warning("%s@%s: %s", app.slug, revision.number, warning)
+                if built.components.lockfile:
+                    lock_path.write_text(built.components.lockfile)
                 try:
                     work.rename(target)
                 except OSError:
