@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 from atoll.config import Settings
 from atoll.dbservice import DatabaseName, TokenIssuer, create_database
 from atoll.runtime import AppRef
 from atoll.runtime.database import DatabaseLink, DatabaseTarget
 
-# The sandbox never sees this token: the runtime's proxy adds it outside the sandbox.
-TOKEN_TTL_SECONDS = 24 * 3600
+# The sandbox never sees this token: the runtime's proxy adds it outside the sandbox, and
+# asks for a new one before it expires.
+TOKEN_TTL_SECONDS = 3600
 
 
 class ServiceDatabaseLink(DatabaseLink):
@@ -26,4 +29,5 @@ class ServiceDatabaseLink(DatabaseLink):
         if host in ("0.0.0.0", "::", ""):
             host = "127.0.0.1"
         token = self.issuer.issue(str(name), "rw", TOKEN_TTL_SECONDS)
-        return DatabaseTarget(host=host, port=self.settings.db_port, token=token)
+        expires = time.time() + TOKEN_TTL_SECONDS
+        return DatabaseTarget(host, self.settings.db_port, token, expires)

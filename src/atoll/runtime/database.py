@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from .types import AppRef
@@ -29,6 +31,8 @@ class DatabaseTarget:
     host: str
     port: int
     token: str
+    # Unix time the token stops working; the proxy asks for a new target before then.
+    expires_at: float | None = None
 
 
 class DatabaseLink(abc.ABC):
@@ -48,11 +52,26 @@ def _reply(status: str, text: str) -> bytes:
 class DatabaseProxy:
     """Forwards each HTTP request on a unix socket to the DB service, with the token added."""
 
-    def __init__(self, path: Path, target: DatabaseTarget) -> None:
+    def __init__(
+        self,
+        path: Path,
+        target: DatabaseTarget,
+        refresh: Callable[[], Awaitable[DatabaseTarget | None]] | None = None,
+    ) -> None:
         self.path = path
         self.target = target
+        self.refresh = refresh
         self.server: asyncio.AbstractServer | None = None
         self._inode = -1
+
+    async def _current(self) -> DatabaseTarget:
+        """The target, renewed when its token is about to expire (zygotes can live long)."""
+        expires = self.target.expires_at
+        if self.refresh is not None and expires is not None and time.time() > expires - 300:
+            fresh = await self.refresh()
+            if fresh is not None:
+                self.target = fresh
+        return self.target
 
     async def start(self) -> None:
         """Listen on the unix socket, connectable by the sandbox uid."""
@@ -108,7 +127,7 @@ class DatabaseProxy:
         if length > MAX_BODY_BYTES:
             return _reply("413 Payload Too Large", "request body too large")
         body = await reader.readexactly(length)
-        target = self.target
+        target = await self._current()
         upstream = "\r\n".join(
             [
                 request_line,

@@ -230,7 +230,10 @@ class Runtime:
             if self.database is not None:
                 target = await self.database.target(instance.ref)
                 if target is not None:
-                    instance.db_proxy = DatabaseProxy(sandbox.slot_dir / "run" / "db.sock", target)
+                    link, ref = self.database, instance.ref
+                    instance.db_proxy = DatabaseProxy(
+                        sandbox.slot_dir / "run" / "db.sock", target, lambda: link.target(ref)
+                    )
                     await instance.db_proxy.start()
             if sandbox.group is not None:
                 lim = instance.limits
