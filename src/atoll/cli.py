@@ -32,9 +32,9 @@ app = typer.Typer(
 tenant_app = typer.Typer(help="Tenants (admin).", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens of your tenant.", no_args_is_help=True)
 apps_app = typer.Typer(help="Apps of your tenant.", no_args_is_help=True)
+db_app = typer.Typer(help="An app environment's database.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(token_app, name="token")
-db_app = typer.Typer(help="An app environment's database.", no_args_is_help=True)
 app.add_typer(apps_app, name="app")
 app.add_typer(db_app, name="db")
 
