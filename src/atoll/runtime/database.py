@@ -12,11 +12,11 @@ import abc
 import asyncio
 import contextlib
 import dataclasses
-import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from .sockets import SlotSocket
 from .types import AppRef
 
 MAX_HEAD_BYTES = 16 * 1024
@@ -49,7 +49,7 @@ def _reply(status: str, text: str) -> bytes:
     return (head + "connection: close\r\n\r\n").encode() + body
 
 
-class DatabaseProxy:
+class DatabaseProxy(SlotSocket):
     """Forwards each HTTP request on a unix socket to the DB service, with the token added."""
 
     def __init__(
@@ -58,11 +58,9 @@ class DatabaseProxy:
         target: DatabaseTarget,
         refresh: Callable[[], Awaitable[DatabaseTarget | None]] | None = None,
     ) -> None:
-        self.path = path
+        super().__init__(path)
         self.target = target
         self.refresh = refresh
-        self.server: asyncio.AbstractServer | None = None
-        self._inode = -1
 
     async def _current(self) -> DatabaseTarget:
         """The target, renewed when its token is about to expire (zygotes can live long)."""
@@ -72,26 +70,6 @@ class DatabaseProxy:
             if fresh is not None:
                 self.target = fresh
         return self.target
-
-    async def start(self) -> None:
-        """Listen on the unix socket, connectable by the sandbox uid."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        self.server = await asyncio.start_unix_server(self._handle, path=str(self.path))
-        os.chmod(self.path, 0o666)
-        self._inode = os.stat(self.path).st_ino
-
-    async def close(self) -> None:
-        """Stop listening."""
-        if self.server is not None:
-            self.server.close()
-            with contextlib.suppress(Exception):
-                await self.server.wait_closed()
-            self.server = None
-        with contextlib.suppress(FileNotFoundError):
-            # The slot may already belong to another sandbox: remove only our own socket.
-            if os.stat(self.path).st_ino == self._inode:
-                self.path.unlink()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import os
 import socket
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 from atoll.errors import BuildFailed
 
 from .limits import parse_host_port
+from .sockets import SlotSocket
 
 MAX_HEAD_BYTES = 16 * 1024
 CONNECT_TIMEOUT = 10.0
@@ -75,38 +75,18 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-class EgressProxy:
+class EgressProxy(SlotSocket):
     """A running proxy for one sandbox."""
 
     def __init__(self, path: Path, allowlist: Allowlist) -> None:
-        self.path = path
+        super().__init__(path)
         self.allowlist = allowlist
-        self.server: asyncio.AbstractServer | None = None
-        self._inode = -1
         self.refused: list[str] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> None:
-        """Listen on the unix socket, connectable by the sandbox uid."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        self.server = await asyncio.start_unix_server(self._handle, path=str(self.path))
-        os.chmod(self.path, 0o666)
-        self._inode = os.stat(self.path).st_ino
-
-    async def close(self) -> None:
-        """Stop listening and drop open tunnels."""
-        if self.server is not None:
-            self.server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            with contextlib.suppress(Exception):
-                await self.server.wait_closed()
-            self.server = None
-        with contextlib.suppress(FileNotFoundError):
-            # The slot may already belong to another sandbox: remove only our own socket.
-            if os.stat(self.path).st_ino == self._inode:
-                self.path.unlink()
+    def _stopping(self) -> None:
+        for task in list(self._tasks):  # drop open tunnels
+            task.cancel()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
