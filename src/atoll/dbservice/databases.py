@@ -8,12 +8,14 @@ or its stream dies. Reads run on a small pool of read-only connections (WAL read
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 from atoll.errors import NotFound
 
@@ -21,6 +23,30 @@ from .engine import Connection, EngineLimits, SqlError
 from .names import DatabaseName
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What one write of a shared pass gave: its result or error, and the transaction state."""
+
+    ok: bool
+    value: T | BaseException
+    in_transaction: bool
+
+
+def _one_pass(
+    conn: Connection, queue: list[tuple[Callable[[Connection], Any], Any]]
+) -> list[Outcome[Any]]:
+    """Run queued writes in order on the writer thread; stop after one opens a transaction."""
+    outcomes: list[Outcome[Any]] = []
+    for work, _future in queue:
+        try:
+            outcomes.append(Outcome(True, work(conn), conn.in_transaction))
+        except Exception as exc:
+            outcomes.append(Outcome(False, exc, conn.in_transaction))
+        if outcomes[-1].in_transaction:
+            break
+    return outcomes
 
 
 class Database:
@@ -47,6 +73,8 @@ class Database:
         self._pool_lock = threading.Lock()
         self.closed = False
         self.inode: int | None = None
+        self._queued: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
+        self._passes: asyncio.Task[None] | None = None
         self.streams = 0  # live streams on this database; only a database with none is closed
         self.last_used = time.monotonic()
 
@@ -86,6 +114,54 @@ class Database:
         """Give the writer lease back."""
         if self._lease.locked():
             self._lease.release()
+
+    async def write_together(self, work: Callable[[Connection], T]) -> Outcome[T]:
+        """Run ``work`` on the writer, back to back with other streams' waiting writes.
+
+        Each write still runs alone in its own statement or transaction; what is shared is
+        the trip to the writer thread, which otherwise costs two thread hops per write under
+        one lease. A write that leaves a transaction open ends the pass and keeps the lease:
+        its stream owns the writer until it gives it back (``Outcome.in_transaction``).
+        """
+        self._check_open()
+        future: asyncio.Future[Outcome[T]] = asyncio.get_running_loop().create_future()
+        self._queued.append((work, future))
+        if self._passes is None or self._passes.done():
+            self._passes = asyncio.get_running_loop().create_task(self._run_passes())
+        return await future
+
+    async def _run_passes(self) -> None:
+        while self._queued:
+            try:
+                await self.acquire_writer()
+            except SqlError as exc:  # a transaction held the writer past the busy timeout
+                queued, self._queued = self._queued, []
+                for _, future in queued:
+                    if not future.done():
+                        future.set_result(Outcome(False, exc, False))
+                continue
+            queued = [(w, f) for w, f in self._queued if not f.done()]
+            self._queued = []
+            try:
+                outcomes = await self.on_writer(functools.partial(_one_pass, queue=queued))
+            except BaseException as exc:
+                self.release_writer()
+                for _, future in queued:
+                    if not future.done():
+                        future.set_result(Outcome(False, exc, False))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            self._queued = queued[len(outcomes) :] + self._queued
+            kept = outcomes[-1].in_transaction
+            for (_, future), outcome in zip(queued, outcomes, strict=False):
+                if not future.done():
+                    future.set_result(outcome)
+                elif outcome.in_transaction:  # its caller went away: nobody will commit
+                    await self.on_writer(lambda c: c.rollback())
+                    kept = False
+            if not kept:
+                self.release_writer()
 
     # -- readers -----------------------------------------------------------------------
 

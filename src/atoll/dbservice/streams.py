@@ -155,30 +155,40 @@ class Stream:
                 pass
             finally:
                 self._after_reader()
-        await db.acquire_writer()
-        self.owns_writer = True
-        return await self._on_writer(work)
+        # Not in a transaction: share a pass of the writer thread with other streams' writes.
+        outcome = await db.write_together(lambda conn: self._writer_call(work, conn))
+        self.owns_writer = outcome.in_transaction
+        if not outcome.ok:
+            assert isinstance(outcome.value, BaseException)
+            raise outcome.value
+        return outcome.value  # type: ignore[return-value]
+
+    def _writer_call(self, work: Callable[[Connection, WritePolicy], T], conn: Connection) -> T:
+        """Run ``work`` on the writer connection, in this stream's foreign-keys setting."""
+        # The writer is shared by the database's streams; PRAGMA foreign_keys is
+        # per-connection state in SQLite, so it is kept per stream and put back to ON
+        # whenever the lease is given back.
+        if not self.foreign_keys:
+            conn.foreign_keys = False
+        conn.foreign_keys_touched = False
+        try:
+            return work(conn, "allow")
+        finally:
+            if conn.foreign_keys_touched:
+                self.foreign_keys = conn.foreign_keys
+            if not conn.in_transaction and not self.foreign_keys:
+                conn.foreign_keys = True
 
     async def _on_writer(self, work: Callable[[Connection, WritePolicy], T]) -> T:
         """Run on the writer (lease held); keep the lease only while a transaction is open."""
         in_transaction = True
 
         def call(conn: Connection) -> T:
-            # The writer is shared by the database's streams; PRAGMA foreign_keys is
-            # per-connection state in SQLite, so it is kept per stream and put back to ON
-            # whenever the lease is given back.
             nonlocal in_transaction
-            if not self.foreign_keys:
-                conn.foreign_keys = False
-            conn.foreign_keys_touched = False
             try:
-                return work(conn, "allow")
+                return self._writer_call(work, conn)
             finally:
                 in_transaction = conn.in_transaction
-                if conn.foreign_keys_touched:
-                    self.foreign_keys = conn.foreign_keys
-                if not in_transaction and not self.foreign_keys:
-                    conn.foreign_keys = True
 
         try:
             return await self.db.on_writer(call)
