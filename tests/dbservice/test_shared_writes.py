@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
+import pytest
+
+from atoll.dbservice import EngineLimits, create_database
+from atoll.dbservice.databases import Database
 
 from .conftest import Service, stmt
 
@@ -87,3 +94,34 @@ def test_a_write_that_opens_a_transaction_keeps_the_writer(service: Service) -> 
     assert results[0]["type"] == "ok"
     rows = service.execute("SELECT v FROM t ORDER BY v")["response"]["result"]["rows"]
     assert [r[0]["value"] for r in rows] == ["mine", "theirs"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run async tests on asyncio."""
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_callers_that_go_away_do_not_keep_the_writer(tmp_path: Path) -> None:
+    path = create_database(tmp_path, "tt--aa--dev")
+    readers = ThreadPoolExecutor(2)
+    db = Database("tt--aa--dev", path, EngineLimits(), readers)
+    await db.start()
+    try:
+        await db.acquire_writer()  # another stream's transaction holds the writer
+        # A write that would open a transaction waits, and its caller goes away meanwhile.
+        waiting = asyncio.ensure_future(db.write_together(lambda c: c.sequence("BEGIN", "allow")))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        db.release_writer()
+        # The writer is free again: the next write runs and ends in no transaction.
+        outcome = await asyncio.wait_for(
+            db.write_together(lambda c: c.sequence("CREATE TABLE x (a)", "allow")), 10
+        )
+        assert outcome.ok and not outcome.in_transaction
+        await asyncio.wait_for(db.acquire_writer(), 10)
+        db.release_writer()
+    finally:
+        await db.close()
+        readers.shutdown()

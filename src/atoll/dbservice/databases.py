@@ -8,6 +8,7 @@ or its stream dies. Reads run on a small pool of read-only connections (WAL read
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from atoll.errors import NotFound
+from atoll.errors import AtollError, NotFound
 
 from .engine import Connection, EngineLimits, SqlError
 from .names import DatabaseName
@@ -142,6 +143,9 @@ class Database:
                 continue
             queued = [(w, f) for w, f in self._queued if not f.done()]
             self._queued = []
+            if not queued:  # every caller went away while we waited
+                self.release_writer()
+                continue
             try:
                 outcomes = await self.on_writer(functools.partial(_one_pass, queue=queued))
             except BaseException as exc:
@@ -158,8 +162,9 @@ class Database:
                 if not future.done():
                     future.set_result(outcome)
                 elif outcome.in_transaction:  # its caller went away: nobody will commit
-                    await self.on_writer(lambda c: c.rollback())
                     kept = False
+                    with contextlib.suppress(AtollError):
+                        await self.on_writer(lambda c: c.rollback())
             if not kept:
                 self.release_writer()
 
