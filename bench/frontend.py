@@ -27,13 +27,14 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from atoll.builder.components import FILE_LOADERS
 from atoll.builder.esbuild import find_node_modules, run_driver
 from atoll.builder.frontend import AppFrontend, build_frontend
 from atoll.builder.platform import EXTERNALS, PRODUCTION_DEFINE, build_platform_assets
+from atoll.gateway.app import frontend_response
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -228,15 +229,8 @@ def serve(frontend: AppFrontend) -> Iterator[str]:
     """Serve pages and assets of ``frontend`` on a local port."""
 
     async def dispatch(request: Request) -> Response:
-        path = request.url.path
-        asset = frontend.asset(path)
-        if asset is not None:
-            return FileResponse(asset.path, media_type=asset.content_type, headers=asset.headers)
-        page = frontend.page_json_for_path(path)
-        if page is not None:
-            return JSONResponse(page)
-        html = frontend.page_html(path)
-        return HTMLResponse(html) if html else Response(status_code=404)
+        found = frontend_response(frontend, request.url.path)
+        return found if found is not None else Response(status_code=404)
 
     port = free_port()
     app = Starlette(routes=[Route("/{path:path}", dispatch)])

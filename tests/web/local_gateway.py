@@ -17,10 +17,11 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from atoll.builder.frontend import AppFrontend
+from atoll.gateway.app import frontend_response
 
 # A fake function: (method, query, body) -> (status, JSON reply).
 FakeFunction = Callable[[str, dict[str, str], Any], tuple[int, Any]]
@@ -69,16 +70,8 @@ def make_app(frontend: AppFrontend, functions: dict[str, FakeFunction]) -> Starl
                 request.method, dict(request.query_params), json.loads(raw or "null")
             )
             return JSONResponse(reply, status_code=status)
-        asset = frontend.asset(path)
-        if asset is not None:
-            return FileResponse(asset.path, media_type=asset.content_type, headers=asset.headers)
-        page = frontend.page_json_for_path(path)
-        if page is not None:
-            return JSONResponse(page)
-        html = frontend.page_html(path)
-        if html is not None:
-            return HTMLResponse(html)
-        return Response("not found", status_code=404)
+        found = frontend_response(frontend, path)
+        return found if found is not None else Response("not found", status_code=404)
 
     return Starlette(routes=[Route("/{path:path}", dispatch, methods=["GET", "POST", "PATCH"])])
 

@@ -12,6 +12,7 @@ from atoll.api.errors import error_response
 from atoll.api.limits import read_body
 from atoll.api.platform import ControlPlane
 from atoll.builder.assets import find_asset
+from atoll.builder.frontend import AppFrontend
 from atoll.errors import AtollError, NotFound, Overloaded
 from atoll.gateway.deployments import Deployment, Deployments
 from atoll.gateway.hosts import parse_host
@@ -21,9 +22,8 @@ MAX_FUNCTION_BODY = 6 * 1024 * 1024
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-def _static_response(deployment: Deployment, path: str) -> Response | None:
-    """A page, page JSON, built asset or file of ``static/`` for a GET, if there is one."""
-    frontend = deployment.frontend
+def frontend_response(frontend: AppFrontend, path: str) -> Response | None:
+    """A built asset, page JSON or page for a GET of ``path``, if the build has one."""
     asset = frontend.asset(path)
     if asset is not None:
         return FileResponse(asset.path, media_type=asset.content_type, headers=asset.headers)
@@ -33,6 +33,14 @@ def _static_response(deployment: Deployment, path: str) -> Response | None:
     html = frontend.page_html(path)
     if html is not None:
         return HTMLResponse(html, headers={"cache-control": "no-cache"})
+    return None
+
+
+def _static_response(deployment: Deployment, path: str) -> Response | None:
+    """What the deployment's build serves at ``path``, else the file of ``static/``."""
+    found = frontend_response(deployment.frontend, path)
+    if found is not None:
+        return found
     static = find_asset(deployment.code_dir / "static", path)
     if static is not None:
         return FileResponse(

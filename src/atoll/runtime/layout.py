@@ -20,6 +20,7 @@ import shutil
 import stat
 import sys
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 
 import atoll.sdk
@@ -103,6 +104,26 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()[:16]
 
 
+def _publish(target: Path, fill: Callable[[Path], None]) -> None:
+    """Build ``target`` once: fill a temp folder, open its folders to the sandbox uids,
+    mark it complete and rename it into place (a lost race to an identical build is fine)."""
+    if (target / ".complete").exists():
+        return
+    tmp = target.with_name(target.name + ".build")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    fill(tmp)
+    for root, dirs, _files in os.walk(tmp):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o755)
+    os.chmod(tmp, 0o755)
+    (tmp / ".complete").write_text("")
+    try:
+        tmp.rename(target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 class RuntimeLayout:
     """The folders above, created on demand."""
 
@@ -136,62 +157,38 @@ class RuntimeLayout:
 
     def prepare(self) -> None:
         """Mirror the Python runtime, the SDK and the base packages (idempotent)."""
-        if not (self.python / ".complete").exists():
-            tmp = self.python.with_name(self.python.name + ".build")
-            shutil.rmtree(tmp, ignore_errors=True)
-            lib = f"lib/python{self.python_version}"
-            mirror(self.python_prefix / lib, tmp / lib, SKIP_STDLIB)
-            for so in (self.python_prefix / "lib").glob("libpython*"):
-                if so.is_file():
-                    _link_or_copy(str(so), str(tmp / "lib" / so.name))
-            (tmp / "bin").mkdir(parents=True, exist_ok=True)
-            _link_or_copy(str(self.python_exe), str(tmp / "bin" / "python3"))
-            for root, dirs, _files in os.walk(tmp):
-                for d in dirs:
-                    os.chmod(os.path.join(root, d), 0o755)
-            os.chmod(tmp, 0o755)
-            (tmp / ".complete").write_text("")
-            try:
-                tmp.rename(self.python)
-            except OSError:
-                shutil.rmtree(tmp, ignore_errors=True)
-        if not (self.sdk / ".complete").exists():
-            tmp = self.sdk.with_name(self.sdk.name + ".build")
-            shutil.rmtree(tmp, ignore_errors=True)
-            (tmp / "atoll").mkdir(parents=True)
-            sdk_dir = Path(atoll.sdk.__file__).parent
-            for p in sdk_dir.glob("*.py"):
-                shutil.copy2(p, tmp / "atoll" / p.name)
-            import compileall
+        _publish(self.python, self._fill_python)
+        _publish(self.sdk, self._fill_sdk)
+        _publish(self.base, self._fill_base)
 
-            compileall.compile_dir(str(tmp), quiet=1, ddir="/opt/atoll/lib")
-            for root, dirs, files in os.walk(tmp):
-                for d in dirs:
-                    os.chmod(os.path.join(root, d), 0o755)
-                for f in files:
-                    os.chmod(os.path.join(root, f), 0o644)
-            os.chmod(tmp, 0o755)
-            (tmp / ".complete").write_text("")
-            try:
-                tmp.rename(self.sdk)
-            except OSError:
-                shutil.rmtree(tmp, ignore_errors=True)
-        if not (self.base / ".complete").exists():
-            site = Path(sysconfig.get_paths()["purelib"])
-            tmp = self.base.with_name(self.base.name + ".build")
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir()
-            for name in (*BASE_PACKAGES, *BASE_MODULES):
-                if (site / name).exists():
-                    mirror(site / name, tmp / name) if (site / name).is_dir() else _link_or_copy(
-                        str(site / name), str(tmp / name)
-                    )
-            os.chmod(tmp, 0o755)
-            (tmp / ".complete").write_text("")
-            try:
-                tmp.rename(self.base)
-            except OSError:
-                shutil.rmtree(tmp, ignore_errors=True)
+    def _fill_python(self, tmp: Path) -> None:
+        lib = f"lib/python{self.python_version}"
+        mirror(self.python_prefix / lib, tmp / lib, SKIP_STDLIB)
+        for so in (self.python_prefix / "lib").glob("libpython*"):
+            if so.is_file():
+                _link_or_copy(str(so), str(tmp / "lib" / so.name))
+        (tmp / "bin").mkdir(parents=True, exist_ok=True)
+        _link_or_copy(str(self.python_exe), str(tmp / "bin" / "python3"))
+
+    def _fill_sdk(self, tmp: Path) -> None:
+        (tmp / "atoll").mkdir(parents=True)
+        sdk_dir = Path(atoll.sdk.__file__).parent
+        for p in sdk_dir.glob("*.py"):
+            shutil.copy2(p, tmp / "atoll" / p.name)
+        import compileall
+
+        compileall.compile_dir(str(tmp), quiet=1, ddir="/opt/atoll/lib")
+        for root, _dirs, files in os.walk(tmp):
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o644)
+
+    def _fill_base(self, tmp: Path) -> None:
+        site = Path(sysconfig.get_paths()["purelib"])
+        for name in (*BASE_PACKAGES, *BASE_MODULES):
+            if (site / name).is_dir():
+                mirror(site / name, tmp / name)
+            elif (site / name).exists():
+                _link_or_copy(str(site / name), str(tmp / name))
 
     def python_in_sandbox(self) -> str:
         """The interpreter's path inside the sandbox (same prefix as on the host)."""
