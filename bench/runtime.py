@@ -240,12 +240,14 @@ def deploy_through_control_plane(settings: Any) -> str:
     return "dev--hello--bench.localhost"
 
 
-async def bench_runtime(args: dict[str, int], work: Path) -> dict[str, Any]:
+async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict[str, Any]:
     from atoll.api import ControlPlane
     from atoll.config import RuntimeSettings, Settings
-    from atoll.gateway.app import make_gateway
+    from atoll.gateway.app import Gateway
+    from atoll.gateway.http import GatewayServer
     from atoll.runtime import AppRef, InvokeRequest, Runtime
     from atoll.runtime.cgroups import descendants
+    from atoll.server import listen
 
     runtime_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-rt-", dir="/tmp"))
     os.chmod(runtime_dir, 0o711)
@@ -329,15 +331,21 @@ async def bench_runtime(args: dict[str, int], work: Path) -> dict[str, Any]:
         )
         await stop(server)
 
-        # HTTP through the real gateway: host routing, the deployed revision, the runtime.
-        port = free_port()
+        # HTTP through the real gateway (its server, host routing, the deployed revision, the
+        # runtime) on the loop ``atoll serve`` runs; then once more without busy polling.
         host = await asyncio.to_thread(deploy_through_control_plane, settings)
-        server = serve(make_gateway(ControlPlane.open(settings), runtime), port)
-        await wait_port(port)
-        result["gateway_http"] = await asyncio.to_thread(
-            run_client, port, args["sequential"], args["total"], f"{host}:{port}"
-        )
-        await stop(server)
+        gateway = Gateway(ControlPlane.open(settings), runtime)
+        busy_poll = selector.poll_s
+        for name, poll_s in (("gateway_http", busy_poll), ("gateway_http_no_busy_poll", 0.0)):
+            selector.poll_s = poll_s
+            port = free_port()
+            front = GatewayServer(gateway)
+            await front.start(listen("127.0.0.1", port))
+            result[name] = await asyncio.to_thread(
+                run_client, port, args["sequential"], args["total"], f"{host}:{port}"
+            )
+            await front.close()
+        selector.poll_s = busy_poll
 
         # Noisy neighbour: B's warm latency quiet, then while A spins on every CPU slot.
         b_ref = AppRef("tenant-b", "hello", "prod", "r1", hello)
@@ -420,7 +428,14 @@ def main() -> None:
         )
         shutil.rmtree(layout.root, ignore_errors=True)
         results["baseline_uvicorn"] = asyncio.run(bench_baseline_http(args))
-        results.update(asyncio.run(bench_runtime(args, work)))
+        # The runtime and the gateway run on the event loop ``atoll serve`` uses.
+        from atoll.config import Settings
+        from atoll.server import BusyPollSelector
+
+        selector = BusyPollSelector(Settings().busy_poll_us / 1e6)
+        results["busy_poll_us"] = Settings().busy_poll_us
+        with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector)) as runner:
+            results.update(runner.run(bench_runtime(args, work, selector)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     base, ours = results["baseline_uvicorn"], results["gateway_http"]

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     public_host: str = Field(
         "localhost", description="Host name apps are served under: {env}--{app}--{tenant}.HOST."
     )
+    busy_poll_us: int = Field(
+        200,
+        ge=0,
+        le=10_000,
+        description="Before the server's event loop sleeps, it polls for this many microseconds "
+        "(0: never). Saves a costly wake-up per request where idle CPUs halt (e.g. VMs).",
+    )
     limits: Limits = Field(default_factory=Limits, description="Storage limits.")
     runtime: RuntimeSettings = Field(
         default_factory=RuntimeSettings, description="Function sandboxes and pools."

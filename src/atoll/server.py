@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import selectors
 import signal
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +20,9 @@ from atoll.api.bootstrap import DEMO_APP, DEMO_TENANT, ensure_admin_token, ensur
 from atoll.builder.platform import build_platform_assets
 from atoll.config import Settings
 from atoll.errors import Unavailable
-from atoll.gateway.app import make_gateway
+from atoll.gateway.app import Gateway
 from atoll.gateway.databases import ServiceDatabaseLink
+from atoll.gateway.http import GatewayServer
 from atoll.runtime import Runtime
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -31,6 +34,41 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+class BusyPollSelector(selectors.EpollSelector):
+    """An epoll selector that polls for a while before it lets the thread sleep.
+
+    On hosts where an idle CPU halts (most VMs; this one has halt polling off), waking a
+    sleeping thread costs far more than the work of a small request. A request to a function
+    crosses processes twice (gateway -> worker -> gateway), so the gateway polls for the
+    worker's answer instead of sleeping through it. The poll is bounded (``poll_s``) and only
+    happens when the loop has nothing else to do; under load it never runs.
+    """
+
+    def __init__(self, poll_s: float) -> None:
+        super().__init__()
+        self.poll_s = poll_s
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is not None and timeout <= 0:
+            return super().select(0)
+        budget = self.poll_s if timeout is None else min(self.poll_s, timeout)
+        end = time.perf_counter() + budget
+        while True:
+            ready = super().select(0)
+            if ready or time.perf_counter() >= end:
+                break
+        if ready:
+            return ready
+        return super().select(None if timeout is None else max(0.0, timeout - budget))
+
+
+def new_event_loop(busy_poll_us: int) -> asyncio.AbstractEventLoop:
+    """The event loop ``atoll serve`` runs on (busy polling when ``busy_poll_us`` > 0)."""
+    if busy_poll_us <= 0:
+        return asyncio.new_event_loop()
+    return asyncio.SelectorEventLoop(BusyPollSelector(busy_poll_us / 1e6))
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -73,9 +111,10 @@ def app_origin(settings: Settings, env: str, app: str, tenant: str) -> str:
 async def _run(settings: Settings, cp: ControlPlane, sockets: dict[str, socket.socket]) -> None:
     runtime = Runtime(settings, logs=cp.logs, database=ServiceDatabaseLink(settings))
     await runtime.start()
+    gateway = GatewayServer(Gateway(cp, runtime))
+    await gateway.start(sockets["gateway"])
     servers = {
         "api": _server(make_app(cp)),
-        "gateway": _server(make_gateway(cp, runtime)),
         "db": _server(dbservice.make_app(settings.data_dir)),
     }
 
@@ -89,6 +128,7 @@ async def _run(settings: Settings, cp: ControlPlane, sockets: dict[str, socket.s
     try:
         await asyncio.gather(*(s.serve(sockets=[sockets[k]]) for k, s in servers.items()))
     finally:
+        await gateway.close()
         await runtime.shutdown()
 
 
@@ -126,6 +166,7 @@ def serve(settings: Settings, demo: bool = False) -> None:
         _say(f"atoll: demo tenant   {DEMO_TENANT}, app {DEMO_APP}, token {token}")
         _say(f"atoll: demo app      {app_origin(settings, 'dev', DEMO_APP, DEMO_TENANT)}")
     try:
-        asyncio.run(_run(settings, cp, sockets))
+        with asyncio.Runner(loop_factory=lambda: new_event_loop(settings.busy_poll_us)) as runner:
+            runner.run(_run(settings, cp, sockets))
     finally:
         cp.close()

@@ -10,8 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from atoll.api import ControlPlane
-from atoll.gateway.app import make_gateway
+from atoll.gateway.app import Gateway, make_gateway
+from atoll.gateway.http import GatewayServer
 from atoll.runtime import BwrapBackend, Runtime
+from atoll.server import listen
 from tests.conftest import commit_text
 
 pytestmark = [
@@ -28,16 +30,30 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture
-async def gateway(cp: ControlPlane) -> AsyncIterator[httpx.AsyncClient]:
-    """An in-process client of the gateway, with a started runtime."""
+@pytest.fixture(params=["http", "asgi"])
+async def gateway(
+    cp: ControlPlane, request: pytest.FixtureRequest
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the gateway with a started runtime: over TCP to the gateway's own HTTP
+    server (what ``atoll serve`` runs), or in-process through its ASGI app."""
     runtime = Runtime(cp.settings)
     await runtime.start()
-    transport = httpx.ASGITransport(app=make_gateway(cp, runtime))
+    server = None
+    if request.param == "http":
+        server = GatewayServer(Gateway(cp, runtime))
+        await server.start(listen("127.0.0.1", 0))
+        assert server.address is not None
+        base_url = f"http://127.0.0.1:{server.address[1]}"
+        transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport()
+    else:
+        base_url = "http://gw"
+        transport = httpx.ASGITransport(app=make_gateway(cp, runtime))  # type: ignore[arg-type]
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
     finally:
+        if server is not None:
+            await server.close()
         await runtime.shutdown()
 
 

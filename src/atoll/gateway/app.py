@@ -1,6 +1,14 @@
-"""The gateway ASGI app: one origin per app environment, functions under ``/api/``."""
+"""The gateway: one origin per app environment, functions under ``/api/``.
+
+``Gateway.function`` is the hot path (a function call as plain values, no framework in
+between); ``Gateway.asgi`` serves everything else (pages, built assets, ``static/``) and,
+as an ASGI app, function calls too. ``atoll.gateway.http`` serves both on a socket.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -8,18 +16,23 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from atoll.api.errors import error_response
+from atoll.api.errors import error_response as api_error_response
 from atoll.api.limits import read_body
 from atoll.api.platform import ControlPlane
 from atoll.builder.assets import find_asset
 from atoll.builder.frontend import AppFrontend
-from atoll.errors import AtollError, NotFound, Overloaded
+from atoll.errors import AtollError, LimitExceeded, NotFound
 from atoll.gateway.deployments import Deployment, Deployments
 from atoll.gateway.hosts import parse_host
-from atoll.runtime import AppRef, InvokeRequest, Runtime
+from atoll.runtime import AppRef, InvokeRequest, InvokeResponse, Runtime, error_response
 
 MAX_FUNCTION_BODY = 6 * 1024 * 1024
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 
 def frontend_response(frontend: AppFrontend, path: str) -> Response | None:
@@ -49,46 +62,99 @@ def _static_response(deployment: Deployment, path: str) -> Response | None:
     return None
 
 
-def make_gateway(cp: ControlPlane, runtime: Runtime) -> Starlette:
-    """The gateway serving every app environment of ``cp`` through ``runtime``."""
-    deployments = Deployments(cp)
+def is_function_path(path: str) -> bool:
+    """Whether ``path`` names a function (everything under ``/api``)."""
+    return path == "/api" or path.startswith("/api/")
 
-    async def dispatch(request: Request) -> Response:
+
+def too_large_body() -> LimitExceeded:
+    """The error for a function request body over ``MAX_FUNCTION_BODY``."""
+    return LimitExceeded(
+        f"request body is larger than {MAX_FUNCTION_BODY} bytes",
+        limit="max_function_body_bytes",
+        max=MAX_FUNCTION_BODY,
+    )
+
+
+class Gateway:
+    """Serves every app environment of ``cp`` through ``runtime``."""
+
+    def __init__(self, cp: ControlPlane, runtime: Runtime) -> None:
+        self.cp = cp
+        self.runtime = runtime
+        self.deployments = Deployments(cp)
+        # Every path belongs to the app: the gateway has no routes of its own to shadow them.
+        self._pages = Starlette(routes=[Route("/{path:path}", self._page, methods=METHODS)])
+
+    async def deployment(self, host_header: str) -> Deployment:
+        """The deployment an origin serves; ``NotFound`` when it names none."""
+        host = parse_host(host_header, self.cp.settings.public_host)
+        if host is None:
+            raise NotFound("no app is served at this address")
+        deployment = self.deployments.cached(host)
+        if deployment is None:
+            deployment = await run_in_threadpool(self.deployments.resolve, host)
+        return deployment
+
+    async def function(
+        self,
+        host_header: str,
+        method: str,
+        path: str,
+        query: tuple[tuple[str, str], ...],
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+    ) -> InvokeResponse:
+        """Run a function call; every failure is an error response, never an exception."""
         try:
-            host = parse_host(request.headers.get("host", ""), cp.settings.public_host)
-            if host is None:
-                raise NotFound("no app is served at this address")
-            deployment = deployments.cached(host)
-            if deployment is None:
-                deployment = await run_in_threadpool(deployments.resolve, host)
+            deployment = await self.deployment(host_header)
+            host = deployment.host
+            ref = AppRef(host.tenant, host.app, host.env, deployment.revision, deployment.code_dir)
+            request = InvokeRequest(method, path, query, headers, body)
+            return await self.runtime.invoke(ref, request)
+        except AtollError as exc:
+            return error_response(exc)
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The gateway as an ASGI app."""
+        if scope["type"] == "http" and is_function_path(scope["path"]):
+            await self._asgi_function(scope, receive, send)
+        else:
+            await self._pages(scope, receive, send)
+
+    async def _asgi_function(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            body = await read_body(request, MAX_FUNCTION_BODY, "max_function_body_bytes")
+        except AtollError as exc:
+            reply = error_response(exc)
+        else:
+            reply = await self.function(
+                request.headers.get("host", ""),
+                scope["method"],
+                scope["path"],
+                tuple(request.query_params.multi_items()),
+                tuple(request.headers.items()),
+                body,
+            )
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
+        headers.append((b"content-length", str(len(reply.body)).encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    async def _page(self, request: Request) -> Response:
+        try:
+            deployment = await self.deployment(request.headers.get("host", ""))
             path = request.url.path
-            if path == "/api" or path.startswith("/api/"):
-                ref = AppRef(
-                    tenant=host.tenant,
-                    app=host.app,
-                    env=host.env,
-                    release=deployment.revision,
-                    code_dir=deployment.code_dir,
-                )
-                invoke = InvokeRequest(
-                    method=request.method,
-                    path=path,
-                    query=tuple(request.query_params.multi_items()),
-                    headers=tuple((k, v) for k, v in request.headers.items()),
-                    body=await read_body(request, MAX_FUNCTION_BODY, "max_function_body_bytes"),
-                )
-                reply = await runtime.invoke(ref, invoke)
-                return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
             if request.method in ("GET", "HEAD"):
                 found = _static_response(deployment, path)
                 if found is not None:
                     return found
             raise NotFound(f"no page at {path}", path=path)
         except AtollError as exc:
-            response = error_response(exc.status, exc.code, exc.message, **exc.detail)
-            if isinstance(exc, Overloaded):
-                response.headers["Retry-After"] = str(exc.detail.get("retry_after", 1))
-            return response
+            return api_error_response(exc.status, exc.code, exc.message, **exc.detail)
 
-    # Every path belongs to the app: the gateway has no routes of its own to shadow them.
-    return Starlette(routes=[Route("/{path:path}", dispatch, methods=METHODS)])
+
+def make_gateway(cp: ControlPlane, runtime: Runtime) -> Callable[[Scope, Receive, Send], Any]:
+    """The gateway serving every app environment of ``cp`` through ``runtime``, as ASGI."""
+    return Gateway(cp, runtime).asgi
