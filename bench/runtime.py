@@ -247,7 +247,7 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
     from atoll.gateway.http import GatewayServer
     from atoll.runtime import AppRef, InvokeRequest, Runtime
     from atoll.runtime.cgroups import descendants
-    from atoll.server import listen
+    from atoll.server import attach, listen
 
     runtime_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-rt-", dir="/tmp"))
     os.chmod(runtime_dir, 0o711)
@@ -257,6 +257,7 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
     )
     runtime = Runtime(settings)
     await runtime.start()
+    attach(selector, runtime)
     result: dict[str, Any] = {}
     try:
         await runtime.pool.wait_full()
@@ -430,9 +431,9 @@ def main() -> None:
         results["baseline_uvicorn"] = asyncio.run(bench_baseline_http(args))
         # The runtime and the gateway run on the event loop ``atoll serve`` uses.
         from atoll.config import Settings
-        from atoll.server import BusyPollSelector
+        from atoll.server import busy_poll_selector
 
-        selector = BusyPollSelector(Settings().busy_poll_us / 1e6)
+        selector = busy_poll_selector(Settings().busy_poll_us)
         results["busy_poll_us"] = Settings().busy_poll_us
         with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector)) as runner:
             results.update(runner.run(bench_runtime(args, work, selector)))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import selectors
 import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -42,17 +43,22 @@ class BusyPollSelector(selectors.EpollSelector):
     On hosts where an idle CPU halts (most VMs; this one has halt polling off), waking a
     sleeping thread costs far more than the work of a small request. A request to a function
     crosses processes twice (gateway -> worker -> gateway), so the gateway polls for the
-    worker's answer instead of sleeping through it. The poll is bounded (``poll_s``) and only
-    happens when the loop has nothing else to do; under load it never runs.
+    worker's answer instead of sleeping through it. The poll is bounded (``poll_s``), happens
+    only when the loop has nothing else to do, and only while ``should_poll()`` says the
+    CPUs are not needed elsewhere (``attach``: fewer function calls running than CPUs; with
+    every CPU busy, polling would take time from the very workers it waits for).
     """
 
-    def __init__(self, poll_s: float) -> None:
+    def __init__(self, poll_s: float, should_poll: Callable[[], bool] | None = None) -> None:
         super().__init__()
         self.poll_s = poll_s
+        self.should_poll = should_poll
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is not None and timeout <= 0:
             return super().select(0)
+        if not self.poll_s or (self.should_poll is not None and not self.should_poll()):
+            return super().select(timeout)
         budget = self.poll_s if timeout is None else min(self.poll_s, timeout)
         end = time.perf_counter() + budget
         while True:
@@ -64,11 +70,15 @@ class BusyPollSelector(selectors.EpollSelector):
         return super().select(None if timeout is None else max(0.0, timeout - budget))
 
 
-def new_event_loop(busy_poll_us: int) -> asyncio.AbstractEventLoop:
-    """The event loop ``atoll serve`` runs on (busy polling when ``busy_poll_us`` > 0)."""
-    if busy_poll_us <= 0:
-        return asyncio.new_event_loop()
-    return asyncio.SelectorEventLoop(BusyPollSelector(busy_poll_us / 1e6))
+def busy_poll_selector(busy_poll_us: int) -> BusyPollSelector:
+    """The selector of ``atoll serve``'s loop; ``attach`` it to the runtime once started."""
+    return BusyPollSelector(busy_poll_us / 1e6)
+
+
+def attach(selector: BusyPollSelector, runtime: Runtime) -> None:
+    """Poll only while fewer function calls run than there are CPUs for this process."""
+    cpus = len(os.sched_getaffinity(0)) or 1
+    selector.should_poll = lambda: runtime.running < cpus
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -108,9 +118,16 @@ def app_origin(settings: Settings, env: str, app: str, tenant: str) -> str:
     return f"http://{env}--{app}--{tenant}.{settings.public_host}:{settings.gateway_port}/"
 
 
-async def _run(settings: Settings, cp: ControlPlane, sockets: dict[str, socket.socket]) -> None:
+async def _run(
+    settings: Settings,
+    cp: ControlPlane,
+    sockets: dict[str, socket.socket],
+    selector: BusyPollSelector | None,
+) -> None:
     runtime = Runtime(settings, logs=cp.logs, database=ServiceDatabaseLink(settings))
     await runtime.start()
+    if selector is not None:
+        attach(selector, runtime)
     gateway = GatewayServer(Gateway(cp, runtime))
     await gateway.start(sockets["gateway"])
     servers = {
@@ -166,7 +183,9 @@ def serve(settings: Settings, demo: bool = False) -> None:
         _say(f"atoll: demo tenant   {DEMO_TENANT}, app {DEMO_APP}, token {token}")
         _say(f"atoll: demo app      {app_origin(settings, 'dev', DEMO_APP, DEMO_TENANT)}")
     try:
-        with asyncio.Runner(loop_factory=lambda: new_event_loop(settings.busy_poll_us)) as runner:
-            runner.run(_run(settings, cp, sockets))
+        selector = busy_poll_selector(settings.busy_poll_us) if settings.busy_poll_us else None
+        factory = (lambda: asyncio.SelectorEventLoop(selector)) if selector else None
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(_run(settings, cp, sockets, selector))
     finally:
         cp.close()

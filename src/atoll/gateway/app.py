@@ -23,10 +23,11 @@ from atoll.builder.assets import find_asset
 from atoll.builder.frontend import AppFrontend
 from atoll.errors import AtollError, LimitExceeded, NotFound
 from atoll.gateway.deployments import Deployment, Deployments
-from atoll.gateway.hosts import parse_host
+from atoll.gateway.hosts import AppHost, parse_host
 from atoll.runtime import AppRef, InvokeRequest, InvokeResponse, Runtime, error_response
 
 MAX_FUNCTION_BODY = 6 * 1024 * 1024
+HOST_CACHE = 4096  # Host header values remembered as parsed
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 Scope = MutableMapping[str, Any]
@@ -83,18 +84,39 @@ class Gateway:
         self.cp = cp
         self.runtime = runtime
         self.deployments = Deployments(cp)
+        self._hosts: dict[str, AppHost] = {}
+        self._refs: dict[AppHost, AppRef] = {}
         # Every path belongs to the app: the gateway has no routes of its own to shadow them.
         self._pages = Starlette(routes=[Route("/{path:path}", self._page, methods=METHODS)])
 
+    def _host(self, host_header: str) -> AppHost:
+        host = self._hosts.get(host_header)
+        if host is None:
+            host = parse_host(host_header, self.cp.settings.public_host)
+            if host is None:
+                raise NotFound("no app is served at this address")
+            if len(self._hosts) >= HOST_CACHE:
+                self._hosts.clear()
+            self._hosts[host_header] = host
+        return host
+
     async def deployment(self, host_header: str) -> Deployment:
         """The deployment an origin serves; ``NotFound`` when it names none."""
-        host = parse_host(host_header, self.cp.settings.public_host)
-        if host is None:
-            raise NotFound("no app is served at this address")
+        host = self._host(host_header)
         deployment = self.deployments.cached(host)
         if deployment is None:
             deployment = await run_in_threadpool(self.deployments.resolve, host)
         return deployment
+
+    def _ref(self, deployment: Deployment) -> AppRef:
+        """The runtime's name for a deployment (one object per deployment, so the runtime's
+        check that an app instance still runs the deployed code is an identity test)."""
+        ref = self._refs.get(deployment.host)
+        if ref is None or ref.release != deployment.revision or ref.code_dir != deployment.code_dir:
+            host = deployment.host
+            ref = AppRef(host.tenant, host.app, host.env, deployment.revision, deployment.code_dir)
+            self._refs[host] = ref
+        return ref
 
     async def function(
         self,
@@ -108,10 +130,8 @@ class Gateway:
         """Run a function call; every failure is an error response, never an exception."""
         try:
             deployment = await self.deployment(host_header)
-            host = deployment.host
-            ref = AppRef(host.tenant, host.app, host.env, deployment.revision, deployment.code_dir)
             request = InvokeRequest(method, path, query, headers, body)
-            return await self.runtime.invoke(ref, request)
+            return await self.runtime.invoke(self._ref(deployment), request)
         except AtollError as exc:
             return error_response(exc)
 

@@ -292,7 +292,11 @@ class GatewayConnection(asyncio.Protocol):
 
     async def _function(self, request: _Request, path: str, query_string: bytes) -> bool:
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers)
-        query = tuple(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+        query = (
+            tuple(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+            if query_string
+            else ()
+        )
         reply = await self.server.gateway.function(
             request.header(b"host").decode("latin-1"),
             request.method,

@@ -93,6 +93,7 @@ class Runtime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._output_seen: dict[int, int] = {}
+        self.running = 0  # invocations on a worker right now (all apps)
         self.started = False
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -266,7 +267,12 @@ class Runtime:
 
     def _instance(self, ref: AppRef) -> AppInstance:
         instance = self.apps.get(ref.key)
-        if instance is not None and instance.ref == ref and not instance.closed:
+        # ``is`` first: the gateway passes the same AppRef object while nothing changed.
+        if (
+            instance is not None
+            and not instance.closed
+            and (instance.ref is ref or instance.ref == ref)
+        ):
             return instance
         if instance is not None:
             # A new release (or new vars): the old zygote drains in the background.
@@ -307,6 +313,7 @@ class Runtime:
         try:
             instance = self._instance(ref)
             await instance.acquire()
+            self.running += 1
             try:
                 reply, body = await instance.call(
                     {
@@ -321,6 +328,7 @@ class Runtime:
                     request.body,
                 )
             finally:
+                self.running -= 1
                 instance.release()
         except AtollError as exc:
             exc.detail.setdefault("request_id", request_id)

@@ -115,16 +115,16 @@ class Worker:
         protocol.parse()
         return waiter
 
-    async def call(
+    def send(
         self, header: dict[str, Any], body: bytes, max_body: int
-    ) -> tuple[dict[str, Any], bytes]:
-        """Send one invocation and wait for its result (the caller applies the timeout)."""
+    ) -> asyncio.Future[tuple[dict[str, Any], bytes]]:
+        """Send one invocation; the future of its result (the caller applies the timeout)."""
         transport = self.protocol.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("the worker's connection is closed")
         self.served += 1
         transport.write(encode(header, body))
-        return await self.read(max_body)
+        return self.read(max_body)
 
     async def close(self) -> None:
         """Close the socket; the worker exits when it sees end of stream."""
