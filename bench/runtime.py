@@ -1,10 +1,10 @@
 """Runtime benchmark: prints one JSON object measured in one run on this machine.
 
 Baselines (same run): ``bwrap /bin/true``, ``python -I -S -c pass`` inside bwrap, and a bare
-uvicorn app serving the same function. Measured: cold start from scale-to-zero, worker start
-from a warm zygote, warm invoke over HTTP through a Starlette front end shaped like the
-gateway's function path, throughput at concurrency 16, idle zygote PSS, and tenant B's warm
-p99 while tenant A spins CPU.
+uvicorn app (in its own process) serving the same function. Measured: cold start from
+scale-to-zero, worker start from a warm zygote, warm invoke and throughput at concurrency 16
+through the real gateway (in rounds interleaved with the bare app's), idle zygote PSS, and
+tenant B's warm p99 while tenant A spins CPU.
 
     .venv/bin/python bench/runtime.py [--quick]
 """
@@ -84,33 +84,6 @@ def baseline_app() -> Any:
     return Starlette(routes=[Route("/api/hello", endpoint)])
 
 
-def atoll_app(runtime: Any, ref: Any) -> Any:
-    """A Starlette front end doing what the gateway does for ``/api/...``."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    from atoll.errors import AtollError
-    from atoll.runtime import InvokeRequest, error_response
-
-    async def endpoint(request: Request) -> Response:
-        invoke = InvokeRequest(
-            request.method,
-            request.url.path,
-            tuple(request.query_params.multi_items()),
-            tuple(request.headers.items()),
-            await request.body(),
-        )
-        try:
-            reply = await runtime.invoke(ref, invoke)
-        except AtollError as exc:
-            reply = error_response(exc)
-        return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
-
-    return Starlette(routes=[Route("/api/{name}", endpoint)])
-
-
 def serve(app: Any, port: int) -> tuple[Any, asyncio.Task[None]]:
     """Run uvicorn in this loop; the server and its task."""
     import uvicorn
@@ -175,10 +148,14 @@ def run_client(port: int, sequential: int, total: int, host: str = "") -> dict[s
     return result
 
 
-async def stop(served: tuple[Any, asyncio.Task[None]]) -> None:
-    """Stop a uvicorn server started with ``serve``."""
-    served[0].should_exit = True
-    await served[1]
+async def serve_bare(port: int) -> None:
+    """The bare uvicorn app, alone in this process, until terminated."""
+    server, task = serve(baseline_app(), port)
+    await task
+
+
+def median(values: Any) -> float:
+    return round(statistics.median(list(values)), 3)
 
 
 async def wait_port(port: int) -> None:
@@ -323,30 +300,56 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
             direct.append((time.perf_counter() - start) * 1000)
         result["warm_invoke_in_process"] = summary(direct)
 
-        # HTTP: the same function behind the gateway-shaped front end.
-        port = free_port()
-        server = serve(atoll_app(runtime, ref), port)
-        await wait_port(port)
-        result["atoll_http"] = await asyncio.to_thread(
-            run_client, port, args["sequential"], args["total"]
-        )
-        await stop(server)
-
-        # HTTP through the real gateway (its server, host routing, the deployed revision, the
-        # runtime) on the loop ``atoll serve`` runs; then once more without busy polling.
+        # HTTP, in interleaved rounds (this machine's speed drifts from minute to minute):
+        # the bare uvicorn app in its own process, then the real gateway (its server, host
+        # routing, the deployed revision, the runtime) on the loop ``atoll serve`` runs,
+        # with and without busy polling. Ratios are taken within a round.
         host = await asyncio.to_thread(deploy_through_control_plane, settings)
-        gateway = Gateway(ControlPlane.open(settings), runtime)
+        gateway = GatewayServer(Gateway(ControlPlane.open(settings), runtime))
+        gateway_port = free_port()
+        await gateway.start(listen("127.0.0.1", gateway_port))
+        bare_port = free_port()
+        bare = subprocess.Popen([sys.executable, __file__, "--bare", str(bare_port)])
         busy_poll = selector.poll_s
-        for name, poll_s in (("gateway_http", busy_poll), ("gateway_http_no_busy_poll", 0.0)):
-            selector.poll_s = poll_s
-            port = free_port()
-            front = GatewayServer(gateway)
-            await front.start(listen("127.0.0.1", port))
-            result[name] = await asyncio.to_thread(
-                run_client, port, args["sequential"], args["total"], f"{host}:{port}"
-            )
-            await front.close()
-        selector.poll_s = busy_poll
+        runs: dict[str, list[dict[str, Any]]] = {
+            "baseline_uvicorn": [], "gateway_http": [], "gateway_http_no_busy_poll": []
+        }  # fmt: skip
+        try:
+            await wait_port(bare_port)
+            for _ in range(args["rounds"]):
+                for name, port, target, poll_s in (
+                    ("baseline_uvicorn", bare_port, "", busy_poll),
+                    ("gateway_http", gateway_port, f"{host}:{gateway_port}", busy_poll),
+                    ("gateway_http_no_busy_poll", gateway_port, f"{host}:{gateway_port}", 0.0),
+                ):
+                    selector.poll_s = poll_s
+                    runs[name].append(
+                        await asyncio.to_thread(
+                            run_client, port, args["sequential"], args["total"], target
+                        )
+                    )
+        finally:
+            selector.poll_s = busy_poll
+            bare.terminate()
+            bare.wait()
+            await gateway.close()
+        for name, rounds in runs.items():
+            result[name] = {
+                "latency_p50_ms": median(r["latency"]["p50_ms"] for r in rounds),
+                "latency_p99_ms": median(r["latency"]["p99_ms"] for r in rounds),
+                "rps_c16": median(r["rps_c16"] for r in rounds),
+                "rounds": [[r["latency"]["p50_ms"], r["rps_c16"]] for r in rounds],
+            }
+        pairs = list(zip(runs["baseline_uvicorn"], runs["gateway_http"], strict=True))
+        result["comparison"] = {
+            "warm_invoke_p50_vs_uvicorn": round(
+                median(g["latency"]["p50_ms"] / b["latency"]["p50_ms"] for b, g in pairs), 2
+            ),
+            "throughput_c16_vs_uvicorn": round(
+                median(g["rps_c16"] / b["rps_c16"] for b, g in pairs), 2
+            ),
+            "how": "median over rounds of the ratio within each round",
+        }
 
         # Noisy neighbour: B's warm latency quiet, then while A spins on every CPU slot.
         b_ref = AppRef("tenant-b", "hello", "prod", "r1", hello)
@@ -388,23 +391,14 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
     return result
 
 
-async def bench_baseline_http(args: dict[str, int]) -> dict[str, Any]:
-    port = free_port()
-    server = serve(baseline_app(), port)
-    await wait_port(port)
-    try:
-        return await asyncio.to_thread(run_client, port, args["sequential"], args["total"])
-    finally:
-        await stop(server)
-
-
 def main() -> None:
     quick = "--quick" in sys.argv
     args = {
         "cold": 10 if quick else 40,
         "spawn": 20 if quick else 100,
-        "sequential": 300 if quick else 2000,
-        "total": 1000 if quick else 5000,
+        "sequential": 300 if quick else 1000,
+        "total": 1000 if quick else 4000,
+        "rounds": 2 if quick else 5,
         "noisy": 100 if quick else 1000,
         "baseline": 10 if quick else 40,
     }
@@ -428,7 +422,6 @@ def main() -> None:
             [*minimal, *py_bind, python, "-I", "-S", "-c", "pass"], args["baseline"]
         )
         shutil.rmtree(layout.root, ignore_errors=True)
-        results["baseline_uvicorn"] = asyncio.run(bench_baseline_http(args))
         # The runtime and the gateway run on the event loop ``atoll serve`` uses.
         from atoll.config import Settings
         from atoll.server import busy_poll_selector
@@ -439,13 +432,6 @@ def main() -> None:
             results.update(runner.run(bench_runtime(args, work, selector)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    base, ours = results["baseline_uvicorn"], results["gateway_http"]
-    results["comparison"] = {
-        "warm_invoke_p50_vs_uvicorn": round(
-            ours["latency"]["p50_ms"] / base["latency"]["p50_ms"], 2
-        ),
-        "throughput_c16_vs_uvicorn": round(ours["rps_c16"] / base["rps_c16"], 2),
-    }
     results["targets"] = {
         "cold_start_p50_le_50ms": results["cold_start_from_zero"]["p50_ms"] <= 50,
         "worker_start_p50_le_5ms": results["worker_start_from_warm_zygote"]["p50_ms"] <= 5,
@@ -458,7 +444,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+    if len(sys.argv) > 1 and sys.argv[1] == "--bare":
+        asyncio.run(serve_bare(int(sys.argv[2])))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--client":
         port, sequential, total = (int(a) for a in sys.argv[2:5])
         host = sys.argv[5] if len(sys.argv) > 5 else ""
         print(json.dumps(asyncio.run(_client(port, sequential, 16, total, host))))

@@ -8,6 +8,14 @@ whole sandbox ended (a crash elsewhere in the same app) is run once more on a fr
 sandbox. So warm requests pay no fork, module state may persist between requests of the
 same app (like any long-running server), and nothing ever persists across apps: each app
 environment has its own sandbox.
+
+Pipelining: while the app's calls are short (a moving average under ``PIPELINE_BELOW_S``)
+and every worker is busy, a call is sent to the least busy worker right away (up to
+``PIPELINE_DEPTH`` calls per worker) instead of waiting in the app's queue: the worker
+starts it the moment it answers the previous one, without sleeping in between. Still at
+most ``concurrency`` calls run at once; each call's timeout starts when it begins. Calls
+queued behind a worker that ends are run on another worker (they never began). Slow apps
+are never pipelined, so a long call cannot hold up calls another worker could take.
 """
 
 from __future__ import annotations
@@ -27,15 +35,13 @@ from .database import DatabaseProxy
 from .egress import EgressProxy
 from .limits import AppConfig
 from .types import AppRef
-from .zygote import Sandbox, SandboxDied, Worker
+from .zygote import NotStarted, Sandbox, SandboxDied, Worker
 
 SPAWN_TIMEOUT = 10.0
 MAX_BODY_BYTES = 32 << 20
-
-
-def _expire(answer: asyncio.Future[Any]) -> None:
-    if not answer.done():
-        answer.set_exception(TimeoutError())
+PIPELINE_DEPTH = 4  # calls one worker may hold: one running, the rest waiting in its socket
+PIPELINE_BELOW_S = 0.002  # pipeline only while calls take less than this on average
+MAX_NOT_STARTED = 3  # times a call is moved to another worker before it fails
 
 
 class AppInstance:
@@ -60,6 +66,9 @@ class AppInstance:
         self.import_errors: dict[str, dict[str, str]] = {}
         self._starting: asyncio.Task[Sandbox] | None = None
         self.idle: list[Worker] = []
+        self.workers: set[Worker] = set()  # live workers of this instance, idle or busy
+        self.spawning = 0
+        self.duration_avg: float | None = None  # moving average of call durations, seconds
         self.active = 0
         self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self.last_used = time.monotonic()
@@ -71,10 +80,10 @@ class AppInstance:
     async def acquire(self) -> None:
         """Wait for a slot under the concurrency cap; Overloaded when the queue is full."""
         self.last_used = time.monotonic()
-        if self.active < self.limits.concurrency and not self.waiters:
+        if self.active < self._cap() and not self.waiters:
             self.active += 1
             return
-        if len(self.waiters) >= self.limits.queue:
+        if self.active + len(self.waiters) >= self.limits.concurrency + self.limits.queue:
             raise Overloaded(
                 "too many requests for this app; retry shortly",
                 retry_after=1,
@@ -95,12 +104,25 @@ class AppInstance:
     def release(self) -> None:
         """Give the slot to the next waiter, or free it."""
         self.last_used = time.monotonic()
-        while self.waiters:
+        while self.waiters and self.active <= self._cap():
             future = self.waiters.popleft()
             if not future.done():
                 future.set_result(None)
                 return
         self.active -= 1
+
+    @property
+    def pipelining(self) -> bool:
+        """Whether calls are short enough to be queued on busy workers."""
+        return self.duration_avg is not None and self.duration_avg < PIPELINE_BELOW_S
+
+    def _cap(self) -> int:
+        """Calls admitted at once: running, plus queued on workers while pipelining (those
+        count against the app's queue: running + waiting never exceeds concurrency + queue)."""
+        concurrency = self.limits.concurrency
+        if not self.pipelining:
+            return concurrency
+        return min(concurrency * PIPELINE_DEPTH, concurrency + self.limits.queue)
 
     # -- sandbox and workers ------------------------------------------------------------
 
@@ -111,7 +133,8 @@ class AppInstance:
         if self.closed:
             raise Unavailable("this app instance is shutting down; retry")
         if self._starting is None or self._starting.done():
-            self.idle.clear()
+            self.idle.clear()  # workers of an ended sandbox
+            self.workers.clear()
             self._starting = asyncio.get_running_loop().create_task(self._acquire_sandbox(self))
         sandbox = await asyncio.shield(self._starting)
         self.sandbox = sandbox
@@ -131,40 +154,75 @@ class AppInstance:
             "max_body_bytes": MAX_BODY_BYTES,
         }
 
+    def _usable(self, worker: Worker) -> bool:
+        return not worker.retired and not worker.exit.done() and worker.protocol.lost is None
+
     async def _worker(self, sandbox: Sandbox) -> Worker:
+        """An idle worker, a new one while under the cap, else the least busy one."""
         while self.idle:
             worker = self.idle.pop()
-            if not worker.retired and not worker.exit.done():
+            if self._usable(worker):
                 return worker
-        return await sandbox.spawn(SPAWN_TIMEOUT)
+        for ended in [w for w in self.workers if not self._usable(w) and not w.busy]:
+            self.workers.discard(ended)
+            asyncio.get_running_loop().create_task(ended.close())
+        live = [w for w in self.workers if self._usable(w)]
+        if len(live) + self.spawning >= self.limits.concurrency:
+            free = [w for w in live if w.busy < PIPELINE_DEPTH]
+            if free:
+                return min(free, key=lambda w: w.busy)
+        self.spawning += 1
+        try:
+            worker = await sandbox.spawn(SPAWN_TIMEOUT)
+        finally:
+            self.spawning -= 1
+        self.workers.add(worker)
+        return worker
 
-    def _put_back(self, worker: Worker, retire: bool) -> None:
+    def _put_back(self, worker: Worker, reply: dict[str, Any]) -> None:
+        # How long the call ran, as the worker measured it (tenant code could lie about it,
+        # which only changes how its own app's calls are queued).
+        elapsed = reply.get("elapsed")
+        if isinstance(elapsed, float) and 0 <= elapsed < 3600:
+            avg = self.duration_avg
+            self.duration_avg = elapsed if avg is None else 0.8 * avg + 0.2 * elapsed
+        retire = bool(reply.get("retire"))
         if retire or worker.served >= self.max_requests or self.closed or worker.exit.done():
+            worker.retired = True  # no new calls; closed once the ones it holds are answered
+        if worker.busy:
+            return
+        if worker.retired:
+            self.workers.discard(worker)
             asyncio.get_running_loop().create_task(worker.close())
-        else:
+        elif worker not in self.idle:
             self.idle.append(worker)
 
     async def call(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
         """Run one invocation on a worker; tenant failures become TenantCodeError subclasses."""
-        for attempt in range(2):
+        attempt = moved = 0
+        while attempt < 2:
             sandbox = await self.ensure_sandbox()
             try:
                 worker = await self._worker(sandbox)
             except (SandboxDied, ProtocolError, ConnectionError, asyncio.IncompleteReadError):
                 if attempt == 0:
+                    attempt += 1
                     continue  # the zygote crashed before the request reached it: start over
                 raise Unavailable("the app's sandbox keeps failing to start workers") from None
             except TimeoutError:
                 sandbox.close()
                 raise Unavailable("the app's sandbox did not start a worker in time") from None
             try:
-                answer = worker.send(header, body, MAX_BODY_BYTES)
-                # A plain timer, not asyncio.timeout(): this is the hot path of every call.
-                timer = sandbox.loop.call_later(self.limits.timeout_seconds, _expire, answer)
-                try:
-                    reply, reply_body = await answer
-                finally:
-                    timer.cancel()
+                reply, reply_body = await worker.send(
+                    header, body, MAX_BODY_BYTES, self.limits.timeout_seconds
+                )
+            except NotStarted:
+                # The worker ended before it began this call (a crash or timeout of the call
+                # ahead of it): run it on another worker.
+                moved += 1
+                if moved > MAX_NOT_STARTED:
+                    raise Unavailable("the app's workers keep ending; retry shortly") from None
+                continue
             except TimeoutError:
                 await sandbox.kill_worker(worker)
                 raise FunctionTimeout(
@@ -173,15 +231,20 @@ class AppInstance:
                     limit="timeout_seconds",
                     timeout_seconds=self.limits.timeout_seconds,
                 ) from None
-            except (asyncio.IncompleteReadError, ConnectionError, ProtocolError):
+            except ProtocolError:
+                # Tenant code wrote to the worker's socket: the worker cannot be trusted on.
+                await sandbox.kill_worker(worker)
+                raise TenantCodeError("the function's process broke the worker protocol") from None
+            except (asyncio.IncompleteReadError, ConnectionError):
                 await worker.close()
                 error = await self._death_error(sandbox, worker)
                 if sandbox.dead and attempt == 0:
                     # The whole sandbox ended (usually because of another request): run this
                     # one once more on a fresh sandbox rather than fail it.
+                    attempt += 1
                     continue
                 raise error from None
-            self._put_back(worker, bool(reply.get("retire")))
+            self._put_back(worker, reply)
             status = reply.get("status", 200)
             if isinstance(status, int) and status >= 500 and sandbox.group is not None:
                 if sandbox.group.pids_exhausted():
@@ -251,9 +314,10 @@ class AppInstance:
             self._starting.cancel()
             with contextlib.suppress(BaseException):
                 await self._starting
-        for worker in self.idle:
+        for worker in self.workers:
             await worker.close()
         self.idle.clear()
+        self.workers.clear()
         if self.sandbox is not None:
             self.sandbox.close()
             self.sandbox = None

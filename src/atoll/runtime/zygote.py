@@ -39,13 +39,28 @@ class SandboxDied(Unavailable):
     """The sandbox ended while the platform was talking to it."""
 
 
-class _WorkerProtocol(asyncio.Protocol):
-    """Frames from one worker socket, handed to whoever waits for the next message."""
+class NotStarted(Exception):
+    """A call queued on a worker that ended before it began the call: safe to run elsewhere."""
 
-    def __init__(self) -> None:
+
+class _Call:
+    """A call sent to a worker and not answered yet."""
+
+    __slots__ = ("future", "timeout", "timer")
+
+    def __init__(self, future: asyncio.Future[tuple[dict[str, Any], bytes]], timeout: float | None):
+        self.future = future
+        self.timeout = timeout
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class _WorkerProtocol(asyncio.Protocol):
+    """Frames from one worker socket, matched in order to the calls sent to it."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
-        self.waiter: asyncio.Future[tuple[dict[str, Any], bytes]] | None = None
         self.max_body = 0
         self.lost: BaseException | None = None
 
@@ -59,72 +74,115 @@ class _WorkerProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = exc or asyncio.IncompleteReadError(bytes(self.buffer), None)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(self.lost)
+        self.worker.ended(self.lost)
 
     def parse(self) -> None:
-        """Complete the waiter if a whole message is buffered."""
-        waiter = self.waiter
-        if waiter is None or waiter.done() or len(self.buffer) < PREFIX.size:
-            return
-        try:
-            head_len, body_len = decode_prefix(bytes(self.buffer[: PREFIX.size]), self.max_body)
-            end = PREFIX.size + head_len + body_len
-            if len(self.buffer) < end:
+        """Answer calls, in order, for every whole message buffered."""
+        while self.worker.calls and len(self.buffer) >= PREFIX.size:
+            try:
+                head_len, body_len = decode_prefix(bytes(self.buffer[: PREFIX.size]), self.max_body)
+                end = PREFIX.size + head_len + body_len
+                if len(self.buffer) < end:
+                    return
+                header = decode_header(bytes(self.buffer[PREFIX.size : PREFIX.size + head_len]))
+            except ProtocolError as exc:
+                self.worker.poisoned = True  # what it sends next means nothing
+                self.worker.answer(exc)
+                if self.transport is not None:
+                    self.transport.close()
                 return
-            header = decode_header(bytes(self.buffer[PREFIX.size : PREFIX.size + head_len]))
-        except ProtocolError as exc:
-            waiter.set_exception(exc)
-            if self.transport is not None:
-                self.transport.close()
-            return
-        body = bytes(self.buffer[PREFIX.size + head_len : end])
-        del self.buffer[:end]
-        waiter.set_result((header, body))
+            body = bytes(self.buffer[PREFIX.size + head_len : end])
+            del self.buffer[:end]
+            self.worker.answer((header, body))
 
 
 class Worker:
-    """One forked worker: a stream socket to it and what is known about how it ended."""
+    """One forked worker: a stream socket to it and what is known about how it ended.
+
+    Calls may be sent while earlier ones are still running (``send`` queues them in the
+    socket); the worker runs them one at a time, in order, and answers in order. A call's
+    timeout starts when the worker begins it (when the call before it is answered). When
+    the worker ends, the call it was running gets the error and every call behind it gets
+    ``NotStarted``: answers always arrive before the end of the stream, so a call after the
+    running one was never begun and may run elsewhere.
+    """
 
     def __init__(self, worker_id: int, pid: int, sock: socket.socket) -> None:
         self.id = worker_id
         self.pid = pid
         self.sock = sock
-        self.protocol = _WorkerProtocol()
+        self.loop = asyncio.get_running_loop()
+        self.protocol = _WorkerProtocol(self)
+        self.calls: collections.deque[_Call] = collections.deque()
         self.served = 0
-        self.exit: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.exit: asyncio.Future[dict[str, Any]] = self.loop.create_future()
         self.retired = False
+        self.poisoned = False
 
     async def connect(self, timeout: float) -> None:
         """Attach the socket to the loop and wait for the worker's hello."""
-        loop = asyncio.get_running_loop()
-        await loop.create_unix_connection(lambda: self.protocol, sock=self.sock)
-        header, _ = await asyncio.wait_for(self.read(1 << 10), timeout)
+        await self.loop.create_unix_connection(lambda: self.protocol, sock=self.sock)
+        header, _ = await asyncio.wait_for(self._expect(1 << 10, None), timeout)
         if header.get("op") != "hello":
             raise ProtocolError(f"expected hello, got {header.get('op')!r}")
 
-    def read(self, max_body: int) -> asyncio.Future[tuple[dict[str, Any], bytes]]:
-        """The next message from the worker."""
-        protocol = self.protocol
-        waiter: asyncio.Future[tuple[dict[str, Any], bytes]]
-        waiter = asyncio.get_running_loop().create_future()
-        if protocol.lost is not None:
-            waiter.set_exception(protocol.lost)
-            return waiter
-        protocol.waiter, protocol.max_body = waiter, max_body
-        protocol.parse()
-        return waiter
+    def _expect(
+        self, max_body: int, timeout: float | None
+    ) -> asyncio.Future[tuple[dict[str, Any], bytes]]:
+        future: asyncio.Future[tuple[dict[str, Any], bytes]] = self.loop.create_future()
+        if self.protocol.lost is not None:
+            future.set_exception(self.protocol.lost)
+            return future
+        self.protocol.max_body = max_body
+        self.calls.append(_Call(future, timeout))
+        if len(self.calls) == 1:
+            self._begin()
+        self.protocol.parse()
+        return future
+
+    def _begin(self) -> None:
+        call = self.calls[0]
+        if call.timeout is not None:
+            call.timer = self.loop.call_later(call.timeout, _expire, call.future)
 
     def send(
-        self, header: dict[str, Any], body: bytes, max_body: int
+        self, header: dict[str, Any], body: bytes, max_body: int, timeout: float | None = None
     ) -> asyncio.Future[tuple[dict[str, Any], bytes]]:
-        """Send one invocation; the future of its result (the caller applies the timeout)."""
+        """Send one call; the future of its answer (``TimeoutError`` past ``timeout``)."""
         transport = self.protocol.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("the worker's connection is closed")
         self.served += 1
         transport.write(encode(header, body))
-        return self.read(max_body)
+        return self._expect(max_body, timeout)
+
+    def answer(self, result: tuple[dict[str, Any], bytes] | BaseException) -> None:
+        """The running call's answer arrived; the next queued call begins."""
+        call = self.calls.popleft()
+        if call.timer is not None:
+            call.timer.cancel()
+        if not call.future.done():
+            if isinstance(result, BaseException):
+                call.future.set_exception(result)
+            else:
+                call.future.set_result(result)
+        if self.calls:
+            self._begin()
+
+    def ended(self, error: BaseException) -> None:
+        """The connection ended: the running call failed, the ones behind it never began."""
+        for index, call in enumerate(self.calls):
+            if call.timer is not None:
+                call.timer.cancel()
+            if not call.future.done():
+                began = index == 0 or self.poisoned
+                call.future.set_exception(error if began else NotStarted())
+        self.calls.clear()
+
+    @property
+    def busy(self) -> int:
+        """Calls sent and not answered."""
+        return len(self.calls)
 
     async def close(self) -> None:
         """Close the socket; the worker exits when it sees end of stream."""
@@ -133,6 +191,17 @@ class Worker:
             self.protocol.transport.close()
         else:
             self.sock.close()
+
+    async def ended_stream(self, timeout: float) -> None:
+        """Wait (briefly) until the worker's end of the socket closed."""
+        deadline = time.monotonic() + timeout
+        while self.protocol.lost is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
 
 
 class Sandbox:
@@ -319,14 +388,19 @@ class Sandbox:
         return worker
 
     async def kill_worker(self, worker: Worker, timeout: float = 2.0) -> None:
-        """Kill a worker's whole process tree; the whole sandbox if the zygote does not obey."""
+        """Kill a worker's whole process tree; the whole sandbox if the zygote does not obey.
+
+        The socket is closed only after the worker is gone, so answers it sent before it died
+        are still read (and calls queued behind them are told apart from the running one).
+        """
+        worker.retired = True
+        if not self.dead:
+            try:
+                await self.request({"op": "kill", "pid": worker.pid}, "killed", timeout)
+            except (TimeoutError, SandboxDied):
+                self.close()
+            await worker.ended_stream(timeout)
         await worker.close()
-        if self.dead:
-            return
-        try:
-            await self.request({"op": "kill", "pid": worker.pid}, "killed", timeout)
-        except (TimeoutError, SandboxDied):
-            self.close()
 
     def close(self) -> None:
         """Kill the sandbox and release everything it held (idempotent)."""

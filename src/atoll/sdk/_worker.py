@@ -10,6 +10,7 @@ import resource
 import signal
 import socket
 import sys
+import time
 import traceback
 from types import ModuleType
 from typing import Any
@@ -226,6 +227,7 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
         out, err = CappedText(MAX_CAPTURE_CHARS), CappedText(MAX_CAPTURE_CHARS)
         sys.stdout, sys.stderr = out, err
         log.begin()
+        began = time.perf_counter()
         try:
             reply, reply_body = invoke(functions, header, body, traceback_ok)
         finally:
@@ -238,6 +240,7 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
                 507, "resource_limit", "the response body is too large", limit="response_bytes"
             )
         reply["op"] = "result"
+        reply["elapsed"] = time.perf_counter() - began  # how long the call ran, for scheduling
         _drain_fd(1, out)
         _drain_fd(2, err)
         retire = bool(cpu) and _cpu_used() + cpu + 1 > hard
