@@ -135,3 +135,26 @@ def test_slow_apps_are_not_pipelined(rt: Harness) -> None:
     results, held = burst(rt, ref, request(sleep="0.3"), ["p", "q"])
     assert all(isinstance(r, InvokeResponse) for r in results), results
     assert held == 1  # they waited in the app's queue, not on the busy worker
+
+
+def test_bursts_of_short_calls_never_fork_more_workers_than_concurrency(rt: Harness) -> None:
+    files = dict(FUNCTIONS)
+    files["atoll.toml"] = "[limits]\nconcurrency = 2\nqueue = 64\n"
+    ref = rt.app("burst", files)
+    for _ in range(5):
+        assert isinstance(rt.call(ref, "/api/mark"), InvokeResponse)
+    instance = rt.runtime.apps[ref.key]
+    assert instance.pipelining and instance.sandbox is not None
+
+    async def scenario() -> tuple[list[object], int]:
+        calls = [asyncio.ensure_future(rt._call(ref, request())) for _ in range(40)]
+        most = 0
+        while not all(c.done() for c in calls):
+            most = max(most, len(instance.workers) + instance.spawning)
+            await asyncio.sleep(0.001)
+        return [c.result() for c in calls], most
+
+    results, most = rt.loop.run(scenario())
+    assert all(isinstance(r, InvokeResponse) and r.status == 200 for r in results), results
+    assert most <= 2
+    assert len({r.json()["pid"] for r in results}) <= 2  # type: ignore[union-attr, index]

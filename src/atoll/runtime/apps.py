@@ -68,6 +68,7 @@ class AppInstance:
         self.idle: list[Worker] = []
         self.workers: set[Worker] = set()  # live workers of this instance, idle or busy
         self.spawning = 0
+        self._change: asyncio.Future[None] | None = None  # resolved when a worker frees up
         self.duration_avg: float | None = None  # moving average of call durations, seconds
         self.active = 0
         self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -159,25 +160,46 @@ class AppInstance:
 
     async def _worker(self, sandbox: Sandbox) -> Worker:
         """An idle worker, a new one while under the cap, else the least busy one."""
-        while self.idle:
-            worker = self.idle.pop()
-            if self._usable(worker):
-                return worker
-        for ended in [w for w in self.workers if not self._usable(w) and not w.busy]:
-            self.workers.discard(ended)
-            asyncio.get_running_loop().create_task(ended.close())
-        live = [w for w in self.workers if self._usable(w)]
-        if len(live) + self.spawning >= self.limits.concurrency:
+        while True:
+            if self.pipelining:
+                # Short calls: fill a worker that is awake before waking an idle one.
+                busy = [w for w in self.workers if 0 < w.busy < PIPELINE_DEPTH and self._usable(w)]
+                if busy:
+                    return max(busy, key=lambda w: w.busy)
+            while self.idle:
+                worker = self.idle.pop()
+                if self._usable(worker):
+                    return worker
+            for ended in [w for w in self.workers if not self._usable(w) and not w.busy]:
+                self.workers.discard(ended)
+                asyncio.get_running_loop().create_task(ended.close())
+            live = [w for w in self.workers if self._usable(w)]
+            if len(live) + self.spawning < self.limits.concurrency:
+                break
             free = [w for w in live if w.busy < PIPELINE_DEPTH]
             if free:
-                return min(free, key=lambda w: w.busy)
+                return max(free, key=lambda w: w.busy)
+            # Every worker is full or still starting: wait for one to answer or start.
+            await self._changed()
         self.spawning += 1
         try:
             worker = await sandbox.spawn(SPAWN_TIMEOUT)
         finally:
             self.spawning -= 1
+            self._notify()
         self.workers.add(worker)
         return worker
+
+    async def _changed(self) -> None:
+        if self._change is None or self._change.done():
+            self._change = asyncio.get_running_loop().create_future()
+        # Bounded: a worker that ends without an answer wakes nobody.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._change), 0.05)
+
+    def _notify(self) -> None:
+        if self._change is not None and not self._change.done():
+            self._change.set_result(None)
 
     def _put_back(self, worker: Worker, reply: dict[str, Any]) -> None:
         # How long the call ran, as the worker measured it (tenant code could lie about it,
@@ -187,6 +209,7 @@ class AppInstance:
             avg = self.duration_avg
             self.duration_avg = elapsed if avg is None else 0.8 * avg + 0.2 * elapsed
         retire = bool(reply.get("retire"))
+        self._notify()
         if retire or worker.served >= self.max_requests or self.closed or worker.exit.done():
             worker.retired = True  # no new calls; closed once the ones it holds are answered
         if worker.busy:
