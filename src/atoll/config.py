@@ -44,6 +44,13 @@ class RuntimeSettings(BaseSettings):
     pool_size: int = Field(2, description="Generic pre-started sandboxes kept ready.")
     idle_seconds: float = Field(60.0, description="An idle app zygote exits after this long.")
     worker_max_requests: int = Field(1000, description="A worker is replaced after this many.")
+    worker_poll_us: int = Field(
+        500,
+        ge=0,
+        le=10_000,
+        description="After a call made while CPUs were spare, the worker polls this long for "
+        "its next call before it sleeps (0: never); a sleeping worker is slow to wake on VMs.",
+    )
     max_timeout_seconds: float = Field(60.0, description="Largest per-app wall-clock limit.")
     max_memory_mb: int = Field(1024, description="Largest per-app memory limit.")
     max_processes: int = Field(128, description="Largest per-app process limit.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import time
 from typing import Any
 
 PREFIX = struct.Struct("!II")
@@ -53,14 +54,29 @@ class MessageReader:
         self.sock = sock
         self.max_body = max_body
         self.buffer = bytearray()
+        self.poll_s = 0.0  # before blocking for the next message, poll this long (once)
 
     def _fill(self, size: int) -> bool:
         while len(self.buffer) < size:
-            chunk = self.sock.recv(max(65536, size - len(self.buffer)))
+            want = max(65536, size - len(self.buffer))
+            chunk = self._poll(want) if self.poll_s else None
+            if chunk is None:
+                chunk = self.sock.recv(want)
             if not chunk:
                 return False
             self.buffer += chunk
         return True
+
+    def _poll(self, want: int) -> bytes | None:
+        """What arrives within ``poll_s`` without sleeping, else None."""
+        deadline = time.perf_counter() + self.poll_s
+        self.poll_s = 0.0
+        while True:
+            try:
+                return self.sock.recv(want, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                if time.perf_counter() >= deadline:
+                    return None
 
     def read(self) -> tuple[dict[str, Any], bytes] | None:
         """The next message; None at end of stream."""

@@ -24,6 +24,7 @@ from ._protocol import MessageReader, encode
 
 METHODS = ("get", "post", "put", "patch", "delete")
 MAX_CAPTURE_CHARS = 64 * 1024
+MAX_POLL_US = 10_000
 
 
 class CappedText(io.TextIOBase):
@@ -255,6 +256,11 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
             if value:
                 reply[key] = value
         sock.sendall(encode(reply, reply_body))
+        # The platform asks for a short poll when it has CPUs to spare: the next call then
+        # finds this worker awake (waking a sleeping process costs more than a short call).
+        poll_us = header.get("poll_us", 0)
+        if isinstance(poll_us, int) and 0 < poll_us <= MAX_POLL_US:
+            reader.poll_s = poll_us / 1e6
         if retire:
             os._exit(0)
         if has_children():
