@@ -9,13 +9,15 @@ sandbox. So warm requests pay no fork, module state may persist between requests
 same app (like any long-running server), and nothing ever persists across apps: each app
 environment has its own sandbox.
 
-Pipelining: while the app's calls are short (a moving average under ``PIPELINE_BELOW_S``)
-and every worker is busy, a call is sent to the least busy worker right away (up to
-``PIPELINE_DEPTH`` calls per worker) instead of waiting in the app's queue: the worker
-starts it the moment it answers the previous one, without sleeping in between. Still at
-most ``concurrency`` calls run at once; each call's timeout starts when it begins. Calls
-queued behind a worker that ends are run on another worker (they never began). Slow apps
-are never pipelined, so a long call cannot hold up calls another worker could take.
+Pipelining: while the app's calls are short (a moving average of what workers report,
+under ``PIPELINE_BELOW_S``), a call is sent at once to a worker that is already busy (up
+to ``PIPELINE_DEPTH`` calls per worker; an awake worker is filled before an idle one is
+woken) instead of waiting in the app's queue: the worker begins it the moment it answers
+the previous one, without sleeping in between. Still at most ``concurrency`` calls run at
+once, running + waiting calls never exceed ``concurrency + queue``, and each call's timeout
+starts when it begins. Calls queued behind a worker that ends run on another worker (they
+provably never began). Slow apps are never pipelined, so a long call cannot hold up calls
+another worker could take.
 """
 
 from __future__ import annotations
@@ -159,7 +161,8 @@ class AppInstance:
         return not worker.retired and not worker.exit.done() and worker.protocol.lost is None
 
     async def _worker(self, sandbox: Sandbox) -> Worker:
-        """An idle worker, a new one while under the cap, else the least busy one."""
+        """A worker for one call: an awake one with room (short calls), an idle one, a new
+        one while under ``concurrency``, else the busiest with room; or wait for one."""
         while True:
             if self.pipelining:
                 # Short calls: fill a worker that is awake before waking an idle one.
