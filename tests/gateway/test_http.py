@@ -242,3 +242,14 @@ async def test_close_lets_requests_in_flight_finish(served: Served) -> None:
     with pytest.raises(OSError):
         await connect(served.port)
     writer.close()
+
+
+async def test_many_pipelined_bodies_are_all_answered(served: Served) -> None:
+    reader, writer = await connect(served.port)
+    body = b"y" * (1 << 20)
+    count = 20  # more requests and more bytes than one connection may have waiting
+    writer.write(b"".join(request(b"/api/echo", b"POST", body=body) for _ in range(count)))
+    for _ in range(count):
+        status, _, answer = await read_response(reader)
+        assert status == 200 and json.loads(answer) == {"size": len(body)}
+    writer.close()

@@ -5,9 +5,10 @@ answered with one write: no framework between the socket and the runtime. Pages,
 everything else go to ``Gateway.asgi`` with the whole (size-capped) request body.
 
 Per connection, requests are answered in order (pipelined ones wait their turn; reading
-pauses while too many wait). Limits: request head 64 KiB and 200 header lines (431), body
-``MAX_FUNCTION_BODY`` (413, also for chunked bodies), a request must arrive whole within
-``request_timeout`` (408), an idle keep-alive connection closes after ``idle_timeout``.
+pauses while 16 requests or 8 MiB of bodies wait). Limits: request head 64 KiB and 200
+header lines (431), body ``MAX_FUNCTION_BODY`` (413, also for chunked bodies), a request
+must arrive whole within ``request_timeout`` (408), an idle keep-alive connection closes
+after ``idle_timeout``.
 A malformed request is a 400 and the connection closes. A client that goes away mid-request
 does not stop the function (its worker finishes and is reused); the answer is dropped.
 """
@@ -36,6 +37,7 @@ log = logging.getLogger("atoll.gateway")
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADERS = 200
 MAX_QUEUED = 16  # pipelined requests waiting on one connection before reading pauses
+MAX_QUEUED_BYTES = 8 << 20  # ... or request bodies waiting on it
 SWEEP_SECONDS = 1.0
 LINGER_SECONDS = 5.0
 
@@ -130,6 +132,7 @@ class GatewayConnection(asyncio.Protocol):
         self.queue: collections.deque[_Request] = collections.deque()
         self.task: asyncio.Task[None] | None = None
         self.reading = True
+        self.queued_bytes = 0
         self.discarding = False  # after an error that ends the connection: ignore input
         self.closed = False
         self.lost: asyncio.Future[None] = self.loop.create_future()
@@ -247,7 +250,9 @@ class GatewayConnection(asyncio.Protocol):
 
     def _enqueue(self, request: _Request) -> None:
         self.queue.append(request)
-        if len(self.queue) >= MAX_QUEUED and self.reading and self.transport is not None:
+        self.queued_bytes += request.size
+        full = len(self.queue) >= MAX_QUEUED or self.queued_bytes > MAX_QUEUED_BYTES
+        if full and self.reading and self.transport is not None:
             self.reading = False
             self.transport.pause_reading()
         if self.task is None:
@@ -257,7 +262,9 @@ class GatewayConnection(asyncio.Protocol):
         try:
             while self.queue and not self.closed:
                 request = self.queue.popleft()
-                if not self.reading and len(self.queue) < MAX_QUEUED // 2 and not self.discarding:
+                self.queued_bytes -= request.size
+                roomy = len(self.queue) < MAX_QUEUED // 2 and self.queued_bytes <= MAX_QUEUED_BYTES
+                if not self.reading and roomy and not self.discarding:
                     self.reading = True
                     assert self.transport is not None
                     self.transport.resume_reading()
