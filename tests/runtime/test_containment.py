@@ -499,3 +499,37 @@ def test_garbage_on_the_zygote_control_socket_is_ignored(rt: Harness, neighbour:
     assert isinstance(result, InvokeResponse | AtollError)
     again = rt.call(ref, "/api/junk")
     assert isinstance(again, InvokeResponse | AtollError)
+
+
+def test_writing_to_the_worker_socket_between_calls_is_cut_off(
+    rt: Harness, neighbour: AppRef
+) -> None:
+    flooder = """
+        import os, socket, stat, threading, time
+
+        def _flood():
+            time.sleep(0.2)  # after this call has been answered
+            for fd in range(3, 64):
+                try:
+                    if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                        s = socket.socket(fileno=os.dup(fd))
+                        if s.family == socket.AF_UNIX and s.type == socket.SOCK_STREAM:
+                            chunk = b"x" * 65536
+                            for _ in range(16 * 1024):  # up to 1 GiB
+                                s.sendall(chunk)
+                except OSError:
+                    pass
+
+        def get():
+            threading.Thread(target=_flood, daemon=True).start()
+            return os.getpid()
+        """
+    ref = rt.app("flooder", {"functions/flood.py": flooder}, tenant="evil")
+    first = attack(rt, ref, neighbour, "/api/flood")
+    assert isinstance(first, InvokeResponse) and first.status == 200
+    time.sleep(1.0)  # the flood runs; the platform stops reading and drops that worker
+    instance = rt.runtime.apps[ref.key]
+    assert all(len(w.protocol.buffer) == 0 for w in instance.workers)
+    again = rt.call(ref, "/api/flood")
+    assert isinstance(again, InvokeResponse) and again.status == 200
+    assert again.json() != first.json()  # a fresh worker: the flooding one was let go

@@ -69,6 +69,13 @@ class _WorkerProtocol(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if not self.worker.calls:
+            # Nothing was asked: tenant code is writing to the worker's socket. Stop reading
+            # (the platform must not buffer whatever it sends) and let the worker go.
+            self.worker.poisoned = True
+            if self.transport is not None:
+                self.transport.close()
+            return
         self.buffer += data
         self.parse()
 
@@ -121,8 +128,9 @@ class Worker:
 
     async def connect(self, timeout: float) -> None:
         """Attach the socket to the loop and wait for the worker's hello."""
+        hello = self._expect(1 << 10, None)  # expected before anything can arrive
         await self.loop.create_unix_connection(lambda: self.protocol, sock=self.sock)
-        header, _ = await asyncio.wait_for(self._expect(1 << 10, None), timeout)
+        header, _ = await asyncio.wait_for(hello, timeout)
         if header.get("op") != "hello":
             raise ProtocolError(f"expected hello, got {header.get('op')!r}")
 
