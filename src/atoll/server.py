@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import selectors
 import signal
 import socket
@@ -77,8 +76,7 @@ def busy_poll_selector(busy_poll_us: int) -> BusyPollSelector:
 
 def attach(selector: BusyPollSelector, runtime: Runtime) -> None:
     """Poll only while fewer function calls run than there are CPUs for this process."""
-    cpus = len(os.sched_getaffinity(0)) or 1
-    selector.should_poll = lambda: runtime.running < cpus
+    selector.should_poll = lambda: runtime.running < runtime.cpus
 
 
 def listen(host: str, port: int) -> socket.socket:
