@@ -303,7 +303,7 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
         # HTTP, in interleaved rounds (this machine's speed drifts from minute to minute):
         # the bare uvicorn app in its own process, then the real gateway (its server, host
         # routing, the deployed revision, the runtime) on the loop ``atoll serve`` runs,
-        # with and without busy polling. Ratios are taken within a round.
+        # with and without polling (loop and workers). Ratios are taken within a round.
         host = await asyncio.to_thread(deploy_through_control_plane, settings)
         gateway = GatewayServer(Gateway(ControlPlane.open(settings), runtime))
         gateway_port = free_port()
@@ -322,7 +322,8 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
                     ("gateway_http", gateway_port, f"{host}:{gateway_port}", busy_poll),
                     ("gateway_http_no_busy_poll", gateway_port, f"{host}:{gateway_port}", 0.0),
                 ):
-                    selector.poll_s = poll_s
+                    selector.poll_s = poll_s  # the loop's poll and the workers' go together
+                    runtime.worker_poll_us = settings.runtime.worker_poll_us if poll_s else 0
                     runs[name].append(
                         await asyncio.to_thread(
                             run_client, port, args["sequential"], args["total"], target
@@ -330,6 +331,7 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
                     )
         finally:
             selector.poll_s = busy_poll
+            runtime.worker_poll_us = settings.runtime.worker_poll_us
             bare.terminate()
             bare.wait()
             await gateway.close()

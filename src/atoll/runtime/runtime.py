@@ -95,6 +95,7 @@ class Runtime:
         self._output_seen: dict[int, int] = {}
         self.running = 0  # invocations on a worker right now (all apps)
         self.cpus = len(os.sched_getaffinity(0)) or 1
+        self.worker_poll_us = self.config.worker_poll_us
         self.started = False
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -326,7 +327,7 @@ class Runtime:
                         "query": list(request.query),
                         "headers": list(request.headers),
                         # Spare CPUs: the worker polls for its next call before sleeping.
-                        "poll_us": self.config.worker_poll_us if self.running < self.cpus else 0,
+                        "poll_us": self.worker_poll_us if self.running < self.cpus else 0,
                     },
                     request.body,
                 )

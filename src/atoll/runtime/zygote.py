@@ -123,6 +123,7 @@ class Worker:
         self.calls: collections.deque[_Call] = collections.deque()
         self.served = 0
         self.exit: asyncio.Future[dict[str, Any]] = self.loop.create_future()
+        self.gone: asyncio.Future[None] = self.loop.create_future()  # the socket ended
         self.retired = False
         self.poisoned = False
 
@@ -179,6 +180,8 @@ class Worker:
 
     def ended(self, error: BaseException) -> None:
         """The connection ended: the running call failed, the ones behind it never began."""
+        if not self.gone.done():
+            self.gone.set_result(None)
         for index, call in enumerate(self.calls):
             if call.timer is not None:
                 call.timer.cancel()
@@ -201,10 +204,9 @@ class Worker:
             self.sock.close()
 
     async def ended_stream(self, timeout: float) -> None:
-        """Wait (briefly) until the worker's end of the socket closed."""
-        deadline = time.monotonic() + timeout
-        while self.protocol.lost is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        """Wait (at most ``timeout``) until the worker's end of the socket closed."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.gone), timeout)
 
 
 def _expire(future: asyncio.Future[Any]) -> None:
