@@ -59,16 +59,27 @@ def _clean(value: bytes) -> bytes:
     return value
 
 
+_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection", b"date"})
+
+
 def response_head(
-    status: int, headers: list[tuple[bytes, bytes]], length: int | None, keep_alive: bool
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    length: int | None,
+    keep_alive: bool,
+    checked: bool = False,
 ) -> bytes:
-    """Status line and headers; ``length`` None means a chunked body."""
+    """Status line and headers; ``length`` None means a chunked body. ``checked``: the
+    names are known to be lower-case tokens other than the framing ones and the values to
+    hold no line breaks (a runtime reply's headers are)."""
     parts = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))]
-    for name, value in headers:
-        lower = name.lower()
-        if lower in (b"content-length", b"transfer-encoding", b"connection", b"date"):
-            continue
-        parts.append(_clean(name) + b": " + _clean(value) + b"\r\n")
+    if checked:
+        parts.extend(b"%s: %s\r\n" % header for header in headers if header[0] != b"date")
+    else:
+        for name, value in headers:
+            if name.lower() in _FRAMING:
+                continue
+            parts.append(_clean(name) + b": " + _clean(value) + b"\r\n")
     if length is None:
         parts.append(b"transfer-encoding: chunked\r\n")
     else:
@@ -320,6 +331,7 @@ class GatewayConnection(asyncio.Protocol):
             ],
             len(reply.body),
             request.keep_alive,
+            checked=True,  # ``response_headers`` and ``error_response`` made them
         )
         self._write(head if request.method == "HEAD" else head + reply.body)
         return request.keep_alive

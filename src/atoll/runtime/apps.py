@@ -10,10 +10,12 @@ same app (like any long-running server), and nothing ever persists across apps: 
 environment has its own sandbox.
 
 Pipelining: while the app's calls are short (a moving average of what workers report,
-under ``PIPELINE_BELOW_S``), a call is sent at once to a worker that is already busy (up
-to ``PIPELINE_DEPTH`` calls per worker; an awake worker is filled before an idle one is
-woken) instead of waiting in the app's queue: the worker begins it the moment it answers
-the previous one, without sleeping in between. Still at most ``concurrency`` calls run at
+under ``PIPELINE_BELOW_S``), a call is sent at once to a worker that is already busy
+instead of waiting in the app's queue: the worker begins it the moment it answers the
+previous one, without sleeping in between. A worker holds as many calls as take about
+``PIPELINE_WAIT_S`` together by that average (2 to ``PIPELINE_MAX``), and an awake worker is
+filled before an idle one is woken: waking a sleeping process costs more than a short call,
+so short calls are served by as few workers as keep up with them. Still at most ``concurrency`` calls run at
 once, running + waiting calls never exceed ``concurrency + queue``, and each call's timeout
 starts when it begins. Calls queued behind a worker that ends run on another worker (they
 provably never began). Slow apps are never pipelined, so a long call cannot hold up calls
@@ -41,8 +43,9 @@ from .zygote import NotStarted, Sandbox, SandboxDied, Worker
 
 SPAWN_TIMEOUT = 10.0
 MAX_BODY_BYTES = 32 << 20
-PIPELINE_DEPTH = 4  # calls one worker may hold: one running, the rest waiting in its socket
 PIPELINE_BELOW_S = 0.002  # pipeline only while calls take less than this on average
+PIPELINE_WAIT_S = 0.002  # ... and queue on one worker about this much work (by that average)
+PIPELINE_MAX = 16  # calls one worker may hold: one running, the rest waiting in its socket
 MAX_NOT_STARTED = 3  # times a call is moved to another worker before it fails
 
 
@@ -119,13 +122,20 @@ class AppInstance:
         """Whether calls are short enough to be queued on busy workers."""
         return self.duration_avg is not None and self.duration_avg < PIPELINE_BELOW_S
 
+    @property
+    def depth(self) -> int:
+        """Calls one worker may hold: 1 unless pipelining, then as many as take about
+        ``PIPELINE_WAIT_S`` together (at least 2, at most ``PIPELINE_MAX``)."""
+        avg = self.duration_avg
+        if avg is None or avg >= PIPELINE_BELOW_S:
+            return 1
+        return max(2, min(PIPELINE_MAX, int(PIPELINE_WAIT_S / max(avg, 1e-6))))
+
     def _cap(self) -> int:
         """Calls admitted at once: running, plus queued on workers while pipelining (those
         count against the app's queue: running + waiting never exceeds concurrency + queue)."""
         concurrency = self.limits.concurrency
-        if not self.pipelining:
-            return concurrency
-        return min(concurrency * PIPELINE_DEPTH, concurrency + self.limits.queue)
+        return min(concurrency * self.depth, concurrency + self.limits.queue)
 
     # -- sandbox and workers ------------------------------------------------------------
 
@@ -164,9 +174,10 @@ class AppInstance:
         """A worker for one call: an awake one with room (short calls), an idle one, a new
         one while under ``concurrency``, else the busiest with room; or wait for one."""
         while True:
-            if self.pipelining:
+            depth = self.depth
+            if depth > 1:
                 # Short calls: fill a worker that is awake before waking an idle one.
-                busy = [w for w in self.workers if 0 < w.busy < PIPELINE_DEPTH and self._usable(w)]
+                busy = [w for w in self.workers if 0 < w.busy < depth and self._usable(w)]
                 if busy:
                     return max(busy, key=lambda w: w.busy)
             while self.idle:
@@ -179,7 +190,7 @@ class AppInstance:
             live = [w for w in self.workers if self._usable(w)]
             if len(live) + self.spawning < self.limits.concurrency:
                 break
-            free = [w for w in live if w.busy < PIPELINE_DEPTH]
+            free = [w for w in live if w.busy < depth]
             if free:
                 return max(free, key=lambda w: w.busy)
             # Every worker is full or still starting: wait for one to answer or start.

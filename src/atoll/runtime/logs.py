@@ -19,6 +19,7 @@ from typing import IO, Any
 
 MAX_OUTPUT_CHARS = 64 * 1024
 FLUSH_SECONDS = 0.05
+_ENCODER = json.JSONEncoder(default=str)
 
 
 class LogStore:
@@ -52,7 +53,7 @@ class LogStore:
             for key, entries in pending.items():
                 with contextlib.suppress(OSError):
                     f, size = self._file(key)
-                    text = "".join(json.dumps(e, default=str) + "\n" for e in entries)
+                    text = "".join([_ENCODER.encode(e) + "\n" for e in entries])
                     f.write(text)
                     f.flush()
                     size[0] += len(text)
@@ -84,12 +85,14 @@ class LogStore:
         return self.directory / f"{key}.jsonl"
 
     def append(self, key: str, entry: dict[str, Any]) -> None:
-        """Record one entry for the environment ``key`` (``tenant/app/env``).
+        """Record one entry for the environment ``key`` (``tenant/app/env``); it is kept as
+        given (not copied) when it already has its ``ts``.
 
         Call it on the event loop's thread (followers are woken there) or with no loop.
         ``read`` is safe from any thread.
         """
-        entry = {"ts": time.time(), **entry}
+        if "ts" not in entry:
+            entry = {"ts": time.time(), **entry}
         for field in ("stdout", "stderr", "text"):
             value = entry.get(field)
             if isinstance(value, str) and len(value) > MAX_OUTPUT_CHARS:

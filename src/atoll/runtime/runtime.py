@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import os
 import re
-import secrets
 import shutil
 import time
 from pathlib import Path
@@ -298,7 +297,7 @@ class Runtime:
         """
         if not self.started:
             raise Unavailable("the runtime is not started")
-        request_id = secrets.token_hex(8)
+        request_id = os.urandom(8).hex()
         name = request.function
         if name == "openapi.json" and request.method.upper() == "GET":
             document = await self.openapi(ref)
@@ -308,6 +307,7 @@ class Runtime:
             return InvokeResponse(200, (("content-type", "application/json"),), body, request_id)
         started = time.perf_counter()
         entry: dict[str, Any] = {
+            "ts": time.time(),
             "request_id": request_id,
             "function": name,
             "method": request.method,
@@ -324,8 +324,8 @@ class Runtime:
                         "function": name,
                         "method": request.method.upper(),
                         "path": request.path,
-                        "query": list(request.query),
-                        "headers": list(request.headers),
+                        "query": request.query,  # tuples encode as JSON arrays
+                        "headers": request.headers,
                         # Spare CPUs: the worker polls for its next call before sleeping.
                         "poll_us": self.worker_poll_us if self.running < self.cpus else 0,
                     },
@@ -418,6 +418,20 @@ HOP_BY_HOP = {
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
 
 
+_header_names: dict[str, str | None] = {}  # name as sent -> lower-cased if allowed
+
+
+def _header_name(name: str) -> str | None:
+    """The lower-cased header name a function may set, or None (framing or malformed)."""
+    known = _header_names.get(name, "")
+    if known != "":
+        return known
+    allowed = name.lower() if HEADER_NAME.match(name) and name.lower() not in HOP_BY_HOP else None
+    if len(_header_names) < 4096:
+        _header_names[name] = allowed
+    return allowed
+
+
 def response_headers(raw: object) -> list[tuple[str, str]]:
     """A function's response headers minus framing ones and anything malformed."""
     if not isinstance(raw, dict):
@@ -425,11 +439,12 @@ def response_headers(raw: object) -> list[tuple[str, str]]:
     headers = []
     for name, value in raw.items():
         name, value = str(name), str(value)
-        if name.lower() in HOP_BY_HOP or not HEADER_NAME.match(name):
+        lower = _header_name(name)
+        if lower is None:
             continue
         if any(c in value for c in "\r\n\0") or len(value) > 8192:
             continue
-        headers.append((name.lower(), value))
+        headers.append((lower, value))
     return headers
 
 

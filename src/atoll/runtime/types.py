@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +22,7 @@ class AppRef:
     code_dir: Path
     vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """``tenant/app/env``: the unit of pooling, limits and logs."""
         return f"{self.tenant}/{self.app}/{self.env}"

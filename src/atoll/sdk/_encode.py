@@ -16,8 +16,19 @@ def _types(module: str, *names: str) -> tuple[type, ...]:
     return tuple(getattr(loaded, n) for n in names) if loaded is not None else ()
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def to_jsonable(value: Any) -> Any:
     """Plain JSON values for anything a function may return."""
+    kind = type(value)
+    if kind in _SCALARS:  # the common cases first, by exact type (subclasses go the long way)
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): to_jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [to_jsonable(v) for v in value]
     dump = getattr(value, "model_dump", None)
     if callable(dump) and not isinstance(value, type):
         return dump(mode="json")
@@ -43,4 +54,4 @@ def to_jsonable(value: Any) -> Any:
 
 def to_json_bytes(value: Any) -> bytes:
     """The JSON encoding of a return value."""
-    return json.dumps(to_jsonable(value), separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(to_jsonable(value)).encode()

@@ -16,6 +16,8 @@ from typing import Any
 
 PREFIX = struct.Struct("!II")
 MAX_HEADER_BYTES = 1 << 20
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+_DECODER = json.JSONDecoder()
 
 
 class ProtocolError(Exception):
@@ -24,7 +26,7 @@ class ProtocolError(Exception):
 
 def encode(header: dict[str, Any], body: bytes = b"") -> bytes:
     """One framed message."""
-    head = json.dumps(header, separators=(",", ":"), default=str).encode()
+    head = _ENCODER.encode(header).encode()
     return PREFIX.pack(len(head), len(body)) + head + body
 
 
@@ -39,8 +41,8 @@ def decode_prefix(raw: bytes, max_body: int) -> tuple[int, int]:
 def decode_header(raw: bytes) -> dict[str, Any]:
     """The JSON header of a message."""
     try:
-        header = json.loads(raw)
-    except ValueError as exc:
+        header = _DECODER.decode(raw.decode())
+    except ValueError as exc:  # UnicodeDecodeError is one too
         raise ProtocolError(f"bad header: {exc}") from exc
     if not isinstance(header, dict):
         raise ProtocolError("header is not an object")

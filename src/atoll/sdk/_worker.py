@@ -25,6 +25,7 @@ from ._protocol import MessageReader, encode
 METHODS = ("get", "post", "put", "patch", "delete")
 MAX_CAPTURE_CHARS = 64 * 1024
 MAX_POLL_US = 10_000
+_PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})  # never awaitable
 
 
 class CappedText(io.TextIOBase):
@@ -117,7 +118,7 @@ def invoke(
         )
     try:
         result = handler(**kwargs)
-        if inspect.isawaitable(result):
+        if type(result) not in _PLAIN and inspect.isawaitable(result):
             import asyncio
 
             result = asyncio.run(_await(result))
