@@ -271,7 +271,7 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
     from atoll.gateway.http import GatewayServer
     from atoll.runtime import AppRef, InvokeRequest, Runtime
     from atoll.runtime.cgroups import descendants
-    from atoll.server import attach, listen
+    from atoll.server import attach, listen, settle_heap
 
     runtime_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-rt-", dir="/tmp"))
     os.chmod(runtime_dir, 0o711)
@@ -355,6 +355,7 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
         gateway = GatewayServer(Gateway(ControlPlane.open(settings), runtime))
         gateway_port = free_port()
         await gateway.start(listen("127.0.0.1", gateway_port))
+        settle_heap()  # as ``atoll serve`` does once started
         bare_port = free_port()
         bare = subprocess.Popen([sys.executable, __file__, "--bare", str(bare_port)])
         busy_poll = selector.poll_s

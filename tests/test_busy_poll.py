@@ -1,13 +1,15 @@
-"""The event loop's selector that polls briefly before it sleeps."""
+"""The event loop's selector that polls briefly before it sleeps; the server's heap."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import selectors
 import socket
+import weakref
 from unittest import mock
 
-from atoll.server import BusyPollSelector
+from atoll.server import BusyPollSelector, settle_heap
 
 
 def test_ready_events_come_back_and_timeouts_hold() -> None:
@@ -55,3 +57,20 @@ def test_an_event_loop_runs_on_it() -> None:
     factory = lambda: asyncio.SelectorEventLoop(BusyPollSelector(1e-4))  # noqa: E731
     with asyncio.Runner(loop_factory=factory) as runner:
         assert runner.run(round_trip()) == b"ping"
+
+
+def test_settled_heap_is_left_out_of_collections_and_new_garbage_is_not() -> None:
+    class Node:
+        other: object = None
+
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 0  # startup objects are no longer scanned
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle made while serving
+        ref = weakref.ref(a)
+        del a, b
+        gc.collect()
+        assert ref() is None
+    finally:
+        gc.unfreeze()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import selectors
 import signal
 import socket
@@ -79,6 +80,13 @@ def attach(selector: BusyPollSelector, runtime: Runtime) -> None:
     selector.should_poll = lambda: runtime.running < runtime.cpus
 
 
+def settle_heap() -> None:
+    """Move what was loaded at startup out of the garbage collector's full passes: it lives
+    as long as the server, and a full pass over it (~0.1 s) would stall every request."""
+    gc.collect()
+    gc.freeze()
+
+
 def listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket whose connections send small writes at once.
 
@@ -132,6 +140,7 @@ async def _run(
         "api": _server(make_app(cp)),
         "db": _server(dbservice.make_app(settings.data_dir)),
     }
+    settle_heap()
 
     def stop() -> None:
         for server in servers.values():
