@@ -9,6 +9,7 @@ inside the sandbox as ``atoll._protocol``.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import struct
 import time
@@ -79,6 +80,7 @@ class MessageReader:
             except BlockingIOError:
                 if time.perf_counter() >= deadline:
                     return None
+                os.sched_yield()  # polling is for spare CPU: anything runnable goes first
 
     def read(self) -> tuple[dict[str, Any], bytes] | None:
         """The next message; None at end of stream."""
