@@ -15,11 +15,11 @@ instead of waiting in the app's queue: the worker begins it the moment it answer
 previous one, without sleeping in between. A worker holds as many calls as take about
 ``PIPELINE_WAIT_S`` together by that average (2 to ``PIPELINE_MAX``), and an awake worker is
 filled before an idle one is woken: waking a sleeping process costs more than a short call,
-so short calls are served by as few workers as keep up with them. Still at most ``concurrency`` calls run at
-once, running + waiting calls never exceed ``concurrency + queue``, and each call's timeout
-starts when it begins. Calls queued behind a worker that ends run on another worker (they
-provably never began). Slow apps are never pipelined, so a long call cannot hold up calls
-another worker could take.
+so short calls are served by as few workers as keep up with them. Still at most
+``concurrency`` calls run at once, running + waiting calls never exceed
+``concurrency + queue``, and each call's timeout starts when it begins. Calls queued behind
+a worker that ends run on another worker (they provably never began). Slow apps are never
+pipelined, so a long call cannot hold up calls another worker could take.
 """
 
 from __future__ import annotations
