@@ -129,7 +129,9 @@ class Gateway:
     ) -> InvokeResponse:
         """Run a function call; every failure is an error response, never an exception."""
         try:
-            deployment = await self.deployment(host_header)
+            deployment = self.deployments.cached(self._host(host_header))
+            if deployment is None:
+                deployment = await self.deployment(host_header)
             request = InvokeRequest(method, path, query, headers, body)
             return await self.runtime.invoke(self._ref(deployment), request)
         except AtollError as exc:

@@ -176,10 +176,15 @@ class AppInstance:
         while True:
             depth = self.depth
             if depth > 1:
-                # Short calls: fill a worker that is awake before waking an idle one.
-                busy = [w for w in self.workers if 0 < w.busy < depth and self._usable(w)]
-                if busy:
-                    return max(busy, key=lambda w: w.busy)
+                # Short calls: fill the fullest awake worker before waking an idle one.
+                fullest: Worker | None = None
+                for w in self.workers:
+                    held = len(w.calls)
+                    if 0 < held < depth and (fullest is None or held > len(fullest.calls)):
+                        if self._usable(w):
+                            fullest = w
+                if fullest is not None:
+                    return fullest
             while self.idle:
                 worker = self.idle.pop()
                 if self._usable(worker):

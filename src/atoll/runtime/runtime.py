@@ -311,6 +311,7 @@ class Runtime:
             "request_id": request_id,
             "function": name,
             "method": request.method,
+            "status": 200,
         }
         try:
             instance = self._instance(ref)
@@ -340,15 +341,16 @@ class Runtime:
             self._log(ref.key, entry, started)
             raise
         # Everything in the reply is untrusted: tenant code can write to its worker's socket.
-        entry.update(
-            status=reply.get("status", 200),
-            stdout=_text(reply.get("stdout")),
-            stderr=_text(reply.get("stderr")),
-            logs=reply.get("logs") if isinstance(reply.get("logs"), list) else [],
-        )
-        if reply.get("dropped_chars") or reply.get("dropped_logs"):
+        get = reply.get
+        status = get("status", 200)
+        logs = get("logs")
+        entry["status"] = status
+        entry["stdout"] = _text(get("stdout"))
+        entry["stderr"] = _text(get("stderr"))
+        entry["logs"] = logs if type(logs) is list else []
+        if get("dropped_chars") or get("dropped_logs"):
             entry["truncated"] = True
-        error = reply.get("error")
+        error = get("error")
         if error is not None and not isinstance(error, dict):
             error = {"message": "the worker sent a malformed error"}
         if error:
@@ -356,12 +358,11 @@ class Runtime:
         self._log(ref.key, entry, started)
         if error:
             raise _error_from(error, request_id)
-        status = reply.get("status", 200)
-        if not isinstance(status, int) or not 200 <= status <= 599:
+        if type(status) is not int or not 200 <= status <= 599:
             raise TenantCodeError(
                 f"the function returned an invalid HTTP status {status!r}", request_id=request_id
             )
-        headers = response_headers(reply.get("headers"))
+        headers = response_headers(get("headers"))
         headers.append(("x-atoll-request-id", request_id))
         return InvokeResponse(status, tuple(headers), body, request_id)
 

@@ -85,21 +85,22 @@ class _WorkerProtocol(asyncio.Protocol):
 
     def parse(self) -> None:
         """Answer calls, in order, for every whole message buffered."""
-        while self.worker.calls and len(self.buffer) >= PREFIX.size:
+        buffer = self.buffer
+        while self.worker.calls and len(buffer) >= PREFIX.size:
             try:
-                head_len, body_len = decode_prefix(bytes(self.buffer[: PREFIX.size]), self.max_body)
+                head_len, body_len = decode_prefix(buffer, self.max_body)
                 end = PREFIX.size + head_len + body_len
-                if len(self.buffer) < end:
+                if len(buffer) < end:
                     return
-                header = decode_header(bytes(self.buffer[PREFIX.size : PREFIX.size + head_len]))
+                header = decode_header(buffer[PREFIX.size : PREFIX.size + head_len])
             except ProtocolError as exc:
                 self.worker.poisoned = True  # what it sends next means nothing
                 self.worker.answer(exc)
                 if self.transport is not None:
                     self.transport.close()
                 return
-            body = bytes(self.buffer[PREFIX.size + head_len : end])
-            del self.buffer[:end]
+            body = bytes(buffer[PREFIX.size + head_len : end])
+            del buffer[:end]
             self.worker.answer((header, body))
 
 

@@ -31,15 +31,16 @@ def encode(header: dict[str, Any], body: bytes = b"") -> bytes:
     return PREFIX.pack(len(head), len(body)) + head + body
 
 
-def decode_prefix(raw: bytes, max_body: int) -> tuple[int, int]:
-    """Header and body lengths from a prefix, checked against the caps."""
-    head_len, body_len = PREFIX.unpack(raw)
+def decode_prefix(raw: bytes | bytearray, max_body: int) -> tuple[int, int]:
+    """Header and body lengths from the prefix at the start of ``raw``, checked against the
+    caps."""
+    head_len, body_len = PREFIX.unpack_from(raw)
     if head_len > MAX_HEADER_BYTES or body_len > max_body:
         raise ProtocolError(f"message too large: header {head_len} B, body {body_len} B")
     return head_len, body_len
 
 
-def decode_header(raw: bytes) -> dict[str, Any]:
+def decode_header(raw: bytes | bytearray) -> dict[str, Any]:
     """The JSON header of a message."""
     try:
         header = _DECODER.decode(raw.decode())
@@ -86,11 +87,11 @@ class MessageReader:
         """The next message; None at end of stream."""
         if not self._fill(PREFIX.size):
             return None
-        head_len, body_len = decode_prefix(bytes(self.buffer[: PREFIX.size]), self.max_body)
+        head_len, body_len = decode_prefix(self.buffer, self.max_body)
         end = PREFIX.size + head_len + body_len
         if not self._fill(end):
             return None
-        header = decode_header(bytes(self.buffer[PREFIX.size : PREFIX.size + head_len]))
+        header = decode_header(self.buffer[PREFIX.size : PREFIX.size + head_len])
         body = bytes(self.buffer[PREFIX.size + head_len : end])
         del self.buffer[:end]
         return header, body
