@@ -3,7 +3,8 @@
 Baselines (same run): ``bwrap /bin/true``, ``python -I -S -c pass`` inside bwrap, and a bare
 uvicorn app (in its own process) serving the same function. Measured: cold start from
 scale-to-zero, worker start from a warm zygote, warm invoke and throughput at concurrency 16
-through the real gateway (in rounds interleaved with the bare app's), idle zygote PSS, and
+through the real gateway (in rounds interleaved with the bare app's; throughput from a
+wrk-style epoll client, and from an asyncio one for comparison), idle zygote PSS, and
 tenant B's warm p99 while tenant A spins CPU.
 
     .venv/bin/python bench/runtime.py [--quick]
