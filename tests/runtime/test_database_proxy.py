@@ -1,14 +1,19 @@
-"""The sandbox's database socket: the token is added outside, and renewed before it expires."""
+"""The sandbox's database socket: the token is added outside and renewed before it expires;
+connections are kept alive on both sides; bad requests and broken answers get clear errors."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
+from atoll.runtime import database
 from atoll.runtime.database import DatabaseProxy, DatabaseTarget
+
+PIPELINE = b"POST /v2/pipeline HTTP/1.1\r\nhost: x\r\nauthorization: Bearer forged\r\n"
 
 
 @pytest.fixture
@@ -17,51 +22,248 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def _upstream() -> tuple[asyncio.AbstractServer, int, list[str]]:
-    seen: list[str] = []
+class Upstream:
+    """A stand-in DB service: records tokens, counts connections, answers as told."""
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-        auth = next(h for h in head.split("\r\n") if h.lower().startswith("authorization:"))
-        seen.append(auth.split(" ", 2)[2])
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
-        await writer.drain()
-        writer.close()
+    def __init__(self, answer: Callable[[bytes], bytes], keep_alive: bool) -> None:
+        self.answer = answer
+        self.keep_alive = keep_alive
+        self.tokens: list[str] = []
+        self.connections = 0
+        self.port = 0
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1], seen
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                fields = dict(line.lower().split(": ", 1) for line in lines[1:] if line)
+                self.tokens.append(fields["authorization"].split(" ", 1)[1])
+                body = await reader.readexactly(int(fields["content-length"]))
+                writer.write(self.answer(body))
+                await writer.drain()
+                if not self.keep_alive:
+                    break
+        except asyncio.IncompleteReadError:
+            pass
+        finally:
+            writer.close()
 
 
-async def _call(path: Path) -> bytes:
-    reader, writer = await asyncio.open_unix_connection(str(path))
-    writer.write(
-        b"POST /v2/pipeline HTTP/1.1\r\nhost: x\r\nauthorization: Bearer forged\r\n"
-        b"content-length: 2\r\n\r\n{}"
-    )
+def ok_answer(keep_alive: bool) -> Callable[[bytes], bytes]:
+    def answer(body: bytes) -> bytes:
+        connection = b"" if keep_alive else b"connection: close\r\n"
+        return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n%s\r\n%s" % (len(body), connection, body)
+
+    return answer
+
+
+@pytest.fixture
+async def proxied(tmp_path: Path) -> AsyncIterator[Callable[..., asyncio.Future[Upstream]]]:
+    """Start an upstream answering as given and a proxy in front of it."""
+    servers: list[asyncio.AbstractServer] = []
+    proxies: list[DatabaseProxy] = []
+
+    async def start(
+        answer: Callable[[bytes], bytes] | None = None, keep_alive: bool = True
+    ) -> tuple[Upstream, DatabaseProxy]:
+        upstream = Upstream(answer or ok_answer(keep_alive), keep_alive)
+        server = await asyncio.start_server(upstream.handle, "127.0.0.1", 0)
+        upstream.port = server.sockets[0].getsockname()[1]
+        servers.append(server)
+        target = DatabaseTarget("127.0.0.1", upstream.port, "current", time.time() + 3600)
+        proxy = DatabaseProxy(tmp_path / f"db{len(proxies)}.sock", target)
+        await proxy.start()
+        proxies.append(proxy)
+        return upstream, proxy
+
+    yield start  # type: ignore[misc]
+    for proxy in proxies:
+        await proxy.close()
+    for server in servers:
+        server.close()
+
+
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[bytes, bytes]:
+    """Send ``request``; the answer's head and body (framed by content-length)."""
+    writer.write(request)
     await writer.drain()
-    reply = await reader.read(-1)
-    writer.close()
-    return reply
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head, await reader.readexactly(length)
+
+
+def pipeline(body: bytes) -> bytes:
+    return PIPELINE + b"content-length: %d\r\n\r\n%s" % (len(body), body)
 
 
 @pytest.mark.anyio
-async def test_token_is_added_and_renewed(tmp_path: Path) -> None:
-    server, port, seen = await _upstream()
-    renewed = DatabaseTarget("127.0.0.1", port, "fresh", time.time() + 3600)
+async def test_token_is_added_and_renewed(proxied) -> None:  # type: ignore[no-untyped-def]
+    upstream, proxy = await proxied()
+    renewed = DatabaseTarget("127.0.0.1", upstream.port, "fresh", time.time() + 3600)
 
     async def refresh() -> DatabaseTarget:
         return renewed
 
-    current = DatabaseTarget("127.0.0.1", port, "current", time.time() + 3600)
-    proxy = DatabaseProxy(tmp_path / "db.sock", current, refresh)
+    proxy.refresh = refresh
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    head, body = await exchange(reader, writer, pipeline(b"{}"))
+    assert head.startswith(b"HTTP/1.1 200") and body == b"{}"
+    # The sandbox's own Authorization header is dropped; the proxy's token is sent.
+    assert upstream.tokens == ["current"]
+    proxy.target = DatabaseTarget("127.0.0.1", upstream.port, "stale", time.time() + 10)
+    await exchange(reader, writer, pipeline(b"{}"))
+    assert upstream.tokens == ["current", "fresh"]
+    writer.close()
+
+
+@pytest.mark.anyio
+async def test_both_sides_are_kept_alive(proxied) -> None:  # type: ignore[no-untyped-def]
+    upstream, proxy = await proxied()
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    for i in range(5):
+        _, body = await exchange(reader, writer, pipeline(b'{"n": %d}' % i))
+        assert body == b'{"n": %d}' % i
+    assert upstream.connections == proxy.upstream_connections == 1
+    writer.close()
+
+
+@pytest.mark.anyio
+async def test_an_upstream_that_closes_each_time_still_serves(proxied) -> None:  # type: ignore[no-untyped-def]
+    upstream, proxy = await proxied(keep_alive=False)
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    for _ in range(3):
+        head, body = await exchange(reader, writer, pipeline(b"{}"))
+        assert head.startswith(b"HTTP/1.1 200") and body == b"{}"
+    assert upstream.connections == 3  # a connection the service closes is never reused
+    writer.close()
+
+
+@pytest.mark.anyio
+async def test_an_idle_pooled_connection_is_not_reused(  # type: ignore[no-untyped-def]
+    proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "POOL_IDLE_SECONDS", 0.0)
+    upstream, proxy = await proxied()
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    for _ in range(2):
+        await exchange(reader, writer, pipeline(b"{}"))
+    assert upstream.connections == 2
+    writer.close()
+
+
+@pytest.mark.anyio
+async def test_a_chunked_answer_reaches_the_sandbox_with_a_length(proxied) -> None:  # type: ignore[no-untyped-def]
+    def chunked(body: bytes) -> bytes:
+        return (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-kept: yes\r\n\r\n"
+            b"3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\ntrailer: x\r\n\r\n"
+        )
+
+    upstream, proxy = await proxied(chunked)
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    for _ in range(2):  # and the upstream connection is reused after it
+        head, body = await exchange(reader, writer, pipeline(b"{}"))
+        assert body == b"abcdefg"
+        assert b"x-kept: yes" in head and b"transfer-encoding" not in head.lower()
+    assert upstream.connections == 1
+    writer.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (PIPELINE + b"transfer-encoding: chunked\r\n\r\n0\r\n\r\n", b"411"),
+        (PIPELINE + b"content-length: nope\r\n\r\n", b"400"),
+        (PIPELINE + b"content-length: 999999999\r\n\r\n", b"413"),
+        (PIPELINE + b"x-pad: " + b"a" * 20_000 + b"\r\ncontent-length: 0\r\n\r\n", b"431"),
+    ],
+)
+async def test_bad_requests_are_refused_and_the_connection_closes(  # type: ignore[no-untyped-def]
+    proxied, request_bytes: bytes, status: bytes
+) -> None:
+    upstream, proxy = await proxied()
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    writer.write(request_bytes)
+    answer = await asyncio.wait_for(reader.read(), 5)  # the proxy closes after its answer
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:60]
+    assert upstream.tokens == []  # nothing reached the DB service
+    writer.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "broken",
+    [
+        b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort",  # ends mid-body
+        b"HTTP/1.1 200 OK\r\ncontent-length: -5\r\n\r\n",  # a length that is no length
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",  # bad chunk size
+        b"HTTP/1.1 200 OK\r\ncontent-len",  # ends mid-head
+    ],
+)
+async def test_a_broken_answer_is_a_502(proxied, broken: bytes) -> None:  # type: ignore[no-untyped-def]
+    upstream, proxy = await proxied(lambda body: broken, keep_alive=False)
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    writer.write(pipeline(b"{}"))
+    answer = await asyncio.wait_for(reader.read(), 5)
+    assert answer.startswith(b"HTTP/1.1 502"), answer[:60]
+    assert proxy._idle == []  # the broken connection is not pooled
+    writer.close()
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_service_is_a_502(tmp_path: Path) -> None:
+    proxy = DatabaseProxy(tmp_path / "db.sock", DatabaseTarget("127.0.0.1", 1, "t"))
     await proxy.start()
     try:
-        assert (await _call(tmp_path / "db.sock")).endswith(b"ok")
-        # The sandbox's own Authorization header is dropped; the proxy's token is sent.
-        assert seen == ["current"]
-        proxy.target = DatabaseTarget("127.0.0.1", port, "stale", time.time() + 10)
-        await _call(tmp_path / "db.sock")
-        assert seen == ["current", "fresh"]
+        reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+        writer.write(pipeline(b"{}"))
+        answer = await asyncio.wait_for(reader.read(), 5)
+        assert answer.startswith(b"HTTP/1.1 502") and b"unreachable" in answer
+        writer.close()
     finally:
         await proxy.close()
-        server.close()
+
+
+@pytest.mark.anyio
+async def test_idle_and_open_connections_end(  # type: ignore[no-untyped-def]
+    proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "IDLE_TIMEOUT", 0.2)
+    _, proxy = await proxied()
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    await exchange(reader, writer, pipeline(b"{}"))
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # closed after the idle spell
+    writer.close()
+    monkeypatch.setattr(database, "IDLE_TIMEOUT", 60.0)
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    await exchange(reader, writer, pipeline(b"{}"))
+    await proxy.close()  # closing the proxy ends the sandbox's open connections too
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+
+
+@pytest.mark.anyio
+async def test_a_sandbox_cannot_hoard_connections(  # type: ignore[no-untyped-def]
+    proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "MAX_CONNECTIONS", 3)
+    _, proxy = await proxied()
+    held = [await asyncio.open_unix_connection(str(proxy.path)) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    answer = await asyncio.wait_for(reader.read(), 5)
+    assert answer.startswith(b"HTTP/1.1 503") and b"too many" in answer
+    writer.close()
+    _, body = await exchange(*held[0], pipeline(b"{}"))  # the open ones still work
+    assert body == b"{}"
+    for _, w in held:
+        w.close()

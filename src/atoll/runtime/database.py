@@ -21,7 +21,18 @@ from .types import AppRef
 
 MAX_HEAD_BYTES = 16 * 1024
 MAX_BODY_BYTES = 8 << 20
-TIMEOUT = 60.0
+MAX_RESPONSE_BYTES = 64 << 20
+TIMEOUT = 60.0  # for one request, from its body to the end of the answer
+IDLE_TIMEOUT = 120.0  # a sandbox connection with no request this long is closed
+MAX_CONNECTIONS = 64  # open sandbox connections per proxy; more are refused (503)
+POOL_SIZE = 4  # idle keep-alive connections to the DB service kept per proxy
+# A pooled connection idle longer than this is not reused: well under the DB service's
+# keep-alive timeout, so the proxy never sends on a connection the service is closing.
+POOL_IDLE_SECONDS = 2.0
+HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+    "upgrade", "content-length",
+}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +60,86 @@ def _reply(status: str, text: str) -> bytes:
     return (head + "connection: close\r\n\r\n").encode() + body
 
 
+class _Refused(Exception):
+    """A request the proxy answers itself (and then closes the connection)."""
+
+    def __init__(self, status: str, text: str) -> None:
+        super().__init__(text)
+        self.reply = _reply(status, text)
+
+
+@dataclasses.dataclass
+class _Upstream:
+    """A keep-alive connection to the DB service."""
+
+    address: tuple[str, int]
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    idle_since: float = 0.0
+
+    def usable(self, address: tuple[str, int]) -> bool:
+        return (
+            self.address == address
+            and not self.writer.is_closing()
+            and not self.reader.at_eof()
+            and time.monotonic() - self.idle_since < POOL_IDLE_SECONDS
+        )
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[str, list[str], bytes, bool]:
+    """An HTTP/1.x response: status line, header lines, whole body, and whether the
+    connection may carry another request."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status_line, header_lines = lines[0], [line for line in lines[1:] if line]
+    version = status_line.split(" ", 1)[0]
+    fields: dict[str, str] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        fields[name.strip().lower()] = value.strip().lower()
+    reusable = version == "HTTP/1.1" and fields.get("connection") != "close"
+    if "chunked" in fields.get("transfer-encoding", ""):
+        body = await _read_chunked(reader)
+    elif "content-length" in fields:
+        length = int(fields["content-length"])
+        if not 0 <= length <= MAX_RESPONSE_BYTES:
+            raise ValueError(f"the DB service sent a {length}-byte answer")
+        body = await reader.readexactly(length)
+    else:  # the body ends with the connection
+        body = await reader.read(MAX_RESPONSE_BYTES + 1)
+        while len(body) <= MAX_RESPONSE_BYTES and (more := await reader.read(1 << 16)):
+            body += more
+        reusable = False
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise ValueError("the DB service's answer is too large")
+    return status_line, header_lines, body, reusable
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        line = await reader.readuntil(b"\r\n")
+        chunk = int(line.split(b";", 1)[0].strip(), 16)
+        if chunk == 0:
+            while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+                pass
+            return b"".join(parts)
+        size += chunk
+        if size > MAX_RESPONSE_BYTES:
+            raise ValueError("the DB service's answer is too large")
+        parts.append(await reader.readexactly(chunk))
+        await reader.readexactly(2)
+
+
 class DatabaseProxy(SlotSocket):
-    """Forwards each HTTP request on a unix socket to the DB service, with the token added."""
+    """Forwards HTTP requests on a unix socket to the DB service, with the token added.
+
+    Both sides are kept alive: a sandbox connection serves request after request (closed
+    after ``IDLE_TIMEOUT`` without one; at most ``MAX_CONNECTIONS`` open), and up to
+    ``POOL_SIZE`` connections to the DB service are reused, so a statement costs no
+    connection setup on either side.
+    """
 
     def __init__(
         self,
@@ -61,6 +150,9 @@ class DatabaseProxy(SlotSocket):
         super().__init__(path)
         self.target = target
         self.refresh = refresh
+        self._idle: list[_Upstream] = []
+        self._clients: set[asyncio.StreamWriter] = set()
+        self.upstream_connections = 0  # opened so far (for tests and stats)
 
     async def _current(self) -> DatabaseTarget:
         """The target, renewed when its token is about to expire (zygotes can live long)."""
@@ -71,39 +163,65 @@ class DatabaseProxy(SlotSocket):
                 self.target = fresh
         return self.target
 
+    def _stopping(self) -> None:
+        for writer in [*self._clients, *(up.writer for up in self._idle)]:
+            writer.close()
+        self._idle.clear()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._clients) >= MAX_CONNECTIONS:  # a sandbox hoarding connections
+            writer.write(_reply("503 Service Unavailable", "too many database connections"))
+            writer.close()
+            return
+        self._clients.add(writer)
         try:
-            async with asyncio.timeout(TIMEOUT):
-                writer.write(await self._forward(reader))
+            while True:
+                try:
+                    async with asyncio.timeout(IDLE_TIMEOUT):
+                        head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, TimeoutError):
+                    return  # the sandbox closed the connection, or left it idle
+                try:
+                    async with asyncio.timeout(TIMEOUT):
+                        reply, keep = await self._forward(head, reader)
+                except _Refused as refused:
+                    reply, keep = refused.reply, False
+                except TimeoutError:
+                    reply = _reply("504 Gateway Timeout", "the DB service did not answer in time")
+                    keep = False
+                writer.write(reply)
                 await writer.drain()
+                if not keep:
+                    return
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             pass
-        except TimeoutError:
-            writer.write(_reply("504 Gateway Timeout", "the DB service did not answer in time"))
         finally:
+            self._clients.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _forward(self, reader: asyncio.StreamReader) -> bytes:
-        head = await reader.readuntil(b"\r\n\r\n")
+    async def _forward(self, head: bytes, reader: asyncio.StreamReader) -> tuple[bytes, bool]:
+        """Answer one request (its head read): the reply and whether the connection stays."""
         if len(head) > MAX_HEAD_BYTES:
-            return _reply("431 Request Header Fields Too Large", "header too large")
+            raise _Refused("431 Request Header Fields Too Large", "header too large")
         lines = head.decode("latin-1").split("\r\n")
         request_line, headers = lines[0], [h for h in lines[1:] if h]
-        kept, length = [], 0
+        kept, length, keep = [], 0, not request_line.endswith("HTTP/1.0")
         for line in headers:
             name, _, value = line.partition(":")
             lowered = name.strip().lower()
             if lowered == "content-length":
                 if not value.strip().isdigit():
-                    return _reply("400 Bad Request", "bad content-length")
+                    raise _Refused("400 Bad Request", "bad content-length")
                 length = int(value.strip())
             elif lowered == "transfer-encoding":
-                return _reply("411 Length Required", "send a content-length")
-            elif lowered not in ("host", "authorization", "connection"):
+                raise _Refused("411 Length Required", "send a content-length")
+            elif lowered == "connection":
+                keep = keep and value.strip().lower() != "close"
+            elif lowered not in ("host", "authorization") and lowered not in HOP_BY_HOP:
                 kept.append(line)
         if length > MAX_BODY_BYTES:
-            return _reply("413 Payload Too Large", "request body too large")
+            raise _Refused("413 Payload Too Large", "request body too large")
         body = await reader.readexactly(length)
         target = await self._current()
         upstream = "\r\n".join(
@@ -113,18 +231,52 @@ class DatabaseProxy(SlotSocket):
                 f"host: {target.host}:{target.port}",
                 f"authorization: Bearer {target.token}",
                 f"content-length: {length}",
-                "connection: close",
                 "",
                 "",
             ]
         ).encode("latin-1")
+        status_line, reply_headers, reply_body = await self._exchange(target, upstream + body)
+        out = [status_line.replace("HTTP/1.0", "HTTP/1.1", 1)]
+        for line in reply_headers:
+            if line.partition(":")[0].strip().lower() not in HOP_BY_HOP:
+                out.append(line)
+        out.append(f"content-length: {len(reply_body)}")
+        if not keep:
+            out.append("connection: close")
+        return ("\r\n".join([*out, "", ""])).encode("latin-1") + reply_body, keep
+
+    async def _exchange(self, target: DatabaseTarget, data: bytes) -> tuple[str, list[str], bytes]:
+        """Send one request to the DB service on a pooled or new connection; its answer."""
+        address = (target.host, target.port)
+        up = self._pooled(address)
+        if up is None:
+            try:
+                reader, writer = await asyncio.open_connection(*address)
+            except OSError as exc:
+                raise _Refused("502 Bad Gateway", f"the DB service is unreachable: {exc}") from exc
+            self.upstream_connections += 1
+            up = _Upstream(address, reader, writer)
         try:
-            up_reader, up_writer = await asyncio.open_connection(target.host, target.port)
-        except OSError as exc:
-            return _reply("502 Bad Gateway", f"the DB service is unreachable: {exc}")
-        try:
-            up_writer.write(upstream + body)
-            await up_writer.drain()
-            return await up_reader.read(-1)
-        finally:
-            up_writer.close()
+            up.writer.write(data)
+            await up.writer.drain()
+            status_line, headers, body, reusable = await _read_response(up.reader)
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            up.writer.close()
+            raise _Refused("502 Bad Gateway", "the DB service sent no valid answer") from None
+        except BaseException:  # a timeout or cancellation mid-answer: the stream is unusable
+            up.writer.close()
+            raise
+        if reusable and len(self._idle) < POOL_SIZE and self.server is not None:
+            up.idle_since = time.monotonic()
+            self._idle.append(up)
+        else:
+            up.writer.close()
+        return status_line, headers, body
+
+    def _pooled(self, address: tuple[str, int]) -> _Upstream | None:
+        while self._idle:
+            up = self._idle.pop()
+            if up.usable(address):
+                return up
+            up.writer.close()
+        return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -26,19 +27,109 @@ class DatabaseError(RuntimeError):
     """The database refused a statement (SQL error, constraint, read-only token...)."""
 
 
-def _connection(path: str) -> Any:
-    """An HTTP connection over the unix socket (http.client is imported only when used)."""
-    import http.client
-    import socket
+TIMEOUT = 30.0
+MAX_HEAD_BYTES = 64 * 1024
 
-    class UnixHTTPConnection(http.client.HTTPConnection):
-        def connect(self) -> None:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(30)
-            sock.connect(path)
-            self.sock = sock
 
-    return UnixHTTPConnection("localhost", timeout=30)
+class _Stale(Exception):
+    """A reused connection turned out to be closed before any answer came back."""
+
+
+class _Link(threading.local):
+    """A keep-alive HTTP/1.1 connection to the database socket, one per process and thread.
+
+    The runtime's proxy only closes a connection between requests (after an idle spell), so a
+    reused connection that ends before any byte of the answer never carried the request:
+    sending it again on a new connection is safe.
+    """
+
+    def __init__(self) -> None:
+        self.sock: Any = None
+        self.pid = 0
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """POST ``body`` as JSON to ``path``; the answer's status and body."""
+        reused = self.sock is not None and self.pid == os.getpid()
+        if not reused:
+            self._connect()
+        try:
+            try:
+                return self._exchange(path, body)
+            except _Stale:
+                if not reused:
+                    raise OSError("the database socket closed the connection") from None
+                self._connect()
+                return self._exchange(path, body)
+        except BaseException:
+            self.close()  # a half-read answer leaves the stream unusable
+            raise
+
+    def _connect(self) -> None:
+        import socket
+
+        if self.pid == os.getpid():
+            self.close()  # (a connection inherited from a parent process is left to it)
+        self.sock = None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(TIMEOUT)
+        try:
+            sock.connect(SOCKET_PATH)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock, self.pid = sock, os.getpid()
+
+    def _exchange(self, path: str, body: bytes) -> tuple[int, bytes]:
+        request = (
+            f"POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        try:
+            self.sock.sendall(request)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise _Stale() from exc
+        data = b""
+        while b"\r\n\r\n" not in data:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError as exc:
+                if data:
+                    raise
+                raise _Stale() from exc
+            if not chunk:
+                if data:
+                    raise OSError("the database socket closed the connection mid-answer")
+                raise _Stale()
+            data += chunk
+            if len(data) > MAX_HEAD_BYTES and b"\r\n\r\n" not in data:
+                raise OSError("the database socket sent an oversized answer head")
+        head, rest = data.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        fields = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        try:
+            status = int(lines[0].split(" ", 2)[1])
+            length = int(fields.get("content-length", "0"))
+        except (IndexError, ValueError):
+            raise OSError(f"the database socket sent a malformed answer: {lines[0]!r}") from None
+        while len(rest) < length:
+            chunk = self.sock.recv(max(65536, length - len(rest)))
+            if not chunk:
+                raise OSError("the database socket closed the connection mid-answer")
+            rest += chunk
+        if fields.get("connection", "").lower() == "close":
+            self.close()
+        return status, rest[:length]
+
+
+_link = _Link()
 
 
 def _value(v: Any) -> dict[str, Any]:
@@ -76,22 +167,19 @@ _baton: list[str | None] = []  # the open transaction's Hrana stream, if any
 def _pipeline(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not os.path.exists(SOCKET_PATH):
         raise DatabaseUnavailable("no database is attached to this app environment")
-    conn = _connection(SOCKET_PATH)
+    body = json.dumps({"baton": _baton[-1] if _baton else None, "requests": requests})
     try:
-        conn.request(
-            "POST",
-            "/v2/pipeline",
-            body=json.dumps({"baton": _baton[-1] if _baton else None, "requests": requests}),
-            headers={"content-type": "application/json"},
-        )
-        resp = conn.getresponse()
-        payload = json.loads(resp.read() or b"{}")
+        status, raw = _link.post("/v2/pipeline", body.encode())
     except OSError as exc:
         raise DatabaseUnavailable(f"the DB service did not answer: {exc}") from exc
-    finally:
-        conn.close()
-    if resp.status != 200:
-        raise DatabaseError(f"DB service returned {resp.status}: {payload}")
+    try:
+        payload = json.loads(raw or b"{}")
+    except ValueError:
+        payload = raw.decode(errors="replace")[:1000]
+    if status in (502, 503, 504):  # the proxy's own answers: the service is not there
+        raise DatabaseUnavailable(f"the DB service did not answer ({status}): {payload}")
+    if status != 200 or not isinstance(payload, dict):
+        raise DatabaseError(f"DB service returned {status}: {payload}")
     if _baton:
         _baton[-1] = payload.get("baton")
     results: list[dict[str, Any]] = payload.get("results", [])
