@@ -267,3 +267,23 @@ async def test_a_sandbox_cannot_hoard_connections(  # type: ignore[no-untyped-de
     assert body == b"{}"
     for _, w in held:
         w.close()
+
+
+@pytest.mark.anyio
+async def test_a_service_that_never_answers_is_a_504(  # type: ignore[no-untyped-def]
+    proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "TIMEOUT", 0.2)
+    stuck = asyncio.Event()
+
+    def never(body: bytes) -> bytes:
+        stuck.set()
+        return b""  # the upstream keeps the connection open and says nothing
+
+    _, proxy = await proxied(never)
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    writer.write(pipeline(b"{}"))
+    answer = await asyncio.wait_for(reader.read(), 5)
+    assert stuck.is_set() and answer.startswith(b"HTTP/1.1 504"), answer[:60]
+    assert proxy._idle == []  # the stuck connection is dropped, not pooled
+    writer.close()

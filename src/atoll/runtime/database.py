@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from .sockets import SlotSocket
+from .sockets import SlotSocket, plain_reply
 from .types import AppRef
 
 MAX_HEAD_BYTES = 16 * 1024
@@ -54,18 +54,12 @@ class DatabaseLink(abc.ABC):
         """The environment's database, or None when it has none."""
 
 
-def _reply(status: str, text: str) -> bytes:
-    body = text.encode()
-    head = f"HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {len(body)}\r\n"
-    return (head + "connection: close\r\n\r\n").encode() + body
-
-
 class _Refused(Exception):
     """A request the proxy answers itself (and then closes the connection)."""
 
     def __init__(self, status: str, text: str) -> None:
         super().__init__(text)
-        self.reply = _reply(status, text)
+        self.reply = plain_reply(status, text)
 
 
 @dataclasses.dataclass
@@ -170,7 +164,7 @@ class DatabaseProxy(SlotSocket):
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if len(self._clients) >= MAX_CONNECTIONS:  # a sandbox hoarding connections
-            writer.write(_reply("503 Service Unavailable", "too many database connections"))
+            writer.write(plain_reply("503 Service Unavailable", "too many database connections"))
             writer.close()
             return
         self._clients.add(writer)
@@ -187,8 +181,8 @@ class DatabaseProxy(SlotSocket):
                 except _Refused as refused:
                     reply, keep = refused.reply, False
                 except TimeoutError:
-                    reply = _reply("504 Gateway Timeout", "the DB service did not answer in time")
-                    keep = False
+                    late = "the DB service did not answer in time"
+                    reply, keep = plain_reply("504 Gateway Timeout", late), False
                 writer.write(reply)
                 await writer.drain()
                 if not keep:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from atoll.errors import BuildFailed
 
 from .limits import parse_host_port
-from .sockets import SlotSocket
+from .sockets import SlotSocket, plain_reply
 
 MAX_HEAD_BYTES = 16 * 1024
 CONNECT_TIMEOUT = 10.0
@@ -53,14 +53,6 @@ class Allowlist:
         if is_private(address) and (host.lower(), port) not in self.private_allowed:
             raise PermissionError(f"{host}:{port} resolves to a non-public address {address}")
         return address
-
-
-def _response(status: str, reason: str) -> bytes:
-    body = reason.encode()
-    return (
-        f"HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {len(body)}\r\n"
-        "connection: close\r\n\r\n"
-    ).encode() + body
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -104,30 +96,30 @@ class EgressProxy(SlotSocket):
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         if len(head) > MAX_HEAD_BYTES:
-            writer.write(_response("431 Request Header Fields Too Large", "header too large"))
+            writer.write(plain_reply("431 Request Header Fields Too Large", "header too large"))
             return
         request_line, _, rest = head.partition(b"\r\n")
         try:
             method, target, version = request_line.decode("latin-1").split(" ", 2)
         except ValueError:
-            writer.write(_response("400 Bad Request", "malformed request line"))
+            writer.write(plain_reply("400 Bad Request", "malformed request line"))
             return
         if method.upper() == "CONNECT":
             try:
                 host, port = parse_host_port(target) if ":" in target else (target, 443)
             except BuildFailed:
-                writer.write(_response("400 Bad Request", "CONNECT needs host:port"))
+                writer.write(plain_reply("400 Bad Request", "CONNECT needs host:port"))
                 return
             forward = b""
         else:
             url = urlsplit(target)
             if url.scheme != "http" or not url.hostname:
-                writer.write(_response("400 Bad Request", "proxy requests need an http:// URL"))
+                writer.write(plain_reply("400 Bad Request", "proxy requests need an http:// URL"))
                 return
             try:
                 host, port = url.hostname, url.port or 80
             except ValueError:
-                writer.write(_response("400 Bad Request", "bad port"))
+                writer.write(plain_reply("400 Bad Request", "bad port"))
                 return
             path = url.path or "/"
             if url.query:
@@ -137,7 +129,7 @@ class EgressProxy(SlotSocket):
         if not self.allowlist.permits(host, port):
             self.refused.append(f"{host}:{port}")
             writer.write(
-                _response(
+                plain_reply(
                     "403 Forbidden",
                     f"Atoll egress: {host}:{port} is not listed under [egress] allow",
                 )
@@ -150,10 +142,10 @@ class EgressProxy(SlotSocket):
             )
         except PermissionError as exc:
             self.refused.append(f"{host}:{port}")
-            writer.write(_response("403 Forbidden", f"Atoll egress: {exc}"))
+            writer.write(plain_reply("403 Forbidden", f"Atoll egress: {exc}"))
             return
         except (OSError, TimeoutError) as exc:
-            writer.write(_response("502 Bad Gateway", f"Atoll egress: {host}:{port}: {exc}"))
+            writer.write(plain_reply("502 Bad Gateway", f"Atoll egress: {host}:{port}: {exc}"))
             return
         if forward:
             up_writer.write(forward)

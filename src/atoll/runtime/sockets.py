@@ -9,6 +9,15 @@ import os
 from pathlib import Path
 
 
+def plain_reply(status: str, text: str) -> bytes:
+    """A short text/plain HTTP answer that closes the connection (a proxy's own errors)."""
+    body = text.encode()
+    return (
+        f"HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    ).encode() + body
+
+
 class SlotSocket(abc.ABC):
     """A unix socket in a sandbox slot that the sandbox uid may connect to."""
 
