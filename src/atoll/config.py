@@ -18,6 +18,11 @@ class Limits(BaseSettings):
     max_file_bytes: int = Field(5 * MiB, description="Largest single workspace file.")
     max_workspace_bytes: int = Field(200 * MiB, description="Largest total workspace size.")
     max_files: int = Field(5000, description="Most files in one workspace.")
+    max_app_store_bytes: int = Field(
+        2048 * MiB,
+        description="Most bytes of file content one app keeps, every revision and upload "
+        "together (uploads no revision names are collected after an hour to make room).",
+    )
     max_path_length: int = Field(1024, description="Longest workspace path, in bytes.")
     max_body_bytes: int = Field(
         300 * MiB, description="Largest HTTP request body the control plane accepts."

@@ -135,6 +135,12 @@ def get_revision(conn: sa.Connection, app_id: int, revision_id: str) -> Revision
     return _revision(rows[0])
 
 
+def referenced_blobs(conn: sa.Connection, app_id: int) -> set[str]:
+    """The SHA-256 of every file in any of the app's revisions."""
+    rows = conn.execute(sa.select(revisions.c.tree).where(revisions.c.app_id == app_id))
+    return {entry[0] for row in rows for entry in json.loads(row.tree).values()}
+
+
 def list_revisions(
     conn: sa.Connection, app_id: int, limit: int, before: int | None = None
 ) -> list[Revision]:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from atoll.errors import BadRequest, NotFound
@@ -54,9 +55,9 @@ class BlobStore:
         except FileNotFoundError:
             raise NotFound(f"blob {sha} not found", sha256=sha) from None
 
-    def put(self, data: bytes) -> str:
-        """Store ``data`` (a no-op if present) and return its SHA-256."""
-        sha = sha256_hex(data)
+    def put(self, data: bytes, sha: str | None = None) -> str:
+        """Store ``data`` (a no-op if present) and return its SHA-256 (``sha`` if given)."""
+        sha = sha or sha256_hex(data)
         target = self._path(sha)
         if target.is_file():
             return sha
@@ -74,6 +75,30 @@ class BlobStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return sha
+
+    def touch(self, sha: str) -> None:
+        """Mark the blob as just used (an upload nothing names yet is kept an hour from here)."""
+        try:
+            os.utime(self._path(sha))
+        except FileNotFoundError:
+            pass
+
+    def stored(self) -> Iterator[tuple[str, int, float]]:
+        """Every blob: its SHA-256, size and modification time."""
+        if not self.root.is_dir():
+            return
+        for group in os.scandir(self.root):
+            if not group.is_dir(follow_symlinks=False) or len(group.name) != 2:
+                continue
+            for entry in os.scandir(group.path):
+                sha = group.name + entry.name
+                if entry.is_file(follow_symlinks=False) and _SHA_RE.fullmatch(sha):
+                    info = entry.stat(follow_symlinks=False)
+                    yield sha, info.st_size, info.st_mtime
+
+    def remove(self, sha: str) -> None:
+        """Delete the blob (nothing happens if it is not there)."""
+        self._path(sha).unlink(missing_ok=True)
 
     def destroy(self) -> None:
         """Remove every blob (used when the app is deleted)."""

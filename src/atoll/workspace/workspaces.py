@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from atoll.errors import BadRequest, LimitExceeded, NotFound
 from atoll.store import apps as app_repo
 from atoll.store.records import App, Revision
 from atoll.store.tenants import now
-from atoll.workspace.blobs import BlobStore, check_sha
+from atoll.workspace.blobs import BlobStore, check_sha, sha256_hex
 from atoll.workspace.diff import FileChange, Tree, diff_trees, unified_diff
 from atoll.workspace.paths import check_path
 
@@ -82,8 +84,18 @@ def check_no_file_dir_clash(tree: Tree) -> None:
                 )
 
 
+# An upload that no revision names (a push that never committed, a commit that failed) is
+# kept at least this long after it was last uploaded or asked about, then collected when
+# the app needs the room.
+UNNAMED_UPLOAD_SECONDS = 3600.0
+
+
 class Workspaces:
-    """Workspaces of all apps: revisions in the metadata store, blobs on disk per app."""
+    """Workspaces of all apps: revisions in the metadata store, blobs on disk per app.
+
+    An app keeps at most ``limits.max_app_store_bytes`` of blobs: when an upload would go
+    over, uploads no revision names are collected first, then the upload is refused.
+    """
 
     def __init__(self, engine: sa.Engine, apps_root: Path, limits: Limits) -> None:
         self.engine = engine
@@ -93,6 +105,37 @@ class Workspaces:
         # Bumped whenever any workspace head moves or an app goes away, so readers in this
         # process (the gateway) know when what they cached may be stale.
         self.generation = 0
+        # Per app: blob writes, collection and the blob checks of a commit never interleave
+        # (a commit naming an old upload must not lose it to a collection in between).
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        self._store_bytes: dict[int, int] = {}  # per app, counted once, then kept up to date
+
+    def _lock(self, app: App) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(app.id, threading.Lock())
+
+    def _stored_bytes(self, app: App, store: BlobStore) -> int:
+        total = self._store_bytes.get(app.id)
+        if total is None:
+            total = sum(size for _, size, _ in store.stored())
+            self._store_bytes[app.id] = total
+        return total
+
+    def collect(self, app: App, store: BlobStore | None = None) -> int:
+        """Delete the app's uploads no revision names and nobody used for an hour; the
+        bytes freed. Call it holding the app's lock (``put_blob`` does)."""
+        store = store or self.blobs(app)
+        with self.engine.connect() as conn:
+            named = app_repo.referenced_blobs(conn, app.id)
+        cutoff = time.time() - UNNAMED_UPLOAD_SECONDS
+        freed = 0
+        for sha, size, mtime in list(store.stored()):
+            if sha not in named and mtime < cutoff:
+                store.remove(sha)
+                freed += size
+        self._store_bytes[app.id] = self._stored_bytes(app, store) - freed
+        return freed
 
     def blobs(self, app: App) -> BlobStore:
         """The blob store of ``app``."""
@@ -112,12 +155,40 @@ class Workspaces:
     def put_blob(self, app: App, data: bytes) -> str:
         """Store file content for a later commit; returns its SHA-256."""
         self.check_file_size(len(data))
-        return self.blobs(app).put(data)
+        sha = sha256_hex(data)
+        store = self.blobs(app)
+        most = self.limits.max_app_store_bytes
+        with self._lock(app):
+            if store.has(sha):
+                store.touch(sha)
+                return sha
+            if self._stored_bytes(app, store) + len(data) > most:
+                self.collect(app, store)
+            total = self._stored_bytes(app, store) + len(data)
+            if total > most:
+                raise LimitExceeded(
+                    f"app {app.slug!r} may keep at most {most} bytes of file content (every "
+                    f"revision and upload together); this upload would make it {total}",
+                    limit="max_app_store_bytes",
+                    max=most,
+                    actual=total,
+                )
+            store.put(data, sha)
+            self._store_bytes[app.id] = total
+        return sha
 
     def missing_blobs(self, app: App, shas: Iterable[str]) -> list[str]:
-        """Those of ``shas`` not yet stored for ``app``."""
+        """Those of ``shas`` not yet stored for ``app`` (the others count as just used, so
+        they are still there for the commit that names them)."""
         store = self.blobs(app)
-        return [sha for sha in shas if not store.has(check_sha(sha))]
+        missing = []
+        with self._lock(app):
+            for sha in shas:
+                if store.has(check_sha(sha)):
+                    store.touch(sha)
+                else:
+                    missing.append(sha)
+        return missing
 
     def head(self, app: App) -> Revision | None:
         """The app's current revision, or None before the first commit."""
@@ -155,6 +226,18 @@ class Workspaces:
         if len(set(paths)) != len(paths):
             dupes = sorted({p for p in paths if paths.count(p) > 1})
             raise BadRequest("a path appears more than once in one commit", paths=dupes[:10])
+        with self._lock(app):
+            return self._commit(app, base, changes, author, message, replace)
+
+    def _commit(
+        self,
+        app: App,
+        base: str | None,
+        changes: list[Change],
+        author: str,
+        message: str,
+        replace: bool,
+    ) -> tuple[Revision, bool]:
         base_rev = self.revision(app, base) if base is not None else None
         tree: Tree = {} if replace or base_rev is None else dict(base_rev.tree)
         store = self.blobs(app)
@@ -232,4 +315,6 @@ class Workspaces:
     def destroy(self, app: App) -> None:
         """Remove the app's blobs from disk."""
         self.generation = next(self._changes)
-        self.blobs(app).destroy()
+        with self._lock(app):
+            self.blobs(app).destroy()
+            self._store_bytes.pop(app.id, None)
