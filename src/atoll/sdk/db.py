@@ -72,9 +72,8 @@ class _Link(threading.local):
     def _connect(self) -> None:
         import socket
 
-        if self.pid == os.getpid():
-            self.close()  # (a connection inherited from a parent process is left to it)
-        self.sock = None
+        # Closing an inherited connection here (after a fork) leaves the parent's open.
+        self.close()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(TIMEOUT)
         try:

@@ -122,10 +122,9 @@ class Workspaces:
             self._store_bytes[app.id] = total
         return total
 
-    def collect(self, app: App, store: BlobStore | None = None) -> int:
+    def _collect(self, app: App, store: BlobStore) -> int:
         """Delete the app's uploads no revision names and nobody used for an hour; the
-        bytes freed. Call it holding the app's lock (``put_blob`` does)."""
-        store = store or self.blobs(app)
+        bytes freed. Called holding the app's lock."""
         with self.engine.connect() as conn:
             named = app_repo.referenced_blobs(conn, app.id)
         cutoff = time.time() - UNNAMED_UPLOAD_SECONDS
@@ -163,7 +162,7 @@ class Workspaces:
                 store.touch(sha)
                 return sha
             if self._stored_bytes(app, store) + len(data) > most:
-                self.collect(app, store)
+                self._collect(app, store)
             total = self._stored_bytes(app, store) + len(data)
             if total > most:
                 raise LimitExceeded(
