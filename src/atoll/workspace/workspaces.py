@@ -225,59 +225,50 @@ class Workspaces:
         if len(set(paths)) != len(paths):
             dupes = sorted({p for p in paths if paths.count(p) > 1})
             raise BadRequest("a path appears more than once in one commit", paths=dupes[:10])
+        # The blob checks through the insert under the app's lock: a collection in between
+        # could delete an old upload this commit names.
         with self._lock(app):
-            return self._commit(app, base, changes, author, message, replace)
-
-    def _commit(
-        self,
-        app: App,
-        base: str | None,
-        changes: list[Change],
-        author: str,
-        message: str,
-        replace: bool,
-    ) -> tuple[Revision, bool]:
-        base_rev = self.revision(app, base) if base is not None else None
-        tree: Tree = {} if replace or base_rev is None else dict(base_rev.tree)
-        store = self.blobs(app)
-        for change in changes:
-            if change.sha256 is None:
-                if change.path not in tree:
-                    raise NotFound(f"file {change.path!r} not found", path=change.path)
-                del tree[change.path]
-                continue
-            if not store.has(check_sha(change.sha256)):
-                raise BadRequest(
-                    f"content of {change.path!r} was not uploaded",
-                    path=change.path,
-                    sha256=change.sha256,
+            base_rev = self.revision(app, base) if base is not None else None
+            tree: Tree = {} if replace or base_rev is None else dict(base_rev.tree)
+            store = self.blobs(app)
+            for change in changes:
+                if change.sha256 is None:
+                    if change.path not in tree:
+                        raise NotFound(f"file {change.path!r} not found", path=change.path)
+                    del tree[change.path]
+                    continue
+                if not store.has(check_sha(change.sha256)):
+                    raise BadRequest(
+                        f"content of {change.path!r} was not uploaded",
+                        path=change.path,
+                        sha256=change.sha256,
+                    )
+                size = store.size(change.sha256)
+                self.check_file_size(size, change.path)
+                tree[change.path] = (change.sha256, size)
+            check_no_file_dir_clash(tree)
+            check_tree_limits(tree, self.limits)
+            if base_rev is not None and tree == base_rev.tree and base_rev.id == app.head_revision:
+                return base_rev, False
+            at = now()
+            parent = base_rev.id if base_rev else None
+            with self.engine.begin() as conn:
+                fresh = app_repo.get_app(conn, app.tenant_id, app.slug)
+                rev = Revision(
+                    id=revision_id(app.id, parent, tree, author, message, at.isoformat()),
+                    app_id=app.id,
+                    number=fresh.revision_count + 1,
+                    parent_id=parent,
+                    author=author,
+                    message=message,
+                    created_at=at,
+                    tree=tree,
+                    file_count=len(tree),
+                    total_bytes=sum(size for _, size in tree.values()),
                 )
-            size = store.size(change.sha256)
-            self.check_file_size(size, change.path)
-            tree[change.path] = (change.sha256, size)
-        check_no_file_dir_clash(tree)
-        check_tree_limits(tree, self.limits)
-        if base_rev is not None and tree == base_rev.tree and base_rev.id == app.head_revision:
-            return base_rev, False
-        at = now()
-        parent = base_rev.id if base_rev else None
-        with self.engine.begin() as conn:
-            fresh = app_repo.get_app(conn, app.tenant_id, app.slug)
-            rev = Revision(
-                id=revision_id(app.id, parent, tree, author, message, at.isoformat()),
-                app_id=app.id,
-                number=fresh.revision_count + 1,
-                parent_id=parent,
-                author=author,
-                message=message,
-                created_at=at,
-                tree=tree,
-                file_count=len(tree),
-                total_bytes=sum(size for _, size in tree.values()),
-            )
-            app_repo.insert_revision(conn, fresh, rev)
-        self.generation = next(self._changes)
-        return rev, True
+                app_repo.insert_revision(conn, fresh, rev)
+            self.generation = next(self._changes)
+            return rev, True
 
     def read(self, app: App, path: str, ref: str | None = None) -> tuple[bytes, str, Revision]:
         """The content and SHA-256 of ``path`` at a revision (the head by default)."""
