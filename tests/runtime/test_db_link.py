@@ -124,6 +124,7 @@ def test_an_answer_cut_short_is_not_retried(serve: Callable[..., UnixServer]) ->
 def test_malformed_and_error_answers_are_clear(serve: Callable[..., UnixServer]) -> None:
     replies = [
         b"garbage\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: -3\r\n\r\n",
         b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 11\r\n\r\nunreachable",
         b"HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\n{}",
         b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n[]",
@@ -134,8 +135,9 @@ def test_malformed_and_error_answers_are_clear(serve: Callable[..., UnixServer])
         return True
 
     serve(reply)
-    with pytest.raises(db.DatabaseUnavailable, match="malformed answer"):
-        db._pipeline([])
+    for _ in range(2):
+        with pytest.raises(db.DatabaseUnavailable, match="malformed answer"):
+            db._pipeline([])
     with pytest.raises(db.DatabaseUnavailable, match="502.*unreachable"):
         db._pipeline([])
     with pytest.raises(db.DatabaseError, match="400"):

@@ -116,6 +116,8 @@ class _Link(threading.local):
         try:
             status = int(lines[0].split(" ", 2)[1])
             length = int(fields.get("content-length", "0"))
+            if length < 0:
+                raise ValueError(length)
         except (IndexError, ValueError):
             raise OSError(f"the database socket sent a malformed answer: {lines[0]!r}") from None
         while len(rest) < length:
