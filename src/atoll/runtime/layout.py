@@ -73,31 +73,21 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 def mirror(src: Path, dst: Path, skip: set[str] | frozenset[str] = frozenset()) -> None:
     """Make ``dst`` a world-readable hard-linked copy of ``src`` (once; marked when done)."""
-    marker = dst / ".complete"
-    if marker.exists():
-        return
-    tmp = dst.with_name(dst.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    if src.is_dir():
-        shutil.copytree(
-            src,
-            tmp,
-            copy_function=_link_or_copy,
-            ignore=lambda d, names: [n for n in names if n in skip],
-            symlinks=True,
-        )
-    else:
-        tmp.mkdir(parents=True)
-        _link_or_copy(str(src), str(tmp / src.name))
-    for root, dirs, _files in os.walk(tmp):
-        for d in dirs:
-            os.chmod(os.path.join(root, d), 0o755)
-    os.chmod(tmp, 0o755)
-    (tmp / ".complete").write_text("")
-    try:
-        tmp.rename(dst)
-    except OSError:  # another process finished first
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    def fill(tmp: Path) -> None:
+        if src.is_dir():
+            shutil.copytree(
+                src,
+                tmp,
+                copy_function=_link_or_copy,
+                ignore=lambda d, names: [n for n in names if n in skip],
+                symlinks=True,
+                dirs_exist_ok=True,
+            )
+        else:
+            _link_or_copy(str(src), str(tmp / src.name))
+
+    _publish(dst, fill)
 
 
 def _digest(*parts: object) -> str:
@@ -109,7 +99,7 @@ def _publish(target: Path, fill: Callable[[Path], None]) -> None:
     mark it complete and rename it into place (a lost race to an identical build is fine)."""
     if (target / ".complete").exists():
         return
-    tmp = target.with_name(target.name + ".build")
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")  # processes may race
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     fill(tmp)
@@ -120,7 +110,7 @@ def _publish(target: Path, fill: Callable[[Path], None]) -> None:
     (tmp / ".complete").write_text("")
     try:
         tmp.rename(target)
-    except OSError:
+    except OSError:  # another process finished first
         shutil.rmtree(tmp, ignore_errors=True)
 
 
