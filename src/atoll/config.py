@@ -44,7 +44,33 @@ class RuntimeSettings(BaseSettings):
         "uids); default data_dir/runtime, or a folder under /tmp when that is not reachable.",
     )
     sandbox_uid_base: int = Field(
-        1_000_000, description="First unprivileged host uid given to sandboxes (one per slot)."
+        1_000_000,
+        ge=1,
+        description="First unprivileged host uid given to sandboxes (one per slot). Each "
+        "running instance reserves its own range of sandbox_uid_count uids from here on.",
+    )
+    sandbox_uid_count: int = Field(
+        4096, ge=16, description="Host uids (= sandbox slots) one instance reserves."
+    )
+    sandbox_uid_ranges: int = Field(
+        64,
+        ge=1,
+        description="How many ranges of sandbox_uid_count uids, one after the other from "
+        "sandbox_uid_base, the instances on one host choose from (the first free one).",
+    )
+    uid_reservation_dir: Path = Field(
+        Path("/run/atoll-uid-ranges"),
+        description="Host folder (created root-owned, mode 0700) where each running instance "
+        "holds a lock on the uid range it uses; the lock goes when the process does.",
+    )
+    cgroup_root: Path = Field(
+        Path("/sys/fs/cgroup"), description="Where the cgroup file systems (v1 or v2) are."
+    )
+    allow_no_cgroups: bool = Field(
+        False,
+        description="Start sandboxes even when the cgroup memory and pids controllers are not "
+        "usable, limited by rlimits alone (files in tmpfs, memfds and SysV shm are then not "
+        "counted against memory_mb). Announced at start.",
     )
     pool_size: int = Field(2, description="Generic pre-started sandboxes kept ready.")
     idle_seconds: float = Field(60.0, description="An idle app zygote exits after this long.")
@@ -65,6 +91,155 @@ class RuntimeSettings(BaseSettings):
         default_factory=list,
         description="host:port pairs on private or loopback addresses that apps may list "
         "under [egress] allow (all other private addresses are refused).",
+    )
+    python_index_url: str | None = Field(
+        None,
+        description="Package index uv resolves and installs [python] dependencies from "
+        "(default: uv's own default). Apps cannot choose an index, find-links or URLs.",
+    )
+    max_python_dependencies: int = Field(
+        64, ge=0, description="Most entries an app may list under [python] dependencies."
+    )
+    max_python_dependency_length: int = Field(
+        200, ge=1, description="Longest [python] dependencies entry, in characters."
+    )
+
+
+class HttpLimits(BaseSettings):
+    """Bounds on HTTP traffic at the platform's edges (control plane, gateway, DB service)."""
+
+    model_config = SettingsConfigDict(env_prefix="ATOLL_HTTP_", frozen=True)
+
+    head_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A client must send a whole request head (request line and headers) within "
+        "this many seconds of connecting or of starting a request; else 408 and the "
+        "connection closes (a connection that sent nothing just closes).",
+    )
+    max_head_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request head (request line and headers): 431."
+    )
+    max_headers: int = Field(200, ge=8, description="Most header lines in a request: 431.")
+    max_response_headers: int = Field(
+        100, ge=8, description="Most headers a function's response may carry (more: 500)."
+    )
+    max_response_header_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest total size of a function's response headers (more: 500).",
+    )
+
+
+class DatabaseSettings(BaseSettings):
+    """App environment databases: token lifetimes, the size quota, stream limits."""
+
+    model_config = SettingsConfigDict(env_prefix="ATOLL_DATABASE_", frozen=True)
+
+    token_ttl_seconds: int = Field(
+        3600, ge=60, description="Lifetime of a token from `atoll db url` unless it asks."
+    )
+    max_token_ttl_seconds: int = Field(
+        7 * 24 * 3600,
+        ge=60,
+        le=365 * 24 * 3600,
+        description="Longest lifetime `atoll db url --ttl` may ask for.",
+    )
+    proxy_token_ttl_seconds: int = Field(
+        3600,
+        ge=600,
+        description="Lifetime of the token a sandbox's database proxy adds (renewed before "
+        "it ends; the token never enters the sandbox).",
+    )
+    max_database_mb: int = Field(
+        1024, ge=1, description="Size quota of each app environment's database, in MiB."
+    )
+    max_streams: int = Field(1000, ge=1, description="Most open Hrana streams in all.")
+    max_streams_per_tenant: int = Field(
+        200, ge=1, description="Most open Hrana streams over all of one tenant's databases."
+    )
+    max_streams_per_database: int = Field(
+        100, ge=1, description="Most open Hrana streams on one database."
+    )
+    max_snapshots: int = Field(
+        20,
+        ge=1,
+        description="Snapshots kept per database (each a whole copy); taking another deletes "
+        "the oldest.",
+    )
+
+
+class ProxySettings(BaseSettings):
+    """Bounds on the egress and database sockets each sandbox gets (tenant code drives them)."""
+
+    model_config = SettingsConfigDict(env_prefix="ATOLL_PROXY_", frozen=True)
+
+    egress_max_connections: int = Field(
+        64, ge=1, description="Open connections one sandbox may hold to its egress proxy (503)."
+    )
+    egress_head_timeout_seconds: float = Field(
+        10.0, gt=0, description="A sandbox must send a whole request head within this long (408)."
+    )
+    egress_connect_timeout_seconds: float = Field(
+        10.0, gt=0, description="Resolving and connecting to an allowed target, at most (504)."
+    )
+    egress_idle_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="A tunnel or forwarded connection with no bytes either way this long closes.",
+    )
+    egress_max_lookups: int = Field(
+        2,
+        ge=1,
+        description="DNS lookups one sandbox's egress proxy runs at once (each holds a thread "
+        "of the pool the whole platform shares).",
+    )
+    database_max_connections: int = Field(
+        64, ge=1, description="Open connections one sandbox may hold to its database socket (503)."
+    )
+    database_idle_seconds: float = Field(
+        120.0, gt=0, description="A database connection with no new request this long closes."
+    )
+    database_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="One database request, from its body to the sandbox having read the whole "
+        "answer (504, or the connection closes).",
+    )
+    database_max_requests: int = Field(
+        4,
+        ge=1,
+        description="Database requests of one sandbox forwarded at once (each may hold an 8 MiB "
+        "request and a 64 MiB answer); the rest wait.",
+    )
+
+
+class LogSettings(BaseSettings):
+    """How much of the function logs the platform keeps, in memory and on disk."""
+
+    model_config = SettingsConfigDict(env_prefix="ATOLL_LOG_", frozen=True)
+
+    entries_per_environment: int = Field(
+        1000, ge=1, description="Newest entries of one app environment kept in memory."
+    )
+    bytes_per_environment: int = Field(
+        1 * MiB,
+        ge=1,
+        description="Most memory the kept entries of one app environment take (older entries "
+        "are read from its file); also the most waiting to be written before a write.",
+    )
+    environments: int = Field(
+        128,
+        ge=1,
+        description="App environments whose entries are kept in memory; the least recently "
+        "written are let go (their files remain).",
+    )
+    file_bytes: int = Field(5 * MiB, ge=1, description="A log file is rotated to .1 past this.")
+    open_files: int = Field(64, ge=1, description="Log files kept open for appending.")
+    follower_bytes: int = Field(
+        1 * MiB,
+        ge=1,
+        description="Entries waiting for one `logs --follow` reader; a slower reader misses some.",
     )
 
 
@@ -95,6 +270,19 @@ class Settings(BaseSettings):
     limits: Limits = Field(default_factory=Limits, description="Storage limits.")
     runtime: RuntimeSettings = Field(
         default_factory=RuntimeSettings, description="Function sandboxes and pools."
+    )
+    http: HttpLimits = Field(
+        default_factory=HttpLimits, description="Request head and response header bounds."
+    )
+    databases: DatabaseSettings = Field(
+        default_factory=DatabaseSettings,
+        description="App databases: token lifetimes, size quota, stream limits.",
+    )
+    proxies: ProxySettings = Field(
+        default_factory=ProxySettings, description="Each sandbox's egress and database sockets."
+    )
+    logs: LogSettings = Field(
+        default_factory=LogSettings, description="Function logs kept in memory and on disk."
     )
 
     @property

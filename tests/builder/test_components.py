@@ -264,23 +264,28 @@ def test_symlinks_out_of_the_app_are_refused(app: Path, tmp_path: Path) -> None:
 
 
 def test_lockfiles_may_only_point_at_the_registry() -> None:
+    registry = "https://npm.mirror.invalid/"
     good = {
+        "lockfileVersion": 3,
         "packages": {
             "": {},
-            "node_modules/clsx": {"resolved": "https://registry.npmjs.org/clsx/-/clsx-2.1.1.tgz"},
-        }
+            "node_modules/clsx": {
+                "version": "2.1.1",
+                "resolved": registry + "clsx/-/clsx-2.1.1.tgz",
+            },
+        },
     }
-    check_lockfile(json.dumps(good).encode())
+    check_lockfile(json.dumps(good).encode(), registry)
     for entry in (
         {"resolved": "file:/etc"},
         {"resolved": "https://evil.example/x.tgz"},
         {"link": True},
     ):
-        bad = {"packages": {"node_modules/x": entry}}
+        bad = {"lockfileVersion": 3, "packages": {"node_modules/x": entry}}
         with pytest.raises(BadInput, match="lockfile installs node_modules/x"):
-            check_lockfile(json.dumps(bad).encode())
+            check_lockfile(json.dumps(bad).encode(), registry)
     with pytest.raises(BadInput, match="not valid JSON"):
-        check_lockfile(b"{")
+        check_lockfile(b"{", registry)
 
 
 def test_css_imports_by_url_are_reported(app: Path, tmp_path: Path) -> None:

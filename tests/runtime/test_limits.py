@@ -67,10 +67,29 @@ def test_missing_toml_means_defaults(tmp_path: Path) -> None:
     assert load_app_config(tmp_path, CEILING).limits == AppLimits()
 
 
-@pytest.mark.parametrize("entry", ["example.com", "example.com:http", ":80", "h:70000"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "example.com",
+        "example.com:http",
+        ":80",
+        "h:70000",
+        "h:\u00b2",  # a digit to str.isdigit(), not to int()
+        "h:\u0664\u0664\u0663",  # Arabic-Indic digits
+        "evil host:80",
+        "h\r\nx:80",
+        "h/path:80",
+        "x" * 300 + ":80",
+    ],
+)
 def test_bad_egress_entries(entry: str) -> None:
     with pytest.raises(BuildFailed):
         parse_app_config({"egress": {"allow": [entry]}}, CEILING)
+
+
+def test_egress_lists_are_bounded() -> None:
+    with pytest.raises(BuildFailed, match="at most"):
+        parse_app_config({"egress": {"allow": [f"h{n}.example:443" for n in range(1000)]}}, CEILING)
 
 
 def test_host_port_parsing() -> None:

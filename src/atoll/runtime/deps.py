@@ -1,7 +1,9 @@
 """Dependency layers: ``[python] dependencies`` resolved and installed once per lock by uv.
 
 Only wheels are installed (``--no-build``): building a source distribution would run the
-package's build code as root on the host.
+package's build code as root on the host. uv reads only what the platform gives it: checked
+requirement lines (``requirements.py``), the operator's index, no config files, and a
+working folder of the platform's; tenants see its output only as ``installer_summary``.
 
 A layer is ``<layers>/<sha256 of the resolved lock>/site`` and is shared by every app whose
 dependencies resolve to the same lock. Sandboxes see the layers folder read-only at
@@ -15,16 +17,20 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from atoll.errors import BuildFailed
 
+from .requirements import installer_summary, pinned_lines, requirement_line
 from .sandbox import LAYERS_DIR
+
+log = logging.getLogger("atoll.runtime")
 
 INSTALL_TIMEOUT = 600.0
 
@@ -53,6 +59,27 @@ def find_uv() -> str:
     return found
 
 
+# uv settings from the environment that only affect how it talks to the network; every other
+# UV_ variable (indexes, find-links, config files, ...) is dropped: the index is a setting.
+_UV_TRANSPORT = frozenset(
+    {"UV_CACHE_DIR", "UV_NATIVE_TLS", "UV_SYSTEM_CERTS", "UV_HTTP_TIMEOUT", "UV_OFFLINE"}
+)
+
+
+def uv_environment(environ: Mapping[str, str], index_url: str | None) -> dict[str, str]:
+    """The environment uv runs in: the platform's, with package sources from settings only."""
+    env = {
+        key: value
+        for key, value in environ.items()
+        if not key.startswith(("UV_", "PIP_")) or key in _UV_TRANSPORT
+    }
+    env["UV_NO_CONFIG"] = "1"
+    if index_url:
+        # An environment variable, not an argument: index URLs may carry credentials.
+        env["UV_DEFAULT_INDEX"] = index_url
+    return env
+
+
 def lock_digest(lock: str) -> str:
     """The content address of a resolved lock (comments and blank lines ignored)."""
     lines = [line.split("#", 1)[0].strip() for line in lock.splitlines()]
@@ -68,23 +95,33 @@ class DependencyLayers:
         python: str | None = None,
         uv: str | None = None,
         locks: Path | None = None,
+        *,
+        index_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.root = root
         # Resolved locks live outside the mounted layers folder: they name other apps' deps.
         self.locks = locks or root.parent / "locks"
         self.python = python or sys.executable
         self._uv = uv
+        self._env = uv_environment(os.environ if environ is None else environ, index_url)
         self._locks: dict[str, asyncio.Lock] = {}
         self._resolved: dict[tuple[str, ...], str] = {}
+        self._pending: dict[tuple[str, ...], asyncio.Future[str]] = {}
 
     async def _run(self, *args: str, stdin: bytes | None = None) -> str:
         uv = self._uv or find_uv()
+        # uv looks for config files from its working folder up: run it in one of ours.
+        self.locks.mkdir(parents=True, exist_ok=True)
         proc = await asyncio.create_subprocess_exec(
             uv,
             *args,
+            "--no-config",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            cwd=self.locks,
+            env=self._env,
         )
         try:
             out, err = await asyncio.wait_for(proc.communicate(stdin), INSTALL_TIMEOUT)
@@ -93,25 +130,50 @@ class DependencyLayers:
             await proc.wait()
             raise BuildFailed("installing dependencies took too long") from None
         if proc.returncode != 0:
-            message = err.decode(errors="replace").strip().splitlines()
+            text = err.decode(errors="replace")
+            log.warning("uv %s exited with %s:\n%s", " ".join(args[:2]), proc.returncode, text)
+            # Tenants get a summary without host paths, URLs (the index may carry a token)
+            # or anything quoted from files; the operator's log has all of it.
+            summary = installer_summary(text)
+            # uv wraps long lines to the terminal's width: one line for the message.
+            short = " ".join(summary.split())
+            short = short if len(short) <= 400 else "..." + short[-400:]
             raise BuildFailed(
                 "installing [python] dependencies failed: "
-                + (message[-1] if message else f"uv exited with {proc.returncode}"),
-                output="\n".join(message[-30:]),
+                + (short or f"uv exited with {proc.returncode}"),
+                output=summary,
             )
-        return out.decode()
+        return out.decode(errors="replace")
 
     async def resolve(self, requirements: Sequence[str]) -> str:
         """The pinned lock for ``requirements``, resolved once and then kept on disk.
 
         Keeping it means a restart neither needs the index nor picks up newer versions.
+        Each requirement is checked again here: they become lines of a requirements file.
         """
-        key = tuple(sorted(requirements))
+        key = tuple(sorted(requirement_line(r) for r in requirements))
+        if key in self._resolved:
+            return self._resolved[key]
+        # Every request to an app that is not running yet asks for its layer: concurrent
+        # requests share one uv run (and its failure) instead of starting one each.
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._resolve(key))
+            self._pending[key] = pending
+
+            def forget(done: asyncio.Future[str]) -> None:
+                self._pending.pop(key, None)
+                if not done.cancelled():
+                    done.exception()  # mark it seen: every waiter may have been cancelled
+
+            pending.add_done_callback(forget)
+        return await asyncio.shield(pending)
+
+    async def _resolve(self, key: tuple[str, ...]) -> str:
         cached = self.locks / (lock_digest("\n".join(key)) + ".lock")
-        if key not in self._resolved and cached.exists():
-            self._resolved[key] = cached.read_text()
-        if key not in self._resolved:
-            self._resolved[key] = await self._run(
+        lock = _read_lock(cached)
+        if lock is None:
+            resolved = await self._run(
                 "pip",
                 "compile",
                 "-",
@@ -121,22 +183,27 @@ class DependencyLayers:
                 "--quiet",
                 "--no-annotate",
                 "--no-build",
-                stdin="\n".join(requirements).encode(),
+                stdin=("\n".join(key) + "\n").encode(),
             )
-            cached.parent.mkdir(parents=True, exist_ok=True)
+            lock = "".join(f"{pin}\n" for pin in pinned_lines(resolved))
             tmp = cached.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(self._resolved[key])
+            tmp.write_text(lock)
             tmp.replace(cached)
-        return self._resolved[key]
+        self._resolved[key] = lock
+        return lock
 
     async def ensure(self, requirements: Sequence[str]) -> Layer | None:
         """The layer for ``requirements``, installed if needed; None when there are none."""
         if not requirements:
             return None
-        return await self.ensure_lock(await self.resolve(requirements))
+        lock = await self.resolve(requirements)
+        # Markers can exclude every requirement on this platform: nothing to install.
+        return await self.ensure_lock(lock) if lock else None
 
     async def ensure_lock(self, lock: str) -> Layer:
-        """The layer for an already resolved lock, installed if needed."""
+        """The layer for an already resolved lock (pinned lines only), installed if needed."""
+        # Only ``name==version`` lines are ever written where ``uv pip install -r`` reads.
+        lock = "".join(f"{pin}\n" for pin in pinned_lines(lock))
         digest = lock_digest(lock)
         layer = Layer(digest, self.root / digest)
         if (layer.path / ".complete").exists():
@@ -186,3 +253,24 @@ class DependencyLayers:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(layer.path)
         tmp.rename(layer.path)
+
+
+def _read_lock(path: Path) -> str | None:
+    """A cached lock in normalized form, or None (and the file removed) when it is unusable."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("dropping unreadable dependency lock %s: %s", path, exc)
+        path.unlink(missing_ok=True)
+        return None
+    try:
+        pins = pinned_lines(text)
+    except BuildFailed:
+        # Written by an older platform or by someone else: resolve again instead of
+        # handing uv a line that is not a pin.
+        log.warning("dropping dependency lock %s: it holds lines that are not pins", path)
+        path.unlink(missing_ok=True)
+        return None
+    return "".join(f"{pin}\n" for pin in pins)

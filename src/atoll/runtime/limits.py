@@ -6,6 +6,7 @@ I/O-free except ``load_app_config``, which only reads the one file.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +14,11 @@ from typing import Any
 
 from atoll.config import RuntimeSettings
 from atoll.errors import BuildFailed
+
+from .requirements import requirement_lines
+
+# Field defaults only (no environment): for callers that pass no settings.
+_DEFAULT_RUNTIME = RuntimeSettings.model_construct()
 
 MiB = 1024 * 1024
 
@@ -95,17 +101,33 @@ class AppConfig:
     dependencies: tuple[str, ...] = ()
 
 
+# A DNS name, an IPv4 address or the inside of "[v6]": letters, digits, ".", "-", ":".
+_EGRESS_HOST = re.compile(r"[A-Za-z0-9.:-]{1,253}")
+MAX_EGRESS_ENTRIES = 64
+
+
 def parse_host_port(entry: str) -> tuple[str, int]:
     """``host:port`` (``[v6]:port`` too) split and checked."""
     host, sep, port = entry.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise BuildFailed(f'[egress] allow entries are "host:port", got {entry!r}', entry=entry)
+    # ASCII only: str.isdigit() also accepts digits like "²" that int() refuses.
+    if (
+        not sep
+        or not _EGRESS_HOST.fullmatch(host)
+        or not (port.isascii() and port.isdigit())
+        or not 0 < int(port) < 65536
+    ):
+        raise BuildFailed(
+            f'[egress] allow entries are "host:port", got {entry[:100]!r}', entry=entry[:100]
+        )
     return host.lower(), int(port)
 
 
-def parse_app_config(data: Mapping[str, Any], ceiling: AppLimits) -> AppConfig:
-    """An AppConfig from parsed ``atoll.toml`` data."""
+def parse_app_config(
+    data: Mapping[str, Any], ceiling: AppLimits, settings: RuntimeSettings | None = None
+) -> AppConfig:
+    """An AppConfig from parsed ``atoll.toml`` data (dependency caps from ``settings``)."""
+    settings = settings or _DEFAULT_RUNTIME
     limits = data.get("limits", {})
     egress = data.get("egress", {})
     python = data.get("python", {})
@@ -115,14 +137,22 @@ def parse_app_config(data: Mapping[str, Any], ceiling: AppLimits) -> AppConfig:
     deps = python.get("dependencies", [])
     if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
         raise BuildFailed("[egress] allow must be a list of strings")
-    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-        raise BuildFailed("[python] dependencies must be a list of strings")
+    # Entries become lines of the requirements file uv reads: plain requirements only.
+    requirements = requirement_lines(
+        deps,
+        max_count=settings.max_python_dependencies,
+        max_length=settings.max_python_dependency_length,
+    )
+    if len(allow) > MAX_EGRESS_ENTRIES:
+        raise BuildFailed(f"[egress] allow lists at most {MAX_EGRESS_ENTRIES} host:port entries")
     for entry in allow:
         parse_host_port(entry)
-    return AppConfig(merge_limits(limits, ceiling), tuple(allow), tuple(deps))
+    return AppConfig(merge_limits(limits, ceiling), tuple(allow), requirements)
 
 
-def load_app_config(code_dir: Path, ceiling: AppLimits) -> AppConfig:
+def load_app_config(
+    code_dir: Path, ceiling: AppLimits, settings: RuntimeSettings | None = None
+) -> AppConfig:
     """The AppConfig of the app in ``code_dir`` (defaults when it has no ``atoll.toml``)."""
     path = code_dir / "atoll.toml"
     if not path.is_file():
@@ -131,4 +161,4 @@ def load_app_config(code_dir: Path, ceiling: AppLimits) -> AppConfig:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BuildFailed(f"atoll.toml is not valid TOML: {exc}") from exc
-    return parse_app_config(data, ceiling)
+    return parse_app_config(data, ceiling, settings)
