@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,32 @@ def test_bwrap_command_isolates_everything() -> None:
     assert not any(a == "/" for i, a in enumerate(argv) if argv[i - 1] == "--ro-bind")
     assert argv[argv.index("--") + 1] == "/opt/py/bin/python3"
     assert argv[-1] == "7"
+
+
+def _tmpfs_sizes(argv: list[str]) -> dict[str, int]:
+    """Each ``--tmpfs`` target with the ``--size`` that precedes it (bwrap's order)."""
+    sizes, size = {}, None
+    for flag, value in zip(argv, argv[1:], strict=False):
+        if flag == "--size":
+            size = int(value)
+        elif flag == "--tmpfs":
+            assert size is not None, f"{value} is an unbounded tmpfs"
+            sizes[value], size = size, None
+    return sizes
+
+
+def test_every_writable_tmpfs_is_sized_and_dev_is_read_only() -> None:
+    argv = BwrapBackend("/usr/bin/bwrap").command(SPEC, 7, 9)
+    assert _tmpfs_sizes(argv) == {"/tmp": 16 << 20, "/dev/shm": 16 << 20}
+    # bwrap's /dev is a tmpfs of its own: read-only once /dev/shm is mounted on it.
+    assert argv.index("--dev") < argv.index("/dev/shm") < argv.index("--remount-ro")
+    remounted = [argv[i + 1] for i, a in enumerate(argv) if a == "--remount-ro"]
+    assert remounted == ["/dev", "/"]
+    smaller = BwrapBackend("/usr/bin/bwrap").command(
+        dataclasses.replace(SPEC, shm_bytes=1 << 20), 7, 9
+    )
+    assert _tmpfs_sizes(smaller)["/dev/shm"] == 1 << 20
+    assert SPEC.tmpfs_bytes == 32 << 20
 
 
 def test_runsc_is_offered_only_when_installed() -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import struct
+import subprocess
+import sys
+
+import pytest
 
 from atoll.runtime import seccomp
 
@@ -37,3 +42,69 @@ def test_jumps_stay_inside_the_program() -> None:
         if code in (seccomp.BPF_JEQ_K, seccomp.BPF_JGE_K, seccomp.BPF_JSET_K):
             assert index + 1 + max(jt, jf) < len(insns)
     assert len(insns) < 4096  # BPF_MAXINSNS
+
+
+# Installs the filter read from stdin on itself (as bwrap does), then reports what the kernel
+# answers for each socket family: the program is judged by a real kernel, not by decoding it.
+_UNDER_FILTER = r"""
+import ctypes, errno, json, socket, sys
+
+program = sys.stdin.buffer.read()
+libc = ctypes.CDLL(None, use_errno=True)
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+buffer = ctypes.create_string_buffer(program, len(program))
+fprog = SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+ulong = ctypes.c_ulong
+assert libc.prctl(38, ulong(1), ulong(0), ulong(0), ulong(0)) == 0  # PR_SET_NO_NEW_PRIVS
+assert libc.prctl(22, ulong(2), ctypes.byref(fprog), ulong(0), ulong(0)) == 0  # SECCOMP filter
+
+def outcome(call):
+    try:
+        call()
+        return "ok"
+    except OSError as exc:
+        return errno.errorcode[exc.errno]
+
+def raw_socket(family, kind):
+    fd = libc.syscall(41, family, kind, 0)  # below Python's socket module
+    return "ok" if fd >= 0 else errno.errorcode[ctypes.get_errno()]
+
+S = socket
+print(json.dumps({
+    "unix": outcome(lambda: S.socket(S.AF_UNIX, S.SOCK_STREAM).close()),
+    "inet": outcome(lambda: S.socket(S.AF_INET, S.SOCK_DGRAM).close()),
+    "inet6": outcome(lambda: S.socket(S.AF_INET6, S.SOCK_STREAM).close()),
+    "unix_pair": outcome(lambda: [s.close() for s in S.socketpair(S.AF_UNIX)]),
+    "vsock": outcome(lambda: S.socket(40, S.SOCK_STREAM)),
+    "netlink": outcome(lambda: S.socket(S.AF_NETLINK, S.SOCK_RAW, 0)),
+    "packet": outcome(lambda: S.socket(S.AF_PACKET, S.SOCK_RAW, 0)),
+    "alg": outcome(lambda: S.socket(38, S.SOCK_SEQPACKET, 0)),
+    "vsock_raw": raw_socket(40, S.SOCK_STREAM),
+    "netlink_raw": raw_socket(16, S.SOCK_RAW),
+    # The family is an int: high bits of the register must not smuggle a family past.
+    "vsock_high_bits": raw_socket((1 << 32) | 40, S.SOCK_STREAM),
+    "vsock_pair": outcome(lambda: S.socketpair(40, S.SOCK_STREAM)),
+    "netlink_pair": outcome(lambda: S.socketpair(S.AF_NETLINK, S.SOCK_RAW)),
+}))
+"""
+
+
+@pytest.mark.skipif(not seccomp.supported(), reason="the filter is for x86_64")
+def test_only_unix_and_ip_socket_families_can_be_opened() -> None:
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", _UNDER_FILTER],
+        input=seccomp.build_filter(),
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    seen = json.loads(done.stdout)
+    allowed = {"unix", "inet", "inet6", "unix_pair"}
+    assert {k: v for k, v in seen.items() if k in allowed} == dict.fromkeys(allowed, "ok")
+    # Refused with an errno (never a kill): programs probing for a family carry on.
+    assert {k: v for k, v in seen.items() if k not in allowed} == {
+        k: "EAFNOSUPPORT" for k in seen if k not in allowed
+    }

@@ -1,12 +1,18 @@
 """Host folders that sandboxes see, all reachable by the unprivileged sandbox uids.
 
-    <runtime_dir>/                  0711
+    <runtime_dir>/                  0711, the platform's own (``secure_directory``)
       python-<digest>/              hard-linked copy of the Python runtime (stdlib, libpython)
       sdk-<digest>/atoll/           the SDK, mounted as /opt/atoll/lib (import atoll)
       base-<digest>/                pydantic & friends, mounted as /opt/atoll/base
       layers/<digest>/              dependency layers (0711: reachable only by digest)
+      locks/                        resolved dependency locks (0700: the platform's only)
+      slots/<n>/                    0500, owned by the slot's uid: no one else can look in
       slots/<n>/app/                one sandbox's app code (/app inside)
       slots/<n>/run/                its sockets (/run/atoll inside)
+
+Every sandbox runs what is in here, so the folder must be one no other local user could have
+made or can change: it is created by this process or adopted only when it already is such a
+folder, and ``.complete`` markers are trusted only on folders this process's user owns.
 
 The Python runtime lives under /root here, which the sandbox uids cannot traverse, so it is
 mirrored once with hard links (a copy when the file system differs).
@@ -14,6 +20,7 @@ mirrored once with hard links (a copy when the file system differs).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -24,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import atoll.sdk
+from atoll.errors import Unavailable
 
 SKIP_STDLIB = {
     "site-packages",
@@ -53,11 +61,81 @@ def reachable_by_others(path: Path) -> bool:
 
 
 def choose_runtime_dir(preferred: Path) -> Path:
-    """``preferred`` if sandboxes can reach it, else a per-installation folder under /tmp."""
+    """``preferred`` if sandboxes can reach it, else a per-installation folder under /tmp.
+
+    The fallback's name is predictable: ``secure_directory`` is what keeps a folder someone
+    else made there from being used.
+    """
     if reachable_by_others(preferred.parent if not preferred.exists() else preferred):
         return preferred
     digest = hashlib.sha256(str(preferred.resolve()).encode()).hexdigest()[:12]
     return Path("/tmp") / f"atoll-runtime-{digest}"
+
+
+def _unsafe_ancestor(folder: Path) -> str | None:
+    """Why someone other than this user or root could swap entries below ``folder``, or None.
+
+    A folder whose owner is someone else, or that others may write to, lets them rename what
+    is in it. Sticky folders owned by root (like /tmp) are fine: others may add entries there
+    but not move or remove ours.
+    """
+    euid = os.geteuid()
+    for part in [folder, *folder.parents]:
+        info = os.lstat(part)
+        if info.st_uid not in (0, euid):
+            return f"{part} belongs to uid {info.st_uid}"
+        if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+            return f"{part} can be written by other users (mode {stat.S_IMODE(info.st_mode):o})"
+    return None
+
+
+def secure_directory(path: Path, mode: int) -> Path:
+    """``path`` as a folder of this process's user with ``mode``: made here, or refused.
+
+    A missing folder is created exclusively (its missing parents too, 0755). One that exists
+    is adopted only when it is a real folder (no symlink), owned by this process's user and
+    not writable by group or others; every ancestor must be one only root or this user can
+    change. Anything else is Unavailable naming the path. Returns the absolute path.
+    """
+    path = Path(os.path.abspath(path))
+    if not os.path.lexists(path.parent):
+        secure_directory(path.parent, 0o755)
+    parent = path.parent.resolve(strict=True)
+    if (reason := _unsafe_ancestor(parent)) is not None:
+        raise Unavailable(
+            f"refusing to use {path}: {reason}, so another local user could replace it",
+            path=str(path),
+        )
+    target = parent / path.name
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(target, 0o700)
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        what = "a symlink" if os.path.islink(target) else "not a folder"
+        raise Unavailable(
+            f"refusing to use {target}: it is {what} ({exc.strerror}); remove it",
+            path=str(target),
+        ) from exc
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != os.geteuid():
+            raise Unavailable(
+                f"refusing to use {target}: it belongs to uid {info.st_uid}, not to atoll's "
+                f"uid {os.geteuid()} (created by another local user?); remove it",
+                path=str(target),
+                owner=info.st_uid,
+            )
+        if info.st_mode & 0o022:
+            raise Unavailable(
+                f"refusing to use {target}: other users can write to it "
+                f"(mode {stat.S_IMODE(info.st_mode):o}); remove it",
+                path=str(target),
+            )
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+    return target
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -94,10 +172,40 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()[:16]
 
 
+def is_complete(target: Path) -> bool:
+    """Whether ``target`` is a finished build of ours; Unavailable when it is someone else's.
+
+    The marker says "fully built", which only means something when this user made both the
+    folder and the marker and no one else could have changed the folder since.
+    """
+    try:
+        folder = os.lstat(target)
+    except FileNotFoundError:
+        return False
+    marker_path = target / ".complete"
+    try:
+        marker: os.stat_result | None = os.lstat(marker_path)
+    except FileNotFoundError:
+        marker = None
+    euid = os.geteuid()
+    if not stat.S_ISDIR(folder.st_mode) or folder.st_uid != euid or folder.st_mode & 0o022:
+        raise Unavailable(
+            f"refusing to use {target}: not a folder of atoll's uid {euid} that only it can "
+            f"change (owner uid {folder.st_uid}, mode {stat.S_IMODE(folder.st_mode):o})",
+            path=str(target),
+        )
+    if marker is not None and (not stat.S_ISREG(marker.st_mode) or marker.st_uid != euid):
+        raise Unavailable(
+            f"refusing to trust {marker_path}: not a file of atoll's uid {euid}",
+            path=str(marker_path),
+        )
+    return marker is not None
+
+
 def _publish(target: Path, fill: Callable[[Path], None]) -> None:
     """Build ``target`` once: fill a temp folder, open its folders to the sandbox uids,
     mark it complete and rename it into place (a lost race to an identical build is fine)."""
-    if (target / ".complete").exists():
+    if is_complete(target):
         return
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")  # processes may race
     shutil.rmtree(tmp, ignore_errors=True)
@@ -118,15 +226,13 @@ class RuntimeLayout:
     """The folders above, created on demand."""
 
     def __init__(self, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self.root = root = root.resolve()  # bwrap runs with cwd "/": mount sources are absolute
-        os.chmod(self.root, 0o711)
-        self.layers = root / "layers"
-        self.layers.mkdir(exist_ok=True)
-        os.chmod(self.layers, 0o711)
-        self.slots = root / "slots"
-        self.slots.mkdir(exist_ok=True)
-        os.chmod(self.slots, 0o711)
+        # Absolute and resolved: bwrap runs with cwd "/", so mount sources must be absolute.
+        self.root = root = secure_directory(root, 0o711)
+        self.layers = secure_directory(root / "layers", 0o711)
+        self.slots = secure_directory(root / "slots", 0o711)
+        # Resolved dependency locks (DependencyLayers keeps them here): they name other
+        # apps' dependencies, so no one but the platform reads them.
+        self.locks = secure_directory(root / "locks", 0o700)
         self.python_prefix = Path(sys.base_prefix)
         self.python_exe = Path(sys.executable).resolve()
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -184,13 +290,19 @@ class RuntimeLayout:
         """The interpreter's path inside the sandbox (same prefix as on the host)."""
         return str(self.python_prefix / "bin" / "python3")
 
-    def slot(self, index: int) -> Path:
-        """A fresh, empty slot folder for sandbox ``index``."""
+    def slot(self, index: int, uid: int) -> Path:
+        """A fresh, empty slot folder for sandbox ``index``, which runs as host ``uid``.
+
+        The slot holds the tenant's code and the sockets to its database and egress proxies:
+        only ``uid`` may enter it (0500, so it cannot rename what root put there either);
+        bwrap, running as ``uid``, mounts ``app`` and ``run`` read-only.
+        """
         path = self.slots / str(index)
         shutil.rmtree(path, ignore_errors=True)
-        (path / "app").mkdir(parents=True)
-        (path / "run").mkdir()
-        os.chmod(path, 0o755)
-        os.chmod(path / "app", 0o755)
-        os.chmod(path / "run", 0o755)
+        os.mkdir(path, 0o700)
+        for name in ("app", "run"):
+            os.mkdir(path / name)
+            os.chmod(path / name, 0o755)
+        os.chown(path, uid, uid)
+        os.chmod(path, 0o500)
         return path

@@ -1,26 +1,119 @@
-"""Slots (a folder and a host uid per sandbox) and the pool of generic warm sandboxes."""
+"""Slots (a folder and a host uid per sandbox), the uid range they come from, and the pool
+of generic warm sandboxes."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import contextlib
+import errno
+import fcntl
+import os
+import re
+import weakref
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+from atoll.errors import Unavailable
+
+from .layout import secure_directory
 from .zygote import Sandbox
+
+_RANGE_FILE = re.compile(r"^(\d+)-(\d+)\.lock$")
+_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class UidRange:
+    """Host uids ``start .. start + count - 1``, held for as long as this object lives.
+
+    ``reserve`` takes the first range no other running instance on this host holds. A
+    reservation is an ``flock`` on ``<folder>/<start>-<count>.lock``: the kernel drops it
+    when the holder's process ends, however it ends, so a crashed instance frees its range.
+    """
+
+    def __init__(self, start: int, count: int, fd: int | None = None) -> None:
+        self.start = start
+        self.count = count
+        self._release = weakref.finalize(self, os.close, fd) if fd is not None else None
+
+    @property
+    def stop(self) -> int:
+        """One past the last uid."""
+        return self.start + self.count
+
+    @classmethod
+    def reserve(cls, folder: Path, base: int, count: int, ranges: int) -> UidRange:
+        """The first of ``ranges`` ranges of ``count`` uids from ``base`` on that is free."""
+        folder = secure_directory(folder, 0o700)
+        guard = os.open(folder / ".guard", _OPEN_FLAGS, 0o600)
+        try:
+            # One reserver at a time: the scan and the new lock are one step.
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            held = _held_ranges(folder)
+            for index in range(ranges):
+                start = base + index * count
+                if any(start < stop and other < start + count for other, stop in held):
+                    continue
+                fd = os.open(folder / f"{start}-{count}.lock", _OPEN_FLAGS, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(fd)
+                    raise
+                return cls(start, count, fd)
+        finally:
+            os.close(guard)
+        raise Unavailable(
+            f"every sandbox uid range ({ranges} x {count} from {base}) is in use by other atoll "
+            f"instances on this host (see {folder}); set ATOLL_RUNTIME_SANDBOX_UID_BASE or "
+            "ATOLL_RUNTIME_SANDBOX_UID_RANGES",
+            folder=str(folder),
+        )
+
+    def release(self) -> None:
+        """Let other instances have the range (idempotent)."""
+        if self._release is not None:
+            self._release()
+
+
+def _held_ranges(folder: Path) -> list[tuple[int, int]]:
+    """(start, stop) of every range a live process holds; stale files are removed."""
+    held = []
+    for name in os.listdir(folder):
+        match = _RANGE_FILE.match(name)
+        if match is None:
+            continue
+        start, count = int(match[1]), int(match[2])
+        try:
+            fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            held.append((start, start + count))
+        else:
+            os.unlink(folder / name)  # its holder is gone
+        finally:
+            os.close(fd)
+    return held
 
 
 class SlotAllocator:
-    """Hands out slot numbers; slot ``n`` runs as host uid ``base_uid + n``."""
+    """Hands out slot numbers; slot ``n`` runs as host uid ``uids.start + n``."""
 
-    def __init__(self, base_uid: int, size: int = 4096) -> None:
-        self.base_uid = base_uid
-        self._free = collections.deque(range(size))
+    def __init__(self, uids: UidRange) -> None:
+        self.uids = uids
+        self.base_uid = uids.start
+        self.size = uids.count
+        self._free = collections.deque(range(uids.count))
 
     def take(self) -> int:
         """A free slot number."""
         if not self._free:
-            raise RuntimeError("no free sandbox slots")
+            raise Unavailable("no free sandbox slots", slots=self.size)
         return self._free.popleft()
 
     def give_back(self, slot: int) -> None:
@@ -30,6 +123,10 @@ class SlotAllocator:
     def uid(self, slot: int) -> int:
         """The host uid of a slot."""
         return self.base_uid + slot
+
+    def release(self) -> None:
+        """Give the uid range up, once no sandbox runs as one of its uids any more."""
+        self.uids.release()
 
 
 class WarmPool:

@@ -50,7 +50,18 @@ class SandboxSpec:
     python: str
     mounts: tuple[Mount, ...]
     tmp_bytes: int
+    shm_bytes: int | None = None  # size of /dev/shm; None: the same as /tmp
     argv_tail: tuple[str, ...] = ()
+
+    @property
+    def shm_size(self) -> int:
+        """The size of the sandbox's /dev/shm."""
+        return self.tmp_bytes if self.shm_bytes is None else self.shm_bytes
+
+    @property
+    def tmpfs_bytes(self) -> int:
+        """RAM the sandbox's writable tmpfs mounts (/tmp and /dev/shm) may hold together."""
+        return self.tmp_bytes + self.shm_size
 
 
 class SandboxProcess:
@@ -173,6 +184,17 @@ class BwrapBackend(SandboxBackend):
             "--proc",
             "/proc",
             "--dev",
+            "/dev",
+            # bwrap's /dev and its /dev/shm folder are one unbounded tmpfs writable by the
+            # sandbox uid: /dev/shm gets a sized tmpfs of its own, then /dev goes read-only
+            # (device nodes are mounts of their own and keep working).
+            "--size",
+            str(spec.shm_size),
+            "--perms",
+            "1777",
+            "--tmpfs",
+            "/dev/shm",
+            "--remount-ro",
             "/dev",
             "--size",
             str(spec.tmp_bytes),

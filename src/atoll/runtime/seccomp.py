@@ -3,8 +3,9 @@
 The program checks the architecture first (anything but x86_64, including i386 via
 ``int 0x80``, kills the process), refuses x32 syscall numbers, refuses namespace-creating
 ``clone`` flags, answers ``clone3`` with ENOSYS (so libc falls back to ``clone`` whose flags
-we can see), and answers every syscall in ``DENIED`` with EPERM. Everything else is allowed;
-the namespaces, the read-only mounts and the rlimits do the rest.
+we can see), answers ``socket``/``socketpair`` with EAFNOSUPPORT for every address family but
+those in ``SOCKET_FAMILIES``, and answers every syscall in ``DENIED`` with EPERM. Everything
+else is allowed; the namespaces, the read-only mounts and the rlimits do the rest.
 """
 
 from __future__ import annotations
@@ -94,6 +95,13 @@ DENIED: dict[str, int] = {
 }
 CLONE = 56
 CLONE3 = 435
+SOCKET = 41
+SOCKETPAIR = 53
+# AF_UNIX, AF_INET, AF_INET6: what functions need. Every other family is refused because the
+# network namespace does not confine it (AF_VSOCK reaches the hypervisor and its other
+# guests) or because it is kernel attack surface a function has no use for (netlink,
+# packet, alg, bluetooth, xdp, ...).
+SOCKET_FAMILIES = (1, 2, 10)
 # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME
 CLONE_NAMESPACE_FLAGS = (
     0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
@@ -124,11 +132,31 @@ def build_filter(denied: dict[str, int] | None = None) -> bytes:
     ]
     # After the clone check the accumulator may hold arg0: reload the syscall number.
     prog.append(_insn(BPF_LD_W_ABS, OFFSET_NR))
+    prog += _socket_family_check()
     for nr in numbers:
         prog.append(_insn(BPF_JEQ_K, nr, jt=0, jf=1))
         prog.append(_insn(BPF_RET_K, eperm))
     prog.append(_insn(BPF_RET_K, SECCOMP_RET_ALLOW))
     return b"".join(prog)
+
+
+def _socket_family_check() -> list[bytes]:
+    """``socket``/``socketpair`` with a family outside ``SOCKET_FAMILIES`` get EAFNOSUPPORT.
+
+    The family is a C ``int``: the kernel looks at the low 32 bits of the register only, which
+    is the word checked here. Other syscalls fall through with the number still loaded.
+    """
+    families = len(SOCKET_FAMILIES)
+    block = [_insn(BPF_LD_W_ABS, OFFSET_ARG0_LOW)]
+    for index, family in enumerate(SOCKET_FAMILIES):
+        block.append(_insn(BPF_JEQ_K, family, jt=families - index, jf=0))
+    block.append(_insn(BPF_RET_K, SECCOMP_RET_ERRNO | errno.EAFNOSUPPORT))
+    block.append(_insn(BPF_RET_K, SECCOMP_RET_ALLOW))
+    return [
+        _insn(BPF_JEQ_K, SOCKET, jt=1, jf=0),
+        _insn(BPF_JEQ_K, SOCKETPAIR, jt=0, jf=len(block)),
+        *block,
+    ]
 
 
 def supported() -> bool:
