@@ -71,6 +71,7 @@ class Harness:
         self.loop = loop
         self.runtime = runtime
         self.apps_dir = apps_dir
+        self._made: dict[tuple[str, str, str, str], dict[str, str]] = {}
 
     def app(
         self,
@@ -80,7 +81,14 @@ class Harness:
         env: str = "dev",
         release: str = "r1",
     ) -> AppRef:
-        """Write an app and return a reference to it."""
+        """Write an app and return a reference to it.
+
+        The runtime is shared by the whole session and keeps apps by tenant/app/env/release:
+        a second app of the same name with other files would be served the first one's code.
+        """
+        key = (tenant, name, env, release)
+        if self._made.setdefault(key, files) != files:
+            raise ValueError(f"app {key} was already made with other files in this session")
         code = make_app(self.apps_dir / tenant, f"{name}-{release}", files)
         return AppRef(tenant, name, env, release, code)
 

@@ -7,9 +7,11 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from atoll.config import ProxySettings
 from atoll.runtime import database
 from atoll.runtime.database import DatabaseProxy, DatabaseTarget
 
@@ -66,14 +68,16 @@ async def proxied(tmp_path: Path) -> AsyncIterator[Callable[..., asyncio.Future[
     proxies: list[DatabaseProxy] = []
 
     async def start(
-        answer: Callable[[bytes], bytes] | None = None, keep_alive: bool = True
+        answer: Callable[[bytes], bytes] | None = None, keep_alive: bool = True, **settings: Any
     ) -> tuple[Upstream, DatabaseProxy]:
         upstream = Upstream(answer or ok_answer(keep_alive), keep_alive)
         server = await asyncio.start_server(upstream.handle, "127.0.0.1", 0)
         upstream.port = server.sockets[0].getsockname()[1]
         servers.append(server)
         target = DatabaseTarget("127.0.0.1", upstream.port, "current", time.time() + 3600)
-        proxy = DatabaseProxy(tmp_path / f"db{len(proxies)}.sock", target)
+        proxy = DatabaseProxy(
+            tmp_path / f"db{len(proxies)}.sock", target, settings=ProxySettings(**settings)
+        )
         await proxy.start()
         proxies.append(proxy)
         return upstream, proxy
@@ -185,6 +189,14 @@ async def test_a_chunked_answer_reaches_the_sandbox_with_a_length(proxied) -> No
         (PIPELINE + b"content-length: nope\r\n\r\n", b"400"),
         (PIPELINE + b"content-length: 999999999\r\n\r\n", b"413"),
         (PIPELINE + b"x-pad: " + b"a" * 20_000 + b"\r\ncontent-length: 0\r\n\r\n", b"431"),
+        (PIPELINE + b"x-pad: " + b"a" * 70_000 + b"\r\ncontent-length: 0\r\n\r\n", b"431"),
+        # A bare LF would end the line for the DB service: a second, forged Authorization.
+        (PIPELINE + b"x-a: 1\nauthorization: Bearer other\r\ncontent-length: 0\r\n\r\n", b"400"),
+        (PIPELINE + b"x-a: 1\0\r\ncontent-length: 0\r\n\r\n", b"400"),
+        (PIPELINE + b"content-length: \xb2\r\n\r\n", b"400"),  # a digit, but not ASCII
+        (PIPELINE + b"content-length: " + b"9" * 5000 + b"\r\n\r\n", b"400"),
+        (b"POST /v2/pipeline\rx HTTP/1.1\r\ncontent-length: 0\r\n\r\n", b"400"),
+        (b"POST /v2/pipeline HTTP/1.1 extra\r\ncontent-length: 0\r\n\r\n", b"400"),
     ],
 )
 async def test_bad_requests_are_refused_and_the_connection_closes(  # type: ignore[no-untyped-def]
@@ -234,16 +246,13 @@ async def test_an_unreachable_service_is_a_502(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_idle_and_open_connections_end(  # type: ignore[no-untyped-def]
-    proxied, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(database, "IDLE_TIMEOUT", 0.2)
-    _, proxy = await proxied()
+async def test_idle_and_open_connections_end(proxied) -> None:  # type: ignore[no-untyped-def]
+    _, proxy = await proxied(database_idle_seconds=0.2)
     reader, writer = await asyncio.open_unix_connection(str(proxy.path))
     await exchange(reader, writer, pipeline(b"{}"))
     assert await asyncio.wait_for(reader.read(), 5) == b""  # closed after the idle spell
     writer.close()
-    monkeypatch.setattr(database, "IDLE_TIMEOUT", 60.0)
+    _, proxy = await proxied(database_idle_seconds=60.0)
     reader, writer = await asyncio.open_unix_connection(str(proxy.path))
     await exchange(reader, writer, pipeline(b"{}"))
     await proxy.close()  # closing the proxy ends the sandbox's open connections too
@@ -252,11 +261,8 @@ async def test_idle_and_open_connections_end(  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.anyio
-async def test_a_sandbox_cannot_hoard_connections(  # type: ignore[no-untyped-def]
-    proxied, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(database, "MAX_CONNECTIONS", 3)
-    _, proxy = await proxied()
+async def test_a_sandbox_cannot_hoard_connections(proxied) -> None:  # type: ignore[no-untyped-def]
+    _, proxy = await proxied(database_max_connections=3)
     held = [await asyncio.open_unix_connection(str(proxy.path)) for _ in range(3)]
     await asyncio.sleep(0.05)
     reader, writer = await asyncio.open_unix_connection(str(proxy.path))
@@ -270,20 +276,72 @@ async def test_a_sandbox_cannot_hoard_connections(  # type: ignore[no-untyped-de
 
 
 @pytest.mark.anyio
-async def test_a_service_that_never_answers_is_a_504(  # type: ignore[no-untyped-def]
-    proxied, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(database, "TIMEOUT", 0.2)
+async def test_a_service_that_never_answers_is_a_504(proxied) -> None:  # type: ignore[no-untyped-def]
     stuck = asyncio.Event()
 
     def never(body: bytes) -> bytes:
         stuck.set()
         return b""  # the upstream keeps the connection open and says nothing
 
-    _, proxy = await proxied(never)
+    _, proxy = await proxied(never, database_timeout_seconds=0.2)
     reader, writer = await asyncio.open_unix_connection(str(proxy.path))
     writer.write(pipeline(b"{}"))
     answer = await asyncio.wait_for(reader.read(), 5)
     assert stuck.is_set() and answer.startswith(b"HTTP/1.1 504"), answer[:60]
     assert proxy._idle == []  # the stuck connection is dropped, not pooled
     writer.close()
+
+
+@pytest.mark.anyio
+async def test_requests_forwarded_at_once_are_capped(proxied) -> None:  # type: ignore[no-untyped-def]
+    release = asyncio.Event()
+    running = [0, 0]  # now, most
+
+    class Held(Upstream):
+        async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            running[0] += 1
+            running[1] = max(running)
+            await release.wait()
+            running[0] -= 1
+            await super().handle(reader, writer)
+
+    upstream, proxy = await proxied(database_max_requests=2)
+    held = Held(ok_answer(True), True)
+    server = await asyncio.start_server(held.handle, "127.0.0.1", 0)
+    proxy.target = DatabaseTarget("127.0.0.1", server.sockets[0].getsockname()[1], "t")
+    clients = [await asyncio.open_unix_connection(str(proxy.path)) for _ in range(6)]
+    calls = [asyncio.ensure_future(exchange(r, w, pipeline(b"{}"))) for r, w in clients]
+    for _ in range(500):
+        if running[0] == 2:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # the other four would have reached the service by now
+    assert running[1] == 2
+    release.set()
+    assert [body for _, body in await asyncio.gather(*calls)] == [b"{}"] * 6
+    assert running[1] == 2
+    for _, writer in clients:
+        writer.close()
+    server.close()
+
+
+@pytest.mark.anyio
+async def test_an_answer_the_sandbox_does_not_read_is_dropped(proxied) -> None:  # type: ignore[no-untyped-def]
+    big = b"x" * (20 << 20)
+
+    def answer(body: bytes) -> bytes:
+        return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(big), big)
+
+    _, proxy = await proxied(answer, database_max_requests=1, database_timeout_seconds=0.3)
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    writer.write(pipeline(b"{}"))  # ... and reads nothing
+    # Another connection of the same sandbox is served once the first one's slot is freed.
+    other = await asyncio.open_unix_connection(str(proxy.path))
+    _, body = await asyncio.wait_for(exchange(*other, pipeline(b"{}")), 10)
+    assert len(body) == len(big)
+    got = 0
+    while chunk := await asyncio.wait_for(reader.read(1 << 20), 10):
+        got += len(chunk)
+    assert got < len(big)  # the unread answer was dropped, not kept for the sandbox
+    writer.close()
+    other[1].close()

@@ -95,7 +95,9 @@ async def logs(
         return {"entries": entries}
 
     async def events() -> AsyncIterator[bytes]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        # One entry at a time: the entries a slow reader has not taken wait in the log
+        # store, which bounds them in bytes.
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1)
 
         async def pump() -> None:
             async for entry in cp.logs.follow(key, backlog=limit):

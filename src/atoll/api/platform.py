@@ -28,7 +28,7 @@ class ControlPlane:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = open_store(settings.metadata_url)
         workspaces = Workspaces(engine, settings.data_dir / "apps", settings.limits)
-        logs = LogStore(settings.data_dir / "logs")
+        logs = LogStore(settings.data_dir / "logs", settings.logs)
         return cls(settings=settings, engine=engine, workspaces=workspaces, logs=logs)
 
     @property

@@ -38,6 +38,7 @@ from atoll.sdk._protocol import ProtocolError
 from .database import DatabaseProxy
 from .egress import EgressProxy
 from .limits import AppConfig
+from .replies import MAX_OPENAPI_BYTES, WorkerReply, openapi_document, parse_worker_reply
 from .types import AppRef
 from .zygote import NotStarted, Sandbox, SandboxDied, Worker
 
@@ -220,14 +221,14 @@ class AppInstance:
         if self._change is not None and not self._change.done():
             self._change.set_result(None)
 
-    def _put_back(self, worker: Worker, reply: dict[str, Any]) -> None:
+    def _put_back(self, worker: Worker, reply: WorkerReply) -> None:
         # How long the call ran, as the worker measured it (tenant code could lie about it,
         # which only changes how its own app's calls are queued).
-        elapsed = reply.get("elapsed")
-        if isinstance(elapsed, float) and 0 <= elapsed < 3600:
+        elapsed = reply.elapsed
+        if elapsed is not None:
             avg = self.duration_avg
             self.duration_avg = elapsed if avg is None else 0.8 * avg + 0.2 * elapsed
-        retire = bool(reply.get("retire"))
+        retire = reply.retire
         self._notify()
         if retire or worker.served >= self.max_requests or self.closed or worker.exit.done():
             worker.retired = True  # no new calls; closed once the ones it holds are answered
@@ -239,14 +240,23 @@ class AppInstance:
         elif worker not in self.idle:
             self.idle.append(worker)
 
-    async def call(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
-        """Run one invocation on a worker; tenant failures become TenantCodeError subclasses."""
+    async def call(self, header: dict[str, Any], body: bytes) -> tuple[WorkerReply, bytes]:
+        """Run one invocation on a worker; tenant failures become TenantCodeError subclasses.
+
+        The answer's header is checked (``parse_worker_reply``): a worker runs tenant code,
+        which can write any frame on the worker's socket.
+        """
         attempt = moved = 0
         while attempt < 2:
             sandbox = await self.ensure_sandbox()
             try:
                 worker = await self._worker(sandbox)
-            except (SandboxDied, ProtocolError, ConnectionError, asyncio.IncompleteReadError):
+            except ProtocolError as exc:
+                # Only the app's own code, changing the zygote, makes it break the protocol.
+                raise TenantCodeError(
+                    f"the app's zygote broke the worker protocol: {exc}"
+                ) from None
+            except (SandboxDied, ConnectionError, asyncio.IncompleteReadError):
                 if attempt == 0:
                     attempt += 1
                     continue  # the zygote crashed before the request reached it: start over
@@ -255,7 +265,7 @@ class AppInstance:
                 sandbox.close()
                 raise Unavailable("the app's sandbox did not start a worker in time") from None
             try:
-                reply, reply_body = await worker.send(
+                raw, reply_body = await worker.send(
                     header, body, MAX_BODY_BYTES, self.limits.timeout_seconds
                 )
             except NotStarted:
@@ -286,17 +296,18 @@ class AppInstance:
                     attempt += 1
                     continue
                 raise error from None
+            reply = parse_worker_reply(raw)
             self._put_back(worker, reply)
-            status = reply.get("status", 200)
+            status = reply.status
             if isinstance(status, int) and status >= 500 and sandbox.group is not None:
                 if sandbox.group.pids_exhausted():
-                    reply["error"] = {
+                    reply.error = {
                         "code": "resource_limit",
                         "message": "the function hit the process limit "
                         f"({self.limits.processes} processes)",
                         "detail": {"limit": "processes"},
                     }
-                    reply["status"] = 507
+                    reply.status = 507
             return reply, reply_body
         raise Unavailable("the app's sandbox is unavailable")  # pragma: no cover
 
@@ -326,7 +337,7 @@ class AppInstance:
             )
         if sig is not None:
             return TenantCodeError(
-                f"the function's process was killed by {signal.Signals(sig).name}", signal=sig
+                f"the function's process was killed by {_signal_name(sig)}", signal=sig
             )
         return TenantCodeError(
             f"the function's process exited with code {info.get('code', '?')} during the request",
@@ -339,7 +350,12 @@ class AppInstance:
         reply = await sandbox.request(
             {"op": "openapi", "title": f"{self.ref.app} ({self.ref.env})"}, "openapi", 10.0
         )
-        document: dict[str, Any] = reply.get("document", {})
+        document = openapi_document(reply)
+        if document is None:
+            raise TenantCodeError(
+                "the app's OpenAPI document is malformed, nested too deeply or larger than "
+                f"{MAX_OPENAPI_BYTES >> 20} MiB"
+            )
         return document
 
     async def close_proxies(self) -> None:
@@ -368,3 +384,11 @@ class AppInstance:
             future = self.waiters.popleft()
             if not future.done():
                 future.set_exception(Unavailable("the app was stopped; retry"))
+
+
+def _signal_name(number: int) -> str:
+    """``SIGKILL`` for 9; real-time signals have no name of their own."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

@@ -12,9 +12,12 @@ import abc
 import asyncio
 import contextlib
 import dataclasses
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from atoll.config import ProxySettings
 
 from .sockets import SlotSocket, plain_reply
 from .types import AppRef
@@ -22,9 +25,6 @@ from .types import AppRef
 MAX_HEAD_BYTES = 16 * 1024
 MAX_BODY_BYTES = 8 << 20
 MAX_RESPONSE_BYTES = 64 << 20
-TIMEOUT = 60.0  # for one request, from its body to the end of the answer
-IDLE_TIMEOUT = 120.0  # a sandbox connection with no request this long is closed
-MAX_CONNECTIONS = 64  # open sandbox connections per proxy; more are refused (503)
 POOL_SIZE = 4  # idle keep-alive connections to the DB service kept per proxy
 # A pooled connection idle longer than this is not reused: well under the DB service's
 # keep-alive timeout, so the proxy never sends on a connection the service is closing.
@@ -33,6 +33,9 @@ HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
     "upgrade", "content-length",
 }  # fmt: skip
+_REQUEST_LINE = re.compile(r"[A-Z]{1,16} /[!-~]* HTTP/1\.[01]")
+_HEADER_LINE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t -~\x80-\xff]*")
+_LENGTH = re.compile(r"[0-9]{1,12}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,9 +133,11 @@ class DatabaseProxy(SlotSocket):
     """Forwards HTTP requests on a unix socket to the DB service, with the token added.
 
     Both sides are kept alive: a sandbox connection serves request after request (closed
-    after ``IDLE_TIMEOUT`` without one; at most ``MAX_CONNECTIONS`` open), and up to
-    ``POOL_SIZE`` connections to the DB service are reused, so a statement costs no
-    connection setup on either side.
+    after ``ProxySettings.database_idle_seconds`` without one; at most
+    ``database_max_connections`` open), and up to ``POOL_SIZE`` connections to the DB
+    service are reused, so a statement costs no connection setup on either side. At most
+    ``database_max_requests`` requests are forwarded at once, each buffered whole (the body
+    and the answer), and an answer the sandbox does not read in time is dropped.
     """
 
     def __init__(
@@ -140,10 +145,13 @@ class DatabaseProxy(SlotSocket):
         path: Path,
         target: DatabaseTarget,
         refresh: Callable[[], Awaitable[DatabaseTarget | None]] | None = None,
+        settings: ProxySettings | None = None,
     ) -> None:
-        super().__init__(path)
+        super().__init__(path, limit=MAX_HEAD_BYTES)
         self.target = target
         self.refresh = refresh
+        self.settings = settings or ProxySettings.model_construct()  # field defaults only
+        self._requests = asyncio.Semaphore(self.settings.database_max_requests)
         self._idle: list[_Upstream] = []
         self._clients: set[asyncio.StreamWriter] = set()
         self.upstream_connections = 0  # opened so far (for tests and stats)
@@ -163,7 +171,8 @@ class DatabaseProxy(SlotSocket):
         self._idle.clear()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(self._clients) >= MAX_CONNECTIONS:  # a sandbox hoarding connections
+        settings = self.settings
+        if len(self._clients) >= settings.database_max_connections:  # a sandbox hoarding them
             writer.write(plain_reply("503 Service Unavailable", "too many database connections"))
             writer.close()
             return
@@ -171,23 +180,33 @@ class DatabaseProxy(SlotSocket):
         try:
             while True:
                 try:
-                    async with asyncio.timeout(IDLE_TIMEOUT):
+                    async with asyncio.timeout(settings.database_idle_seconds):
                         head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, TimeoutError):
                     return  # the sandbox closed the connection, or left it idle
-                try:
-                    async with asyncio.timeout(TIMEOUT):
-                        reply, keep = await self._forward(head, reader)
-                except _Refused as refused:
-                    reply, keep = refused.reply, False
-                except TimeoutError:
-                    late = "the DB service did not answer in time"
-                    reply, keep = plain_reply("504 Gateway Timeout", late), False
-                writer.write(reply)
-                await writer.drain()
+                except asyncio.LimitOverrunError:
+                    head = b""  # longer than the reader's limit: refused below
+                # Each request holds up to a body and an answer in memory until the sandbox
+                # has read it: only a few at a time, and never longer than the timeout.
+                async with self._requests:
+                    try:
+                        async with asyncio.timeout(settings.database_timeout_seconds):
+                            reply, keep = await self._forward(head, reader)
+                    except _Refused as refused:
+                        reply, keep = refused.reply, False
+                    except TimeoutError:
+                        late = "the DB service did not answer in time"
+                        reply, keep = plain_reply("504 Gateway Timeout", late), False
+                    writer.write(reply)
+                    try:
+                        async with asyncio.timeout(settings.database_timeout_seconds):
+                            await writer.drain()
+                    except TimeoutError:
+                        writer.transport.abort()  # close() would keep the answer until read
+                        return
                 if not keep:
                     return
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             self._clients.discard(writer)
@@ -196,16 +215,22 @@ class DatabaseProxy(SlotSocket):
 
     async def _forward(self, head: bytes, reader: asyncio.StreamReader) -> tuple[bytes, bool]:
         """Answer one request (its head read): the reply and whether the connection stays."""
-        if len(head) > MAX_HEAD_BYTES:
+        if not head or len(head) > MAX_HEAD_BYTES:
             raise _Refused("431 Request Header Fields Too Large", "header too large")
         lines = head.decode("latin-1").split("\r\n")
         request_line, headers = lines[0], [h for h in lines[1:] if h]
+        # Lines go to the DB service as they are: a stray CR, LF or NUL in one could end it
+        # there and start a header of the sandbox's choosing (a second Authorization).
+        if not _REQUEST_LINE.fullmatch(request_line):
+            raise _Refused("400 Bad Request", "malformed request line")
+        if not all(_HEADER_LINE.fullmatch(line) for line in headers):
+            raise _Refused("400 Bad Request", "malformed header line")
         kept, length, keep = [], 0, not request_line.endswith("HTTP/1.0")
         for line in headers:
             name, _, value = line.partition(":")
             lowered = name.strip().lower()
             if lowered == "content-length":
-                if not value.strip().isdigit():
+                if not _LENGTH.fullmatch(value.strip()):
                     raise _Refused("400 Bad Request", "bad content-length")
                 length = int(value.strip())
             elif lowered == "transfer-encoding":

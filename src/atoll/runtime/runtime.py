@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import shutil
 import time
 from pathlib import Path
@@ -32,13 +31,15 @@ from atoll.errors import (
 
 from . import limits as limits_mod
 from .apps import AppInstance
-from .cgroups import CgroupV1, remove_tree
+from .cgroups import detect as detect_cgroups
+from .cgroups import remove_tree
 from .database import DatabaseLink, DatabaseProxy
 from .deps import DependencyLayers
 from .egress import Allowlist, EgressProxy
 from .layout import RuntimeLayout, choose_runtime_dir
-from .logs import LogStore
-from .pool import SlotAllocator, WarmPool
+from .logs import LogStore, invocation_size
+from .pool import SlotAllocator, UidRange, WarmPool
+from .replies import TooManyHeaders, WorkerReply, preview, response_headers, specialized
 from .sandbox import (
     APP_DIR,
     BASE_DIR,
@@ -80,11 +81,18 @@ class Runtime:
         self._temporary_root = chosen != preferred
         self.layout = RuntimeLayout(chosen)
         self.backend = backend or make_backend(self.config.backend)
-        self.logs = logs or LogStore(settings.data_dir / "logs")
+        # Host uids no other instance on this host uses; held until shutdown or exit.
+        uids = UidRange.reserve(
+            self.config.uid_reservation_dir,
+            self.config.sandbox_uid_base,
+            self.config.sandbox_uid_count,
+            self.config.sandbox_uid_ranges,
+        )
+        self.slots = SlotAllocator(uids)
+        self.logs = logs or LogStore(settings.data_dir / "logs", settings.logs)
         self.database = database
-        self.cgroups = CgroupV1(parent=f"atoll-{os.getpid()}-{self.config.sandbox_uid_base}")
-        self.slots = SlotAllocator(self.config.sandbox_uid_base)
-        self.layers = DependencyLayers(self.layout.layers)
+        self.cgroups = detect_cgroups(self.config.cgroup_root, f"atoll-{os.getpid()}-{uids.start}")
+        self.layers = DependencyLayers(self.layout.layers, index_url=self.config.python_index_url)
         self.pool = WarmPool(self._start_generic, self.config.pool_size)
         self.apps: dict[str, AppInstance] = {}
         self.draining: set[AppInstance] = set()
@@ -103,6 +111,16 @@ class Runtime:
         """Prepare the sandbox file tree and start the warm pool and the idle reaper."""
         await asyncio.to_thread(self.layout.prepare)
         await asyncio.to_thread(self.cgroups.enable)
+        missing = self.cgroups.missing
+        if missing and not self.config.allow_no_cgroups:
+            # rlimits alone do not bound what a sandbox keeps in RAM (tmpfs, memfds, SysV
+            # shm, pipe and socket buffers): no sandbox without both limits unless asked.
+            raise Unavailable(
+                f"sandboxes need the cgroup {' and '.join(missing)} controller(s), which this "
+                f"runtime cannot use: {self.cgroups.problem}. To run with rlimits only, set "
+                "ATOLL_RUNTIME_ALLOW_NO_CGROUPS=1",
+                missing=missing,
+            )
         self.started = True
         self.pool.refill()
         self._reaper = asyncio.get_running_loop().create_task(self._reap_idle())
@@ -131,6 +149,7 @@ class Runtime:
             await asyncio.sleep(0.02)
         if self._temporary_root:
             await asyncio.to_thread(shutil.rmtree, self.layout.root, True)
+        self.slots.release()  # no sandbox runs as one of its uids any more
         self.logs.close()
 
     async def _reap_idle(self) -> None:
@@ -160,24 +179,28 @@ class Runtime:
                 Mount(slot_dir / "app", APP_DIR),
                 Mount(slot_dir / "run", RUN_DIR),
             ),
-            tmp_bytes=tmp_mb * MiB,
+            tmp_bytes=tmp_mb * MiB,  # /dev/shm gets the same size
         )
 
     async def _start_sandbox(self, limits: limits_mod.AppLimits) -> Sandbox:
         slot = self.slots.take()
-        slot_dir = self.layout.slot(slot)
         group = None
-        if self.cgroups.base:
-            self._sandboxes_started += 1
-            # Unique per sandbox: a slot is reused while its old group may still be removed.
-            group = self.cgroups.create(
-                f"slot{slot}-{self._sandboxes_started}",
-                (limits.memory_mb + 64) * MiB,
-                limits.processes + 4,
-                limits.cpu_cores,
-            )
         try:
-            process = self.backend.start(self._spec(slot, slot_dir, limits.tmp_mb))
+            slot_dir = self.layout.slot(slot, self.slots.uid(slot))
+            spec = self._spec(slot, slot_dir, limits.tmp_mb)
+            if self.cgroups.base:
+                self._sandboxes_started += 1
+                # Unique per sandbox: a slot is reused while its old group may be removed.
+                # Files in /tmp and /dev/shm are RAM charged to this group: room for them
+                # comes on top of memory_mb, so a full tmpfs is ENOSPC, not the OOM killer.
+                group = self.cgroups.create(
+                    f"slot{slot}-{self._sandboxes_started}",
+                    (limits.memory_mb + 64) * MiB,
+                    limits.processes + 4,
+                    limits.cpu_cores,
+                    reserved_bytes=spec.tmpfs_bytes,
+                )
+            process = self.backend.start(spec)
         except BaseException:
             if group is not None:
                 group.destroy()
@@ -227,6 +250,7 @@ class Runtime:
                 instance.proxy = EgressProxy(
                     sandbox.slot_dir / "run" / "egress.sock",
                     Allowlist(config.egress, self.config.egress_private_allowed),
+                    self.settings.proxies,
                 )
                 await instance.proxy.start()
             if self.database is not None:
@@ -234,7 +258,10 @@ class Runtime:
                 if target is not None:
                     link, ref = self.database, instance.ref
                     instance.db_proxy = DatabaseProxy(
-                        sandbox.slot_dir / "run" / "db.sock", target, lambda: link.target(ref)
+                        sandbox.slot_dir / "run" / "db.sock",
+                        target,
+                        lambda: link.target(ref),
+                        self.settings.proxies,
                     )
                     await instance.db_proxy.start()
             if sandbox.group is not None:
@@ -260,8 +287,7 @@ class Runtime:
             sandbox.close()
             raise
         sandbox.app_key = instance.ref.key
-        instance.functions = reply.get("functions", {})
-        instance.import_errors = reply.get("errors", {})
+        instance.functions, instance.import_errors = specialized(reply)
         return sandbox
 
     # -- invocations --------------------------------------------------------------------
@@ -282,7 +308,7 @@ class Runtime:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             task.add_done_callback(lambda _t: self.draining.discard(instance))
-        config = limits_mod.load_app_config(ref.code_dir, self.ceiling)
+        config = limits_mod.load_app_config(ref.code_dir, self.ceiling, self.config)
         instance = AppInstance(ref, config, self._acquire_for, self.config.worker_max_requests)
         self.apps[ref.key] = instance
         return instance
@@ -340,35 +366,48 @@ class Runtime:
             entry.update(status=exc.status, error=exc.message)
             self._log(ref.key, entry, started)
             raise
-        # Everything in the reply is untrusted: tenant code can write to its worker's socket.
-        get = reply.get
-        status = get("status", 200)
-        logs = get("logs")
-        entry["status"] = status
-        entry["stdout"] = _text(get("stdout"))
-        entry["stderr"] = _text(get("stderr"))
-        entry["logs"] = logs if type(logs) is list else []
-        if get("dropped_chars") or get("dropped_logs"):
+        # The reply was checked field by field (``parse_worker_reply``): tenant code can write
+        # its own frames on its worker's socket.
+        entry["stdout"] = reply.stdout
+        entry["stderr"] = reply.stderr
+        entry["logs"] = reply.logs
+        if reply.truncated:
             entry["truncated"] = True
-        error = get("error")
-        if error is not None and not isinstance(error, dict):
-            error = {"message": "the worker sent a malformed error"}
-        if error:
-            entry["error"] = _text(error.get("message"))
-        self._log(ref.key, entry, started)
-        if error:
-            raise _error_from(error, request_id)
-        if type(status) is not int or not 200 <= status <= 599:
-            raise TenantCodeError(
-                f"the function returned an invalid HTTP status {status!r}", request_id=request_id
-            )
-        headers = response_headers(get("headers"))
+        try:
+            status, headers = self._answer(reply, request_id)
+        except AtollError as exc:
+            entry.update(status=exc.status, error=exc.message)
+            self._log(ref.key, entry, started)
+            raise
+        entry["status"] = status
+        size = invocation_size(name, reply.stdout, reply.stderr, reply.logs)
+        self._log(ref.key, entry, started, size)
         headers.append(("x-atoll-request-id", request_id))
         return InvokeResponse(status, tuple(headers), body, request_id)
 
-    def _log(self, key: str, entry: dict[str, Any], started: float) -> None:
+    def _answer(self, reply: WorkerReply, request_id: str) -> tuple[int, list[tuple[str, str]]]:
+        """The status and headers of a checked reply; the AtollError it stands for, if any."""
+        if reply.error is not None:
+            raise _error_from(reply.error, request_id)
+        status = reply.status
+        if type(status) is not int or not 200 <= status <= 599:
+            raise TenantCodeError(
+                f"the function returned an invalid HTTP status {preview(status)}",
+                request_id=request_id,
+            )
+        limit = self.settings.http.max_response_headers
+        try:
+            return status, response_headers(reply.headers, limit)
+        except TooManyHeaders as exc:
+            raise TenantCodeError(
+                str(exc), limit="max_response_headers", max=limit, request_id=request_id
+            ) from None
+
+    def _log(
+        self, key: str, entry: dict[str, Any], started: float, size: int | None = None
+    ) -> None:
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        self.logs.append(key, entry)
+        self.logs.append(key, entry, size)
 
     async def openapi(self, ref: AppRef) -> dict[str, Any]:
         """The OpenAPI document of the app's functions."""
@@ -405,68 +444,22 @@ async def _drain(instance: AppInstance, timeout: float = 60.0) -> None:
     await instance.close()
 
 
-HOP_BY_HOP = {
-    "connection",
-    "content-length",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "x-atoll-request-id",
-}
-HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
-
-
-_header_names: dict[str, str | None] = {}  # name as sent -> lower-cased if allowed
-
-
-def _header_name(name: str) -> str | None:
-    """The lower-cased header name a function may set, or None (framing or malformed)."""
-    known = _header_names.get(name, "")
-    if known != "":
-        return known
-    allowed = name.lower() if HEADER_NAME.match(name) and name.lower() not in HOP_BY_HOP else None
-    if len(_header_names) < 4096:
-        _header_names[name] = allowed
-    return allowed
-
-
-def response_headers(raw: object) -> list[tuple[str, str]]:
-    """A function's response headers minus framing ones and anything malformed."""
-    if not isinstance(raw, dict):
-        return []
-    headers = []
-    for name, value in raw.items():
-        name, value = str(name), str(value)
-        lower = _header_name(name)
-        if lower is None:
-            continue
-        if any(c in value for c in "\r\n\0") or len(value) > 8192:
-            continue
-        headers.append((lower, value))
-    return headers
-
-
-def _text(value: object, limit: int = 64 * 1024) -> str:
-    return value[:limit] if isinstance(value, str) else ""
-
-
 def _error_from(error: dict[str, Any], request_id: str) -> AtollError:
-    code = error.get("code")
-    message = _text(error.get("message")) or "function failed"
-    raw = error.get("detail")
-    detail = {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
-    detail.pop("message", None)  # the message is positional in AtollError
-    detail["request_id"] = request_id
+    """The platform error for a checked worker error object (see ``replies.error_object``)."""
+    code, message = error["code"], error["message"] or "function failed"
+    cls: type[AtollError] = TenantCodeError
     if code == "not_found":
-        return NotFound(message, **detail)
-    if code == "validation_failed":
-        return BadInput(message, **detail)
-    if code == "resource_limit":
-        return ResourceLimitHit(message, **detail)
-    return TenantCodeError(message, **detail)
+        cls = NotFound
+    elif code == "validation_failed":
+        cls = BadInput
+    elif code == "resource_limit":
+        cls = ResourceLimitHit
+    exc = cls(message)
+    # Set, not passed as keywords: the detail's keys are the function's to choose.
+    exc.detail.update(error["detail"])
+    exc.detail.pop("message", None)
+    exc.detail["request_id"] = request_id
+    return exc
 
 
 def _copy_code(source: Path, target: Path) -> None:

@@ -21,8 +21,11 @@ def plain_reply(status: str, text: str) -> bytes:
 class SlotSocket(abc.ABC):
     """A unix socket in a sandbox slot that the sandbox uid may connect to."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limit: int = 64 * 1024) -> None:
         self.path = path
+        # The most a connection's reader buffers while looking for a delimiter: a request
+        # head longer than this is refused instead of being read into memory.
+        self.limit = limit
         self.server: asyncio.AbstractServer | None = None
         self._inode = -1
 
@@ -37,7 +40,9 @@ class SlotSocket(abc.ABC):
         """Listen on the unix socket, connectable by the sandbox uid."""
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        self.server = await asyncio.start_unix_server(self._handle, path=str(self.path))
+        self.server = await asyncio.start_unix_server(
+            self._handle, path=str(self.path), limit=self.limit
+        )
         os.chmod(self.path, 0o666)
         self._inode = os.stat(self.path).st_ino
 

@@ -18,10 +18,30 @@ from atoll.errors import Unavailable
 from atoll.sdk._protocol import PREFIX, ProtocolError, decode_header, decode_prefix, encode
 
 from .cgroups import SandboxGroup, descendants
+from .replies import (
+    MAX_OPENAPI_BYTES,
+    control_message,
+    control_op,
+    exit_report,
+    worker_announcement,
+)
 from .sandbox import SandboxProcess
 
 MAX_CONTROL_MESSAGE = 4 << 20
 OUTPUT_CHUNK = 65536
+SMALL_MESSAGE = 4096
+# Largest message of each kind the platform reads; kinds not listed are never read.
+CONTROL_CAPS = {
+    "ready": SMALL_MESSAGE,
+    "worker": SMALL_MESSAGE,
+    "exited": SMALL_MESSAGE,
+    "killed": SMALL_MESSAGE,
+    "pong": SMALL_MESSAGE,
+    "specialized": MAX_CONTROL_MESSAGE,
+    "openapi": MAX_OPENAPI_BYTES,
+}
+# Room for the one descriptor a message may carry; the kernel closes any beyond what fits.
+_FD_SPACE = socket.CMSG_SPACE(array.array("i").itemsize)
 
 
 def _destroy_later(loop: asyncio.AbstractEventLoop, group: SandboxGroup, attempt: int) -> None:
@@ -33,6 +53,37 @@ def _destroy_later(loop: asyncio.AbstractEventLoop, group: SandboxGroup, attempt
 def _close_fd(fd: int) -> None:
     with contextlib.suppress(OSError):
         os.close(fd)
+
+
+def _received_fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
+    fds: list[int] = []
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
+    return fds
+
+
+def _stream_socket(fd: int) -> socket.socket | None:
+    """``fd`` as a connected unix stream socket, or None (and closed) when it is not one."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:  # not a socket at all
+        _close_fd(fd)
+        return None
+    try:
+        usable = (
+            sock.family == socket.AF_UNIX
+            and sock.type == socket.SOCK_STREAM
+            and not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        )
+        if usable:
+            sock.getpeername()  # raises when it is not connected
+    except OSError:
+        usable = False
+    if not usable:
+        sock.close()
+        return None
+    return sock
 
 
 class SandboxDied(Unavailable):
@@ -264,77 +315,81 @@ class Sandbox:
 
     def _on_control(self) -> None:
         for _ in range(64):
+            if self.dead:  # closed by a message handled just before
+                return
             try:
-                data, ancdata, _flags, _addr = self.process.control.recvmsg(
-                    MAX_CONTROL_MESSAGE, socket.CMSG_SPACE(4 * array.array("i").itemsize)
+                # CLOEXEC: a descriptor the zygote sends never leaks into processes we start.
+                data, ancdata, flags, _addr = self.process.control.recvmsg(
+                    MAX_CONTROL_MESSAGE, _FD_SPACE, socket.MSG_CMSG_CLOEXEC
                 )
             except BlockingIOError:
                 return
             except OSError:
-                data, ancdata = b"", []
-            fds: list[int] = []
-            for level, kind, payload in ancdata:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
-            if not data:
-                for fd in fds:
-                    _close_fd(fd)
-                self._mark_dead()
-                return
+                data, ancdata, flags = b"", [], 0
+            fds = _received_fds(ancdata)
             try:
-                message = json.loads(data)
-            except ValueError:
-                message = None
-            if not isinstance(message, dict):
+                if not data:
+                    self._mark_dead()
+                    return
+                # Tenant import-time code runs in the zygote: its messages are untrusted.
+                op = control_op(data)
+                message = self._wanted(op, data, flags)
+                if op is not None and message is not None:
+                    self._dispatch(op, message, fds)  # takes the fd it adopts out of ``fds``
+            finally:
                 for fd in fds:
                     _close_fd(fd)
-                continue
-            # Tenant import-time code runs in the zygote: its messages are untrusted.
-            with contextlib.suppress(ValueError, TypeError, KeyError):
-                self._dispatch(message, fds)  # owns (adopts or closes) the fds
 
-    def _dispatch(self, message: dict[str, Any], fds: list[int]) -> None:
-        op = message.get("op")
-        if op != "worker":
-            for fd in fds:
-                _close_fd(fd)
-            fds = []
+    def _wanted(self, op: str | None, data: bytes, flags: int) -> dict[str, Any] | None:
+        """The message parsed if the platform is waiting for one like it; else None, before
+        spending time on its JSON (a zygote may send anything, as often as it likes)."""
+        cap = CONTROL_CAPS.get(op or "")
+        if cap is None or flags & socket.MSG_TRUNC:
+            return None
         if op == "worker":
-            try:
-                worker_id = int(message.get("worker", -1))
-                pid = int(message.get("pid", 0))
-            except (ValueError, TypeError):
-                for fd in fds:
-                    _close_fd(fd)
-                return
-            spawned = self._spawns.pop(worker_id, None)
-            if not fds:
-                return
-            for extra in fds[1:]:
-                _close_fd(extra)
-            try:
-                sock = socket.socket(fileno=fds[0])
-            except OSError:  # not a socket: the zygote is misbehaving
-                _close_fd(fds[0])
-                return
-            if spawned is None or spawned.done():
-                sock.close()
-                return
-            worker = Worker(worker_id, pid, sock)
-            self.workers[worker_id] = worker
-            spawned.set_result(worker)
+            waiting = bool(self._spawns)
+        elif op == "exited":
+            waiting = bool(self.workers)
+        else:
+            waiting = any(not future.done() for future in self._replies.get(op or "", ()))
+        if not waiting:
+            return None
+        if len(data) > cap:
+            return {"op": op, "oversized": True}
+        return control_message(data)
+
+    def _dispatch(self, op: str, message: dict[str, Any], fds: list[int]) -> None:
+        if op == "worker":
+            self._adopt_worker(message, fds)
             return
         if op == "exited":
-            ended = self.workers.pop(int(message.get("worker", -1)), None)
-            if ended is not None and not ended.exit.done():
-                ended.exit.set_result(message)
+            report = exit_report(message)
+            if report is not None:
+                ended = self.workers.pop(report[0], None)
+                if ended is not None and not ended.exit.done():
+                    ended.exit.set_result(report[1])
             return
-        queue = self._replies.get(str(op))
+        queue = self._replies.get(op)
         while queue:
             future = queue.popleft()
             if not future.done():
                 future.set_result(message)
                 return
+
+    def _adopt_worker(self, message: dict[str, Any], fds: list[int]) -> None:
+        announced = worker_announcement(message)
+        spawned = self._spawns.pop(announced[0], None) if announced is not None else None
+        if announced is None or spawned is None or spawned.done():
+            return
+        sock = _stream_socket(fds.pop(0)) if fds else None
+        if sock is None:
+            # Only a zygote whose code was changed by the app sends this: stop trusting it.
+            spawned.set_exception(ProtocolError("the zygote sent no usable worker socket"))
+            self.close()
+            return
+        worker = Worker(announced[0], announced[1], sock)
+        self.workers[worker.id] = worker
+        spawned.set_result(worker)
 
     def _mark_dead(self) -> None:
         if self.dead:

@@ -6,8 +6,13 @@ import sys
 import time
 from typing import Any
 
+# The platform keeps no more than this of one invocation's lines (it checks again on its side).
 MAX_RECORDS = 1000
-MAX_MESSAGE_CHARS = 4000
+MAX_MESSAGE_CHARS = 4000  # one message, and one field value
+MAX_FIELDS = 32  # fields of one line
+MAX_FIELD_NAME_CHARS = 64
+MAX_LOG_CHARS = 256 * 1024  # messages and fields of all lines of one invocation together
+LEVELS = frozenset({"debug", "info", "warning", "error"})
 
 
 class FunctionLog:
@@ -16,11 +21,13 @@ class FunctionLog:
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] | None = None
         self.dropped = 0
+        self.chars = 0
 
     def begin(self) -> None:
         """Start collecting the lines of one invocation."""
         self.records = []
         self.dropped = 0
+        self.chars = 0
 
     def end(self) -> tuple[list[dict[str, Any]], int]:
         """Stop collecting; the lines and how many were dropped over the cap."""
@@ -36,9 +43,18 @@ class FunctionLog:
         if len(self.records) >= MAX_RECORDS:
             self.dropped += 1
             return
+        kept = {
+            k[:MAX_FIELD_NAME_CHARS]: str(v)[:MAX_MESSAGE_CHARS]
+            for k, v in list(fields.items())[:MAX_FIELDS]
+        }
+        chars = len(text) + sum(len(k) + len(v) for k, v in kept.items())
+        if self.chars + chars > MAX_LOG_CHARS:
+            self.dropped += 1
+            return
+        self.chars += chars
         record: dict[str, Any] = {"ts": time.time(), "level": level, "message": text}
-        if fields:
-            record["fields"] = {k: str(v)[:MAX_MESSAGE_CHARS] for k, v in fields.items()}
+        if kept:
+            record["fields"] = kept
         self.records.append(record)
 
     def debug(self, message: Any, **fields: Any) -> None:

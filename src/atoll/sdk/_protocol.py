@@ -46,6 +46,8 @@ def decode_header(raw: bytes | bytearray) -> dict[str, Any]:
         header = _DECODER.decode(raw.decode())
     except ValueError as exc:  # UnicodeDecodeError is one too
         raise ProtocolError(f"bad header: {exc}") from exc
+    except RecursionError:  # nested deeper than the interpreter's stack allows
+        raise ProtocolError("bad header: nested too deeply") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not an object")
     return header

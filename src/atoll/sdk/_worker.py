@@ -20,10 +20,11 @@ from ._encode import to_json_bytes
 from ._http import Request, Response
 from ._log import log
 from ._procs import has_children, kill_tree, reap_all
-from ._protocol import MessageReader, encode
+from ._protocol import MAX_HEADER_BYTES, PREFIX, MessageReader, encode
 
 METHODS = ("get", "post", "put", "patch", "delete")
 MAX_CAPTURE_CHARS = 64 * 1024
+SHORT_CAPTURE_CHARS = 8 * 1024  # what is left of output that would not fit in one frame
 MAX_POLL_US = 10_000
 _PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})  # never awaitable
 
@@ -193,6 +194,25 @@ def _drain_fd(fd: int, into: CappedText) -> None:
     into.dropped += size - len(data)
 
 
+def _frame(reply: dict[str, Any], body: bytes) -> bytes:
+    """The framed answer, its captured output shortened if the header would be over the
+    platform's cap (escaped output can take six bytes a character)."""
+    frame = encode(reply, body)
+    if len(frame) - PREFIX.size - len(body) <= MAX_HEADER_BYTES:
+        return frame
+    reply["dropped_logs"] = reply.get("dropped_logs", 0) + len(reply.pop("logs", []))
+    for key in ("stdout", "stderr"):
+        if key in reply:
+            kept = reply[key][:SHORT_CAPTURE_CHARS]
+            reply["dropped_chars"] = reply.get("dropped_chars", 0) + len(reply[key]) - len(kept)
+            reply[key] = kept
+    frame = encode(reply, body)
+    if len(frame) - PREFIX.size - len(body) <= MAX_HEADER_BYTES:
+        return frame
+    answer, _ = _error(500, "tenant_code_error", "the response headers are too large")
+    return encode({**answer, "op": "result", "elapsed": reply.get("elapsed", 0.0)})
+
+
 def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any]) -> None:
     """The worker loop; never returns."""
     os.setpgid(0, 0)
@@ -256,7 +276,7 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
         ):
             if value:
                 reply[key] = value
-        sock.sendall(encode(reply, reply_body))
+        sock.sendall(_frame(reply, reply_body))
         # The platform asks for a short poll when it has CPUs to spare: the next call then
         # finds this worker awake (waking a sleeping process costs more than a short call).
         poll_us = header.get("poll_us", 0)

@@ -1,7 +1,8 @@
 """The first process in every sandbox: waits generic, becomes one app's zygote, forks workers.
 
 Started by the runtime as ``python -I -S _zygote.py FD`` with a SOCK_SEQPACKET control
-socket on FD. Messages are small JSON objects; worker sockets travel back as SCM_RIGHTS.
+socket on FD. Messages are small JSON objects with ``op`` as their first key (the platform
+reads it before the rest); worker sockets travel back as SCM_RIGHTS.
 
     host -> {"op": "specialize", ...}   import the app's functions, apply limits
     host -> {"op": "spawn", "worker": N} fork a worker; reply carries its socket
