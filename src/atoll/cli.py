@@ -379,18 +379,21 @@ def db_url(
     app_name: Annotated[str, typer.Option("--app", help="The app.")],
     env: Annotated[str, typer.Option(help="Environment.")] = "dev",
     read_only: Annotated[bool, typer.Option("--read-only", help="A read-only token.")] = False,
+    ttl: Annotated[
+        int | None,
+        typer.Option(help="Token lifetime in seconds (default 1 h; the server sets the maximum)."),
+    ] = None,
 ) -> None:
     """Print a libSQL URL and token for any libSQL client (@libsql/client, libsql)."""
     cli = _run(ctx)
-    got = cli.client().json(
-        "GET",
-        f"/apps/{app_name}/envs/{env}/db/url",
-        params={"read_only": "true" if read_only else "false"},
-    )
+    params = {"read_only": "true" if read_only else "false"}
+    if ttl is not None:
+        params["ttl"] = str(ttl)
+    got = cli.client().json("GET", f"/apps/{app_name}/envs/{env}/db/url", params=params)
     cli.out(
         {"url": got["url"], "token": got["token"]},
         f"url:   {got['url']}\ntoken: {got['token']}\n"
-        f"({'read-only' if read_only else 'read-write'}, valid {got['expires_in'] // 3600} h)",
+        f"({'read-only' if read_only else 'read-write'}, valid {got['expires_in'] // 60} min)",
     )
 
 

@@ -8,6 +8,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from atoll.dbservice import database_generation
 from atoll.dbservice.tokens import AUDIENCE, load_or_create_key
 
 from .conftest import DATABASE, OTHER_DATABASE, Service, stmt
@@ -117,7 +118,15 @@ def test_token_failures(service: Service) -> None:
     # expired
     key = load_or_create_key(service.data_dir)
     past = int(time.time()) - 60
-    claims = {"db": DATABASE, "a": "rw", "iat": past - 60, "exp": past, "aud": AUDIENCE}
+    generation = database_generation(service.data_dir, DATABASE)
+    claims = {
+        "db": DATABASE,
+        "gen": generation,
+        "a": "rw",
+        "iat": past - 60,
+        "exp": past,
+        "aud": AUDIENCE,
+    }
     expired = jwt.encode(claims, key, algorithm="EdDSA")
     response = service.client.post(url, json=body, headers=auth(expired))
     assert (response.status_code, response.json()["code"]) == (401, "TOKEN_EXPIRED")
@@ -141,8 +150,9 @@ def test_token_failures(service: Service) -> None:
         "/v2/pipeline", {"baton": baton, "requests": []}, token=service.token("ro")
     )
     assert response.status_code == 403
-    # a token for a database that does not exist
-    response = service.post("/v2/pipeline", body, token=service.token(database="acme--gone--dev"))
+    # a token for a database that does not exist (the platform mints none: signed here)
+    gone = jwt.encode(claims | {"db": "acme--gone--dev"}, key, algorithm="EdDSA")
+    response = service.post("/v2/pipeline", body, token=gone)
     assert response.status_code == 404
     assert_serving(service)
 

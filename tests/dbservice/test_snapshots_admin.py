@@ -144,9 +144,10 @@ def test_delete_app_databases(tmp_path: Path) -> None:
 
 
 def test_deleted_database_is_gone_from_the_service(service: Service) -> None:
-    assert service.execute("SELECT 1")["type"] == "ok"
+    token = service.token()
+    assert service.execute("SELECT 1", token=token)["type"] == "ok"
     delete_app_databases(service.data_dir, "acme", "todo")
-    response = service.post("/v2/pipeline", {"baton": None, "requests": []})
+    response = service.post("/v2/pipeline", {"baton": None, "requests": []}, token)
     assert response.status_code == 404
 
 
@@ -157,7 +158,21 @@ def test_recreated_database_is_not_served_from_the_old_file(service: Service) ->
     create_database(service.data_dir, DATABASE)
     tables = service.execute("SELECT name FROM sqlite_schema")["response"]["result"]["rows"]
     assert tables == []
-    # the stream that held a transaction on the deleted file gets a clean error
-    response = service.pipeline([stmt("INSERT INTO old VALUES (2)")], baton=held["baton"])
-    assert response["results"][0]["type"] == "error"
+    # the stream that held a transaction on the deleted file ends with a clean error
+    body = {"baton": held["baton"], "requests": [stmt("INSERT INTO old VALUES (2)")]}
+    response = service.post("/v2/pipeline", body)
+    assert response.status_code in (403, 404), response.text
     assert service.execute("CREATE TABLE fresh (x)")["type"] == "ok"
+
+
+def test_snapshots_are_kept_to_a_count(tmp_path: Path) -> None:
+    # Each snapshot is a whole copy: without a cap, snapshots would get around the quota.
+    create_database(tmp_path, DB)
+    exec_sql(tmp_path, DB, "CREATE TABLE t (x)")
+    taken = [take_snapshot(tmp_path, DB, f"n{i}", keep=3).id for i in range(5)]
+    assert [s.id for s in list_snapshots(tmp_path, DB)] == taken[:1:-1]
+    # restoring the oldest kept one takes a safety snapshot, but never prunes the one restored
+    oldest = taken[2]
+    safety = restore_snapshot(tmp_path, DB, oldest, keep=3)
+    assert safety is not None
+    assert [s.id for s in list_snapshots(tmp_path, DB)] == [safety.id, taken[4], oldest]

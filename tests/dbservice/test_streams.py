@@ -7,7 +7,7 @@ from typing import Any
 
 from atoll.dbservice import EngineLimits, ServiceOptions
 
-from .conftest import OTHER_DATABASE, Service, stmt
+from .conftest import DATABASE, OTHER_DATABASE, Service, stmt
 
 
 def rows(result: dict[str, Any]) -> list[list[Any]]:
@@ -144,3 +144,44 @@ def test_exhausted_reader_pool_is_a_clean_busy_error(start_service: Callable[...
     assert busy["error"]["code"] == "SQLITE_BUSY"
     service.pipeline([stmt("COMMIT")], baton=held["baton"])
     assert rows(service.execute("SELECT 3", token=service.token("ro"))) == [["3"]]
+
+
+def test_open_streams_are_capped_per_tenant(start_service: Callable[..., Service]) -> None:
+    options = ServiceOptions(max_streams=8, max_streams_per_tenant=4, max_streams_per_database=3)
+    service = start_service(options, databases=("acme--shop--dev", "globex--todo--dev"))
+    acme = [service.token(database=d) for d in (DATABASE, OTHER_DATABASE, "acme--shop--dev")]
+    globex = service.token(database="globex--todo--dev")
+    idle = service.pipeline([stmt("SELECT 1")], token=acme[2])["baton"]
+    held = [
+        service.pipeline([stmt("BEGIN TRANSACTION READONLY")], token=token)["baton"]
+        for token in (acme[0], acme[0], acme[0], acme[1])
+    ]
+    # the tenant's idle stream made room; the next one finds only transactions
+    response = service.post("/v2/pipeline", {"baton": idle, "requests": []}, acme[2])
+    assert response.json()["code"] == "STREAM_EXPIRED"
+    response = service.post("/v2/pipeline", {"baton": None, "requests": []}, acme[2])
+    assert response.status_code == 503
+    assert response.json()["code"] == "TOO_MANY_STREAMS"
+    assert "tenant" in response.json()["message"]
+    response = service.post("/v1/execute", {"stmt": {"sql": "SELECT 1"}}, acme[2])
+    assert response.status_code == 503 and response.json()["code"] == "TOO_MANY_STREAMS"
+    # another tenant is not held up by acme's streams
+    others = [
+        service.pipeline([stmt("BEGIN TRANSACTION READONLY")], token=globex)["baton"]
+        for _ in range(2)
+    ]
+    assert service.execute("SELECT 1", token=globex)["type"] == "ok"
+    service.pipeline([stmt("COMMIT"), {"type": "close"}], baton=held[3], token=acme[1])
+    assert service.execute("SELECT 1", token=acme[2])["type"] == "ok"
+    assert len(others) == 2
+
+
+def test_open_streams_are_capped_in_all(start_service: Callable[..., Service]) -> None:
+    options = ServiceOptions(max_streams=3, max_streams_per_tenant=2, max_streams_per_database=2)
+    service = start_service(options, databases=("globex--todo--dev",))
+    globex = service.token(database="globex--todo--dev")
+    for token in (service.token(), service.token(), globex):
+        service.pipeline([stmt("BEGIN TRANSACTION READONLY")], token=token)
+    response = service.post("/v2/pipeline", {"baton": None, "requests": []}, globex)
+    assert response.status_code == 503
+    assert response.json()["code"] == "TOO_MANY_STREAMS"

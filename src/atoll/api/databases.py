@@ -102,7 +102,8 @@ def exec_sql(app: str, env: str, body: ExecIn, who: TenantCaller, cp: Platform) 
     """Run SQL on the environment's database; the last statement's rows."""
     name = _database(cp, who, app, env)
     args = [_arg(a) for a in body.args]
-    return _result(dbservice.exec_sql(cp.settings.data_dir, name, body.sql, args))
+    limits = dbservice.EngineLimits.from_settings(cp.settings)
+    return _result(dbservice.exec_sql(cp.settings.data_dir, name, body.sql, args, limits))
 
 
 @router.get("/apps/{app}/envs/{env}/db/url")
@@ -112,12 +113,30 @@ def db_url(
     who: TenantCaller,
     cp: Platform,
     read_only: bool = False,
-    ttl: Annotated[int, Query(ge=60, le=30 * 24 * 3600, description="Token lifetime, s.")] = 86400,
+    ttl: Annotated[
+        int | None,
+        Query(
+            ge=60,
+            description="Token lifetime, s (default and maximum are the installation's "
+            "settings, 1 h and 7 days unless changed).",
+        ),
+    ] = None,
 ) -> UrlOut:
-    """A URL and token that work in ``@libsql/client`` and the ``libsql`` Python package."""
+    """A URL and token that work in ``@libsql/client`` and the ``libsql`` Python package.
+
+    The token dies with the database (deleting the app) and with the API token that asked
+    for it (revoking it).
+    """
     name = _database(cp, who, app, env)
-    info = dbservice.connection_info(cp.settings, name, read_only=read_only, ttl_seconds=ttl)
-    return UrlOut(url=info["url"], token=info["token"], read_only=read_only, expires_in=ttl)
+    lifetime = cp.settings.databases.token_ttl_seconds if ttl is None else ttl
+    info = dbservice.connection_info(
+        cp.settings,
+        name,
+        read_only=read_only,
+        ttl_seconds=lifetime,
+        minted_by=str(who.token.id),
+    )
+    return UrlOut(url=info["url"], token=info["token"], read_only=read_only, expires_in=lifetime)
 
 
 @router.get("/apps/{app}/envs/{env}/db/tables")
@@ -193,7 +212,10 @@ def take_snapshot(
 ) -> SnapshotOut:
     """Take an online snapshot now (writers keep going)."""
     name = _database(cp, who, app, env)
-    return SnapshotOut.of(dbservice.take_snapshot(cp.settings.data_dir, name, body.reason))
+    keep = cp.settings.databases.max_snapshots
+    return SnapshotOut.of(
+        dbservice.take_snapshot(cp.settings.data_dir, name, body.reason, keep=keep)
+    )
 
 
 @router.post("/apps/{app}/envs/{env}/db/snapshots/{snapshot}/restore")
@@ -202,5 +224,6 @@ def restore(app: str, env: str, snapshot: str, who: TenantCaller, cp: Platform) 
     name = _database(cp, who, app, env)
     data_dir = cp.settings.data_dir
     restored = SnapshotOut.of(get_snapshot(data_dir, name, snapshot))
-    safety = dbservice.restore_snapshot(data_dir, name, snapshot)
+    keep = cp.settings.databases.max_snapshots
+    safety = dbservice.restore_snapshot(data_dir, name, snapshot, keep=keep)
     return RestoreOut(restored=restored, safety_snapshot=SnapshotOut.of(safety) if safety else None)

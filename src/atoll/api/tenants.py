@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from atoll import dbservice
 from atoll.api.auth import AdminCaller, Caller, Platform
 from atoll.api.schemas import (
     Me,
@@ -64,7 +65,11 @@ def create_token(body: TokenCreate, who: Caller, cp: Platform) -> TokenCreated:
 
 @router.delete("/tokens/{token_id}")
 def revoke_token(token_id: int, who: Caller, cp: Platform) -> TokenOut:
-    """Revoke one of the caller's tenant's tokens; it stops working at once."""
+    """Revoke one of the caller's tenant's tokens and the database tokens it minted, at once."""
     with cp.engine.begin() as conn:
         tid = who.tenant.id if who.tenant else None
-        return TokenOut.of(repo.revoke_token(conn, tid, token_id))
+        revoked = repo.revoke_token(conn, tid, token_id)
+        # Inside the transaction: if telling the DB service fails, the token stays valid and
+        # the caller sees the error, rather than database tokens outliving a revoked token.
+        dbservice.revoke_database_tokens(cp.settings.data_dir, str(revoked.id))
+        return TokenOut.of(revoked)

@@ -8,7 +8,8 @@ Errors it adds to the platform tree (all in ``engine.py`` unless noted)::
     └── StreamGone (400 stream_expired, streams.py)
     LimitExceeded
     ├── StatementTimeout (413 statement_timeout)
-    └── ResultTooLarge (413 result_too_large)
+    ├── ResultTooLarge (413 result_too_large)
+    └── DatabaseFull (507 database_full)       the database reached its size quota
     Forbidden
     └── WriteRefused (403 write_refused)       read-only token or transaction
     Conflict
@@ -27,11 +28,20 @@ from .admin import (
     delete_app_databases,
     exec_sql,
     list_tables,
+    revoke_database_tokens,
     service_url,
     table_rows,
 )
 from .app import ServiceOptions, make_app
-from .engine import EngineLimits, ResultTooLarge, SqlError, StatementTimeout, WriteRefused
+from .engine import (
+    DatabaseFull,
+    EngineLimits,
+    ResultTooLarge,
+    SqlError,
+    StatementTimeout,
+    WriteRefused,
+)
+from .generations import database_generation
 from .migrations import (
     AppliedMigration,
     Migration,
@@ -57,6 +67,7 @@ from .tokens import TokenClaims, TokenIssuer, TokenVerifier
 
 __all__ = [
     "AppliedMigration",
+    "DatabaseFull",
     "DatabaseName",
     "EngineLimits",
     "Migration",
@@ -80,6 +91,7 @@ __all__ = [
     "connect",
     "connection_info",
     "create_database",
+    "database_generation",
     "database_path",
     "default_socket_path",
     "delete_app_databases",
@@ -94,6 +106,7 @@ __all__ = [
     "make_server",
     "prune_snapshots",
     "restore_snapshot",
+    "revoke_database_tokens",
     "serve",
     "service_url",
     "table_rows",

@@ -26,8 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL")
     args = parser.parse_args(argv)
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    options = ServiceOptions(
-        limits=EngineLimits(statement_timeout=args.statement_timeout, synchronous=args.synchronous),
+    options = ServiceOptions.from_settings(
+        settings,
+        limits=EngineLimits.from_settings(
+            settings, statement_timeout=args.statement_timeout, synchronous=args.synchronous
+        ),
         stream_idle_timeout=args.stream_idle_timeout,
     )
     sockets = [bind_socket(args.host, args.port)]

@@ -7,7 +7,6 @@ service); SQLite's locking and the busy timeout order them with the service's wr
 from __future__ import annotations
 
 import base64
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from atoll.config import Settings
-from atoll.errors import NotFound
+from atoll.errors import BadInput, NotFound
 
 from .engine import Connection, EngineLimits, SqlError, split_statements
-from .names import DatabaseName, check_slug, databases_root, snapshots_root
+from .generations import create_with_generation, delete_app_files
+from .names import DatabaseName
 from .protocol import Stmt, Value
+from .revocations import RevocationList
 from .tokens import TokenIssuer
 
 _INTERNAL_TABLES = ("sqlite_%", "_atoll_%")
@@ -69,11 +70,14 @@ def database_path(data_dir: Path, database: DatabaseName | str) -> Path:
 def create_database(
     data_dir: Path, database: DatabaseName | str, limits: EngineLimits | None = None
 ) -> Path:
-    """Create a database file in WAL mode if it does not exist yet; its path."""
-    path = database_path(data_dir, database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Connection(path, readonly=False, limits=limits or EngineLimits()).close()
-    return path
+    """Create a database file in WAL mode, with a new generation id, if it does not exist."""
+    name = _name(database)
+
+    def create(path: Path) -> None:
+        Connection(path, readonly=False, limits=limits or EngineLimits()).close()
+
+    create_with_generation(data_dir, name, create)
+    return name.path(data_dir)
 
 
 @contextmanager
@@ -84,7 +88,7 @@ def connect(
     path = database_path(data_dir, database)
     if not path.exists():
         raise NotFound(f"database {str(database)!r} does not exist", database=str(database))
-    conn = Connection(path, readonly=False, limits=limits or EngineLimits())
+    conn = Connection(path, readonly=False, limits=limits or EngineLimits(), create=False)
     try:
         yield conn
     finally:
@@ -106,24 +110,37 @@ def connection_info(
     database: DatabaseName | str,
     *,
     read_only: bool = False,
-    ttl_seconds: int = 24 * 3600,
+    ttl_seconds: int | None = None,
+    minted_by: str | None = None,
 ) -> dict[str, str]:
-    """``{"url", "token"}`` for ``atoll db url``: works in @libsql/client and libsql."""
+    """``{"url", "token"}`` for ``atoll db url``: works in @libsql/client and libsql.
+
+    The token lives ``settings.databases.token_ttl_seconds`` unless ``ttl_seconds`` asks
+    for longer (up to ``max_token_ttl_seconds``); ``minted_by`` names the API token that
+    asks, so that revoking it revokes this token too.
+    """
+    limits = settings.databases
+    ttl = limits.token_ttl_seconds if ttl_seconds is None else ttl_seconds
+    if not 60 <= ttl <= limits.max_token_ttl_seconds:
+        raise BadInput(
+            f"token lifetime must be 60 to {limits.max_token_ttl_seconds} seconds",
+            ttl_seconds=ttl,
+        )
     name = _name(database)
-    if not name.path(settings.data_dir).exists():
-        raise NotFound(f"database {str(name)!r} does not exist", database=str(name))
     token = TokenIssuer.from_data_dir(settings.data_dir).issue(
-        str(name), "ro" if read_only else "rw", ttl_seconds
+        str(name), "ro" if read_only else "rw", ttl, minted_by=minted_by
     )
     return {"url": service_url(settings), "token": token}
 
 
+def revoke_database_tokens(data_dir: Path, minted_by: str) -> None:
+    """Refuse every database token minted for the API token ``minted_by``, from now on."""
+    RevocationList(data_dir).revoke(minted_by)
+
+
 def delete_app_databases(data_dir: Path, tenant: str, app: str) -> None:
-    """Delete every environment's database and snapshots of an app."""
-    check_slug("tenant", tenant)
-    check_slug("app", app)
-    for root in (databases_root(data_dir), snapshots_root(data_dir)):
-        shutil.rmtree(root / tenant / app, ignore_errors=True)
+    """Delete every environment's database (tokens of it die) and snapshots of an app."""
+    delete_app_files(data_dir, tenant, app)
 
 
 def exec_sql(

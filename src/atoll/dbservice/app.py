@@ -17,9 +17,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from atoll.errors import AtollError, LimitExceeded, Unauthorized
+from atoll.config import Settings
+from atoll.errors import AtollError, LimitExceeded, NotFound, Unauthorized
 
-from .databases import DatabaseRegistry
+from .databases import Database, DatabaseRegistry
 from .engine import EngineLimits, hrana_code
 from .protocol import ProtocolError, error_object, parse_batch, parse_stmt
 from .streams import Stream, StreamRegistry
@@ -39,7 +40,20 @@ class ServiceOptions:
     max_readers: int = 4
     max_streams: int = 1000
     max_streams_per_database: int = 100
+    max_streams_per_tenant: int = 200
     max_open_databases: int = 256
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> ServiceOptions:
+        """The options an installation's settings give (quota, stream limits)."""
+        databases = settings.databases
+        values: dict[str, Any] = {
+            "limits": EngineLimits.from_settings(settings),
+            "max_streams": databases.max_streams,
+            "max_streams_per_database": databases.max_streams_per_database,
+            "max_streams_per_tenant": databases.max_streams_per_tenant,
+        }
+        return cls(**(values | overrides))
 
 
 def _dumps(obj: Any) -> bytes:
@@ -73,7 +87,10 @@ class DbService:
             data_dir, options.limits, options.max_readers, options.max_open_databases
         )
         self.streams = StreamRegistry(
-            options.stream_idle_timeout, options.max_streams, options.max_streams_per_database
+            options.stream_idle_timeout,
+            options.max_streams,
+            options.max_streams_per_database,
+            options.max_streams_per_tenant,
         )
 
     # -- plumbing ------------------------------------------------------------------------
@@ -118,13 +135,27 @@ class DbService:
             raise ProtocolError("request body must be a JSON object")
         return body
 
+    async def _database(self, claims: TokenClaims) -> Database:
+        db = await self.databases.get(claims.database)
+        if db.generation != claims.generation:
+            # The name is the same, the database is not: its app was deleted (and maybe
+            # created again). Nothing of the new one may be reached with the old token.
+            raise Unauthorized(
+                "database token is for a database that was deleted; ask for a new token",
+                hrana_code="TOKEN_INVALID",
+            )
+        return db
+
     async def _stream(self, claims: TokenClaims, baton: object) -> Stream:
         if baton is None:
-            db = await self.databases.get(claims.database)
-            return self.streams.open(db, claims.mode)
+            return self.streams.open(await self._database(claims), claims.mode)
         if not isinstance(baton, str):
             raise ProtocolError("'baton' must be a string or null")
-        return self.streams.take(baton, claims)
+        stream = self.streams.take(baton, claims)
+        if not self.databases.is_current(stream.db):
+            await self.streams.close(stream)
+            raise NotFound(f"database {stream.db.name!r} was deleted", database=stream.db.name)
+        return stream
 
     # -- endpoints -----------------------------------------------------------------------
 
@@ -200,10 +231,9 @@ class DbService:
         try:
             claims = self._claims(request)
             body = await self._json(request)
-            db = await self.databases.get(claims.database)
+            stream = self.streams.open(await self._database(claims), claims.mode)
         except AtollError as exc:
             return error_response(exc)
-        stream = self.streams.open(db, claims.mode)
         try:
             if key == "stmt":
                 result = await stream.execute(parse_stmt(body.get("stmt")))

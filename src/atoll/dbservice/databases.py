@@ -21,7 +21,11 @@ from typing import Any, Generic, TypeVar
 from atoll.errors import AtollError, NotFound
 
 from .engine import Connection, EngineLimits, SqlError
+from .generations import generation_path, read_generation
 from .names import DatabaseName
+
+#: What a database is, on disk: the inodes of its file and of its generation id file.
+Identity = tuple[int | None, int | None]
 
 T = TypeVar("T")
 
@@ -62,6 +66,7 @@ class Database:
         max_readers: int = 4,
     ) -> None:
         self.name = name
+        self.tenant = DatabaseName.parse(name).tenant
         self.path = path
         self.limits = limits
         self._reader_executor = reader_executor
@@ -73,7 +78,9 @@ class Database:
         self._reader_slots = asyncio.Semaphore(max_readers)
         self._pool_lock = threading.Lock()
         self.closed = False
-        self.inode: int | None = None
+        self.identity: Identity = (None, None)
+        self.generation: str | None = None  # what tokens of this database must name
+        self.generation_path = path.with_suffix(".generation")
         self._queued: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
         self._passes: asyncio.Task[None] | None = None
         self.streams = 0  # live streams on this database; only a database with none is closed
@@ -83,7 +90,8 @@ class Database:
 
     def _writer_call(self, work: Callable[[Connection], T]) -> T:
         if self._writer is None:
-            self._writer = Connection(self.path, readonly=False, limits=self.limits)
+            # Never create: a database only comes to be with its generation id (admin.py).
+            self._writer = Connection(self.path, readonly=False, limits=self.limits, create=False)
         return work(self._writer)
 
     def _check_open(self) -> None:
@@ -246,6 +254,11 @@ def _inode(path: Path) -> int | None:
         return None
 
 
+def _identity(path: Path, generation: Path) -> Identity:
+    # Both files are replaced, never rewritten, so a new inode means a new database or id.
+    return _inode(path), _inode(generation)
+
+
 class DatabaseRegistry:
     """The databases the service has open, looked up by name."""
 
@@ -264,31 +277,50 @@ class DatabaseRegistry:
             max(16, max_readers * 4), thread_name_prefix="db-reader"
         )
 
+    def is_current(self, db: Database) -> bool:
+        """True while ``db`` is still the database of its name (not deleted or re-created)."""
+        return not db.closed and _identity(db.path, db.generation_path) == db.identity
+
     async def get(self, name: str) -> Database:
         """The open database called ``name``; NotFound if it was never created (or deleted)."""
         db = self._open.get(name)
-        # One stat() (~2 us) per new stream: a deleted, or deleted and re-created, file is
-        # noticed at once instead of being served from connections to the old inode.
-        if db is not None and _inode(db.path) == db.inode:
+        # Two stat() calls (~3 us) per new stream: a deleted, or deleted and re-created,
+        # database is noticed at once instead of being served from connections to the old
+        # file, or under the old generation id.
+        if db is not None and self.is_current(db):
             db.last_used = time.monotonic()
             return db
         async with self._opening:
-            db = self._open.get(name)
-            path = DatabaseName.parse(name).path(self.data_dir)
-            inode = _inode(path)
-            if db is not None and db.inode != inode:
-                del self._open[name]
-                await db.close()
-                db = None
-            if inode is None:
-                raise NotFound(f"database {name!r} does not exist", database=name)
-            if db is None:
+            parsed = DatabaseName.parse(name)
+            path = parsed.path(self.data_dir)
+            marker = generation_path(self.data_dir, parsed)
+            while True:
+                db = self._open.get(name)
+                identity = _identity(path, marker)
+                if db is not None and db.identity != identity:
+                    del self._open[name]
+                    await db.close()
+                    db = None
+                if identity[0] is None:
+                    raise NotFound(f"database {name!r} does not exist", database=name)
+                if db is not None:
+                    return db
                 await self._close_idle()
                 db = Database(name, path, self.limits, self._reader_executor, self.max_readers)
-                db.inode = inode
-                await db.start()
+                db.identity = identity
+                db.generation = read_generation(marker)
+                try:
+                    await db.start()
+                except AtollError:
+                    await db.close()
+                    if _inode(path) is None:  # deleted while we opened it
+                        raise NotFound(f"database {name!r} does not exist", database=name) from None
+                    raise
                 self._open[name] = db
-            return db
+                # Re-created while we opened it? Then the writer or the id may be the old
+                # one's: go round again, and open what is there now.
+                if _identity(path, marker) == identity:
+                    return db
 
     async def _close_idle(self) -> None:
         """Keep at most ``max_open`` databases open, closing the least recently used idle ones."""

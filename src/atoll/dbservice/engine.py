@@ -1,4 +1,5 @@
-"""One SQLite connection under the service's rules: authorizer, time limit, result cap.
+"""One SQLite connection under the service's rules: the authorizer (``authorizer.py``),
+a time limit, a result cap and the database's size quota (pages and write-ahead log).
 
 Everything here is synchronous and runs on the thread that owns the connection (the
 database's writer thread or a reader pool thread); ``databases.py`` schedules it.
@@ -7,6 +8,7 @@ database's writer thread or a reader pool thread); ``databases.py`` schedules it
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,8 +17,10 @@ from typing import Any, Literal
 
 import apsw
 
+from atoll.config import Settings
 from atoll.errors import AtollError, BadRequest, Forbidden, LimitExceeded
 
+from .authorizer import Authorizer
 from .protocol import Stmt, encode_value
 
 MiB = 1024 * 1024
@@ -29,35 +33,8 @@ WritePolicy = Literal["allow", "reroute", "token", "transaction"]
 READ_KEYWORDS = frozenset({"SELECT", "VALUES", "WITH", "EXPLAIN", "PRAGMA"})
 TRANSACTION_KEYWORDS = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 
-# Pragmas that may take an argument: schema introspection, checks and user_version.
-_PRAGMAS_WITH_ARGUMENT = frozenset(
-    {
-        "table_info",
-        "table_xinfo",
-        "table_list",
-        "index_list",
-        "index_info",
-        "index_xinfo",
-        "foreign_key_list",
-        "foreign_key_check",
-        "integrity_check",
-        "quick_check",
-        "user_version",
-        "application_id",
-        "defer_foreign_keys",
-        "foreign_keys",  # kept per stream on the shared writer (streams.py)
-        "optimize",
-    }
-)
-_TEMP_CREATES = frozenset(
-    {
-        apsw.SQLITE_CREATE_TEMP_INDEX,
-        apsw.SQLITE_CREATE_TEMP_TABLE,
-        apsw.SQLITE_CREATE_TEMP_TRIGGER,
-        apsw.SQLITE_CREATE_TEMP_VIEW,
-    }
-)
-_REFUSED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
+# Below this much free space a SQLITE_FULL is the disk's doing, not the quota's.
+_DISK_FULL_BYTES = 64 * MiB
 _COMMENT_OR_SPACE = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))", re.S)
 _WORD = re.compile(r"[A-Za-z_]+")
 _NULL_BINDINGS: Any = getattr(apsw, "_null_bindings", None)
@@ -73,6 +50,17 @@ class EngineLimits:
     max_value_bytes: int = 16 * MiB
     busy_timeout_ms: int = 5000
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    max_database_bytes: int = 1024 * MiB
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> EngineLimits:
+        """The limits an installation's settings give (its database size quota)."""
+        return cls(max_database_bytes=settings.databases.max_database_mb * MiB, **overrides)
+
+    @property
+    def quota_text(self) -> str:
+        """The size quota as people read it (``1024 MB``)."""
+        return f"{self.max_database_bytes / MiB:g} MB"
 
 
 class SqlError(BadRequest):
@@ -91,6 +79,13 @@ class ResultTooLarge(LimitExceeded):
     """A statement produced more result data than the cap allows."""
 
     code = "result_too_large"
+
+
+class DatabaseFull(LimitExceeded):
+    """A write would take the database past its size quota (or the disk is full)."""
+
+    status = 507
+    code = "database_full"
 
 
 class WriteRefused(Forbidden):
@@ -162,14 +157,17 @@ def _error_name(exc: apsw.Error) -> str:
 class _Trace:
     """Per-statement state filled in by apsw's exec tracer before the first step."""
 
-    __slots__ = ("sql", "policy", "cols", "readonly", "refusal", "calls")
+    __slots__ = ("sql", "policy", "cols", "readonly", "refusal", "calls", "room")
 
-    def __init__(self, sql: str, policy: WritePolicy) -> None:
+    def __init__(
+        self, sql: str, policy: WritePolicy, room: Callable[[], DatabaseFull | None]
+    ) -> None:
         self.sql = sql
         self.policy = policy
+        self.room = room  # None if a write may grow the log, else why not
         self.cols: list[dict[str, str | None]] = []
         self.readonly = True
-        self.refusal: str | None = None
+        self.refusal: str | DatabaseFull | None = None
         self.calls = 0
 
     def __call__(self, cursor: apsw.Cursor, first: str, bindings: object) -> bool:
@@ -183,6 +181,10 @@ class _Trace:
         if not self.readonly and self.policy != "allow":
             self.refusal = self.policy
             return False
+        if not self.readonly:
+            self.refusal = self.room()
+            if self.refusal is not None:
+                return False
         self.cols = [{"name": n, "decltype": d} for n, d in cursor.get_description()]
         return True
 
@@ -197,16 +199,17 @@ class Connection:
         readonly: bool,
         limits: EngineLimits,
         extra_pragmas: frozenset[str] = frozenset(),
+        create: bool = True,
     ) -> None:
         self.path = path
-        self._settable_pragmas = _PRAGMAS_WITH_ARGUMENT | extra_pragmas
+        self._wal = path.with_name(path.name + "-wal")
+        self._rules = Authorizer(extra_pragmas)
         self.readonly = readonly
         self.limits = limits
-        flags = (
-            apsw.SQLITE_OPEN_READONLY
-            if readonly
-            else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
-        )
+        if readonly:
+            flags = apsw.SQLITE_OPEN_READONLY
+        else:
+            flags = apsw.SQLITE_OPEN_READWRITE | (apsw.SQLITE_OPEN_CREATE if create else 0)
         try:
             self._db = apsw.Connection(str(path), flags=flags)
             self._db.set_busy_timeout(limits.busy_timeout_ms)
@@ -214,49 +217,32 @@ class Connection:
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={limits.synchronous}")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # The quota, on every connection (the pragma is not stored in the file); tenant
+            # SQL can neither set it (authorizer) nor change the page size it counts in.
+            page_size = int(self._db.execute("PRAGMA page_size").fetchall()[0][0] or 4096)
+            pages = max(1, limits.max_database_bytes // page_size)
+            self._db.execute(f"PRAGMA max_page_count={pages}")
         except apsw.Error as exc:
             raise SqlError(f"cannot open database: {exc}", hrana_code=_error_name(exc)) from exc
         self._db.limit(apsw.SQLITE_LIMIT_SQL_LENGTH, limits.max_sql_bytes)
         self._db.limit(apsw.SQLITE_LIMIT_LENGTH, limits.max_value_bytes)
         self._deadline = float("inf")
-        self._keyword = ""
-        self._denied: str | None = None
-        self.foreign_keys_touched = False
         self._db.set_progress_handler(self._progress, 1000)
-        self._db.authorizer = self._authorize
+        self._db.authorizer = self._rules
 
     # -- rules -----------------------------------------------------------------------
 
     def _progress(self) -> bool:
         return time.monotonic() > self._deadline
 
-    def _authorize(
-        self, op: int, one: str | None, two: str | None, dbname: str | None, trig: str | None
-    ) -> int:
-        reason = None
-        if op == apsw.SQLITE_ATTACH:
-            if self._keyword != "VACUUM":
-                reason = "ATTACH is not allowed"
-            elif one:
-                reason = "VACUUM INTO is not allowed"
-        elif op == apsw.SQLITE_DETACH and self._keyword != "VACUUM":
-            reason = "DETACH is not allowed"
-        elif op in _TEMP_CREATES:
-            reason = "temporary tables, views, indexes and triggers are not supported"
-        elif op == apsw.SQLITE_FUNCTION and (two or "").lower() in _REFUSED_FUNCTIONS:
-            reason = f"{two}() is not allowed"
-        elif op == apsw.SQLITE_PRAGMA:
-            name = (one or "").lower()
-            if name == "writable_schema" or (
-                two is not None and name not in self._settable_pragmas
-            ):
-                reason = f"PRAGMA {name} cannot be changed"
-            elif name == "foreign_keys" and two is not None:
-                self.foreign_keys_touched = True
-        if reason is None:
-            return apsw.SQLITE_OK
-        self._denied = reason
-        return apsw.SQLITE_DENY
+    @property
+    def foreign_keys_touched(self) -> bool:
+        """True once a statement set ``PRAGMA foreign_keys`` (streams keep it per stream)."""
+        return self._rules.foreign_keys_touched
+
+    @foreign_keys_touched.setter
+    def foreign_keys_touched(self, value: bool) -> None:
+        self._rules.foreign_keys_touched = value
 
     # -- state -----------------------------------------------------------------------
 
@@ -298,11 +284,14 @@ class Connection:
                 hrana_code="STATEMENT_TIMEOUT",
                 limit_seconds=limit,
             )
-        if isinstance(exc, apsw.AuthError) or (self._denied and "not authorized" in str(exc)):
-            reason = self._denied or "not authorized"
+        denied = self._rules.denied
+        if isinstance(exc, apsw.AuthError) or (denied and "not authorized" in str(exc)):
+            reason = denied or "not authorized"
             return SqlError(f"statement refused: {reason}", hrana_code="SQLITE_AUTH")
         if isinstance(exc, apsw.ReadOnlyError) and policy in ("token", "transaction"):
             return _write_refused(policy)
+        if isinstance(exc, apsw.FullError):
+            return self._full()
         if isinstance(exc, apsw.TooBigError):
             return SqlError(
                 "statement or value too large "
@@ -318,9 +307,53 @@ class Connection:
             return SqlError(str(exc), hrana_code=_error_name(exc))
         return SqlError(f"cannot bind argument: {exc}", hrana_code="ARGS_INVALID")
 
+    def _full(self) -> DatabaseFull:
+        limit = self.limits.max_database_bytes
+        try:
+            free = shutil.disk_usage(self.path.parent).free
+        except OSError:
+            free = _DISK_FULL_BYTES
+        if free < _DISK_FULL_BYTES:
+            return DatabaseFull(
+                "database is full: the server's disk is out of space", hrana_code="SQLITE_FULL"
+            )
+        return DatabaseFull(
+            f"database is full: it reached its quota of {self.limits.quota_text}; "
+            "delete rows or drop tables to make room",
+            hrana_code="SQLITE_FULL",
+            limit_bytes=limit,
+        )
+
+    def _log_room(self) -> DatabaseFull | None:
+        """Why a write may not grow the write-ahead log now (None: it may).
+
+        A read transaction held open keeps the log from being checkpointed and reset, so
+        every later write is appended to it, past the quota; the log is held to the quota.
+        """
+        limit = self.limits.max_database_bytes
+        if _size(self._wal) <= limit:
+            return None
+        if not self._db.in_transaction:
+            # Readers still on old snapshots make this fail at once, without waiting.
+            self._db.set_busy_timeout(0)
+            try:
+                self._db.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+            except apsw.Error:
+                pass
+            finally:
+                self._db.set_busy_timeout(self.limits.busy_timeout_ms)
+            if _size(self._wal) <= limit:
+                return None
+        return DatabaseFull(
+            f"database is full: its write-ahead log reached the quota of "
+            f"{self.limits.quota_text} because a long-running read transaction keeps it from "
+            "being checkpointed; end read transactions, then write again",
+            hrana_code="SQLITE_FULL",
+            limit_bytes=limit,
+        )
+
     def _start(self, sql: str) -> None:
-        self._keyword = first_keyword(sql)
-        self._denied = None
+        self._rules.start(first_keyword(sql))
         self._deadline = time.monotonic() + self.limits.statement_timeout
 
     def _bindings(self, stmt: Stmt, sql: str) -> Any:
@@ -338,7 +371,7 @@ class Connection:
 
     def execute(self, sql: str, stmt: Stmt, policy: WritePolicy) -> dict[str, Any]:
         """Run one statement and return a Hrana ``StmtResult``."""
-        trace = _Trace(sql, policy)
+        trace = _Trace(sql, policy, self._log_room)
         cursor = self._db.cursor()
         cursor.exec_trace = trace
         rows: list[list[dict[str, Any]]] = []
@@ -364,6 +397,8 @@ class Connection:
         }
 
     def _refusal(self, trace: _Trace) -> Exception:
+        if isinstance(trace.refusal, DatabaseFull):
+            return trace.refusal
         if trace.refusal == "multiple":
             return SqlError(
                 "SQL text holds more than one statement; send one per request or use a batch",
@@ -400,10 +435,14 @@ class Connection:
 
     def _run_one(self, statement: str, policy: WritePolicy) -> None:
         refused: list[WritePolicy] = []
+        full: list[DatabaseFull] = []
 
         def trace(cur: apsw.Cursor, first: str, bindings: object) -> bool:
             if policy != "allow" and not cur.is_readonly:
                 refused.append(policy)
+                return False
+            if not cur.is_readonly and (no_room := self._log_room()) is not None:
+                full.append(no_room)
                 return False
             return True
 
@@ -416,6 +455,8 @@ class Connection:
             for _ in cursor.execute(statement):
                 pass
         except apsw.ExecTraceAbort as exc:
+            if full:
+                raise full[0] from exc
             if refused == ["reroute"]:
                 raise NeedsWriter() from exc
             raise _write_refused("token" if refused == ["token"] else "transaction") from exc
@@ -481,6 +522,13 @@ class Connection:
         finally:
             self._deadline = float("inf")
         return cols, rows
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _write_refused(policy: WritePolicy) -> WriteRefused:

@@ -25,7 +25,7 @@ from atoll.errors import AtollError, BadInput, Conflict, NotFound
 
 from .engine import Connection, EngineLimits, split_statements
 from .names import DatabaseName
-from .snapshots import SnapshotInfo, take_snapshot
+from .snapshots import KEEP_SNAPSHOTS, SnapshotInfo, take_snapshot
 
 Kind = Literal["additive", "destructive"]
 MIGRATION_TABLE = "_atoll_migrations"
@@ -227,10 +227,8 @@ def plan_migrations(
 # -- doing it ---------------------------------------------------------------------------
 
 
-def _migration_connection(path: Path) -> Connection:
-    return Connection(
-        path, readonly=False, limits=MIGRATION_LIMITS, extra_pragmas=MIGRATION_PRAGMAS
-    )
+def _migration_connection(path: Path, limits: EngineLimits = MIGRATION_LIMITS) -> Connection:
+    return Connection(path, readonly=False, limits=limits, extra_pragmas=MIGRATION_PRAGMAS)
 
 
 def _ensure_table(conn: Connection) -> None:
@@ -310,16 +308,26 @@ def _apply_all(conn: Connection, pending: Sequence[Migration]) -> MigrationRepor
 
 
 def apply_migrations(
-    data_dir: Path, database: DatabaseName | str, migrations: Sequence[Migration]
+    data_dir: Path,
+    database: DatabaseName | str,
+    migrations: Sequence[Migration],
+    *,
+    limits: EngineLimits = MIGRATION_LIMITS,
+    keep_snapshots: int = KEEP_SNAPSHOTS,
 ) -> MigrationReport:
-    """Apply the pending migrations, after a snapshot; MigrationError names what failed."""
+    """Apply the pending migrations, after a snapshot; MigrationError names what failed.
+
+    Migrations are tenant SQL: they run under the database's quota (``limits``), with a
+    longer time limit than requests. The newest ``keep_snapshots`` snapshots are kept.
+    """
     name = database if isinstance(database, DatabaseName) else DatabaseName.parse(database)
-    conn = _migration_connection(name.path(data_dir))
+    conn = _migration_connection(name.path(data_dir), limits)
     try:
         pending = plan_migrations(applied_migrations(conn), migrations)
         if not pending:
             return MigrationReport()
-        snapshot = take_snapshot(data_dir, name, f"before-migration-{pending[0].version:04d}")
+        reason = f"before-migration-{pending[0].version:04d}"
+        snapshot = take_snapshot(data_dir, name, reason, keep=keep_snapshots)
         report = _apply_all(conn, pending)
     finally:
         conn.close()
@@ -333,7 +341,11 @@ def apply_migrations(
 
 
 def dry_run_migrations(
-    data_dir: Path | None, database: DatabaseName | str | None, migrations: Sequence[Migration]
+    data_dir: Path | None,
+    database: DatabaseName | str | None,
+    migrations: Sequence[Migration],
+    *,
+    limits: EngineLimits = MIGRATION_LIMITS,
 ) -> MigrationReport:
     """Apply the pending migrations to a copy (or to an empty database); report, never raise."""
     with tempfile.TemporaryDirectory(prefix="atoll-dryrun-") as tmp:
@@ -350,7 +362,7 @@ def dry_run_migrations(
                 finally:
                     dest.close()
                     source.close()
-        conn = _migration_connection(copy)
+        conn = _migration_connection(copy, limits)
         try:
             try:
                 pending = plan_migrations(applied_migrations(conn), migrations)

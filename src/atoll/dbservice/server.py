@@ -12,7 +12,8 @@ from pathlib import Path
 
 import uvicorn
 
-from atoll.config import Settings
+from atoll.config import HttpLimits, Settings
+from atoll.http_heads import GuardedConfig
 
 from .app import ServiceOptions, make_app
 
@@ -44,11 +45,17 @@ def default_socket_path(data_dir: Path) -> Path:
     return data_dir / "run" / "db.sock"
 
 
-def make_server(data_dir: Path, options: ServiceOptions | None = None) -> uvicorn.Server:
-    """A uvicorn server for the service; run it with ``server.run(sockets=[...])``."""
+def make_server(
+    data_dir: Path, options: ServiceOptions | None = None, limits: HttpLimits | None = None
+) -> uvicorn.Server:
+    """A uvicorn server for the service; run it with ``server.run(sockets=[...])``.
+
+    Request heads are bounded by ``limits`` (slow or oversized heads are refused).
+    """
     app = make_app(data_dir, options=options)
-    config = uvicorn.Config(
+    config = GuardedConfig(
         app,
+        HttpLimits() if limits is None else limits,
         log_level="warning",
         access_log=False,
         lifespan="on",
@@ -68,7 +75,8 @@ def serve(
     if uds is not None:
         sockets.append(bind_unix_socket(uds))
     try:
-        make_server(settings.data_dir, options).run(sockets=sockets)
+        options = options or ServiceOptions.from_settings(settings)
+        make_server(settings.data_dir, options, settings.http).run(sockets=sockets)
     finally:
         if uds is not None:
             uds.unlink(missing_ok=True)

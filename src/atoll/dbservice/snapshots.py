@@ -21,6 +21,8 @@ from atoll.errors import BadInput, Conflict, NotFound
 from .names import DatabaseName
 
 _ID = re.compile(r"^(\d{8}T\d{6}\d{6}Z)-([a-z0-9][a-z0-9-]{0,62})$")
+#: Snapshots kept per database unless told otherwise (each is a whole copy of it).
+KEEP_SNAPSHOTS = 20
 _REASON_CHARS = re.compile(r"[^a-z0-9-]+")
 
 
@@ -73,9 +75,19 @@ def _copy(source: apsw.Connection, dest: apsw.Connection) -> None:
 
 
 def take_snapshot(
-    data_dir: Path, database: DatabaseName | str, reason: str = "manual"
+    data_dir: Path,
+    database: DatabaseName | str,
+    reason: str = "manual",
+    *,
+    keep: int = KEEP_SNAPSHOTS,
+    protect: frozenset[str] = frozenset(),
 ) -> SnapshotInfo:
-    """Copy the live database into a new snapshot (online; writers may continue)."""
+    """Copy the live database into a new snapshot (online; writers may continue).
+
+    Then only the newest ``keep`` snapshots (the new one and those in ``protect`` among
+    them) are kept: each is a whole copy, so unbounded snapshots would get around the
+    database's size quota.
+    """
     name = _name(database)
     live_path = name.path(data_dir)
     if not live_path.exists():
@@ -102,7 +114,19 @@ def take_snapshot(
         raise Conflict(f"snapshot failed: {exc}", database=str(name)) from exc
     finally:
         source.close()
+    _keep_newest(data_dir, name, keep, protect | {ident})
     return _info(name, final)
+
+
+def _keep_newest(data_dir: Path, name: DatabaseName, keep: int, protect: frozenset[str]) -> None:
+    kept = set(protect)
+    for snapshot in list_snapshots(data_dir, name):
+        if snapshot.id in kept:
+            continue
+        if len(kept) < keep:
+            kept.add(snapshot.id)
+        else:
+            snapshot.path.unlink(missing_ok=True)
 
 
 def list_snapshots(data_dir: Path, database: DatabaseName | str) -> list[SnapshotInfo]:
@@ -126,12 +150,20 @@ def get_snapshot(data_dir: Path, database: DatabaseName | str, ident: str) -> Sn
 
 
 def restore_snapshot(
-    data_dir: Path, database: DatabaseName | str, ident: str, *, keep_current: bool = True
+    data_dir: Path,
+    database: DatabaseName | str,
+    ident: str,
+    *,
+    keep_current: bool = True,
+    keep: int = KEEP_SNAPSHOTS,
 ) -> SnapshotInfo | None:
     """Replace the live content with a snapshot, atomically; the safety snapshot taken first."""
     name = _name(database)
     snapshot = get_snapshot(data_dir, name, ident)
-    safety = take_snapshot(data_dir, name, "before-restore") if keep_current else None
+    safety = None
+    if keep_current:
+        protect = frozenset({ident})
+        safety = take_snapshot(data_dir, name, "before-restore", keep=keep, protect=protect)
     source = apsw.Connection(str(snapshot.path), flags=apsw.SQLITE_OPEN_READONLY)
     live = apsw.Connection(str(name.path(data_dir)))
     live.set_busy_timeout(5000)

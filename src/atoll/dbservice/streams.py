@@ -13,6 +13,7 @@ import contextlib
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -312,36 +313,60 @@ class Stream:
 
 
 class StreamRegistry:
-    """Live streams and their current batons; expires idle streams."""
+    """Live streams and their current batons; expires idle streams.
+
+    Streams are capped per database, per tenant (over all of its databases) and in all,
+    so that one tenant's open transactions cannot take the table from the others.
+    """
 
     def __init__(
-        self, idle_timeout: float, max_streams: int = 1000, max_per_database: int = 100
+        self,
+        idle_timeout: float,
+        max_streams: int = 1000,
+        max_per_database: int = 100,
+        max_per_tenant: int = 200,
     ) -> None:
         self.idle_timeout = idle_timeout
         self.max_streams = max_streams
         self.max_per_database = max_per_database
+        self.max_per_tenant = max_per_tenant
         self._by_baton: dict[str, Stream] = {}
         self._streams: set[Stream] = set()
+        self._per_tenant: Counter[str] = Counter()
 
     def __len__(self) -> int:
         return len(self._streams)
 
     def open(self, db: Database, mode: Mode) -> Stream:
-        """A new stream on ``db``."""
+        """A new stream on ``db``; Unavailable if a limit is reached by transactions."""
         if db.streams >= self.max_per_database:
             self._drop_idle(s for s in self._streams if s.db is db)
+        if self._per_tenant[db.tenant] >= self.max_per_tenant:
+            self._drop_idle(s for s in self._streams if s.db.tenant == db.tenant)
         if len(self._streams) >= self.max_streams:
             self._drop_idle(self._streams)
-        if len(self._streams) >= self.max_streams or db.streams >= self.max_per_database:
-            # Per database too, so one tenant's open transactions cannot starve the others.
-            raise Unavailable(
-                "too many open streams holding transactions; retry later",
-                hrana_code="TOO_MANY_STREAMS",
-            )
+        self._check_room(db)
         stream = Stream(db, mode)
         stream.busy = True
         self._streams.add(stream)
+        self._per_tenant[db.tenant] += 1
         return stream
+
+    def _check_room(self, db: Database) -> None:
+        if db.streams >= self.max_per_database:
+            where, limit = f"database {db.name!r}", self.max_per_database
+        elif self._per_tenant[db.tenant] >= self.max_per_tenant:
+            where, limit = f"tenant {db.tenant!r}", self.max_per_tenant
+        elif len(self._streams) >= self.max_streams:
+            where, limit = "the DB service", self.max_streams
+        else:
+            return
+        raise Unavailable(
+            f"too many open streams: {where} has {limit}, its limit, all holding transactions; "
+            "commit or close some, or retry later",
+            hrana_code="TOO_MANY_STREAMS",
+            limit=limit,
+        )
 
     def _drop_idle(self, candidates: Iterable[Stream]) -> None:
         """Close the least recently used idle stream that holds no transaction."""
@@ -361,7 +386,11 @@ class StreamRegistry:
                 "unknown baton: the stream expired, was closed, or the baton is not ours",
                 hrana_code="STREAM_EXPIRED",
             )
-        if stream.db.name != claims.database or (stream.mode == "rw" and claims.mode != "rw"):
+        if (
+            stream.db.name != claims.database
+            or stream.db.generation != claims.generation
+            or (stream.mode == "rw" and claims.mode != "rw")
+        ):
             self._by_baton[baton] = stream
             stream.baton = baton
             raise Forbidden("this token does not allow that stream", hrana_code="STREAM_FORBIDDEN")
@@ -373,15 +402,22 @@ class StreamRegistry:
         stream.busy = False
         stream.last_used = time.monotonic()
         if stream.closed:
-            self._streams.discard(stream)
+            self._discard(stream)
             return None
         baton = secrets.token_urlsafe(24)
         self._by_baton[baton] = stream
         stream.baton = baton
         return baton
 
+    def _discard(self, stream: Stream) -> None:
+        if stream in self._streams:
+            self._streams.remove(stream)
+            self._per_tenant[stream.db.tenant] -= 1
+            if not self._per_tenant[stream.db.tenant]:
+                del self._per_tenant[stream.db.tenant]
+
     def _forget(self, stream: Stream) -> None:
-        self._streams.discard(stream)
+        self._discard(stream)
         if stream.baton is not None:
             self._by_baton.pop(stream.baton, None)
             stream.baton = None

@@ -167,4 +167,12 @@ class Deployments:
         data_dir = self.cp.settings.data_dir
         dbservice.create_database(data_dir, name)
         if files:
-            dbservice.apply_migrations(data_dir, name, dbservice.load_migrations(files))
+            settings = self.cp.settings
+            dbservice.apply_migrations(
+                data_dir,
+                name,
+                dbservice.load_migrations(files),
+                # Migrations are tenant SQL: the operator's quota, a longer time limit.
+                limits=dbservice.EngineLimits.from_settings(settings, statement_timeout=300.0),
+                keep_snapshots=settings.databases.max_snapshots,
+            )
