@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import selectors
 import signal
 import socket
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,11 +21,12 @@ from atoll import dbservice
 from atoll.api import ControlPlane, make_app
 from atoll.api.bootstrap import DEMO_APP, DEMO_TENANT, ensure_admin_token, ensure_demo
 from atoll.builder.platform import build_platform_assets
-from atoll.config import Settings
+from atoll.config import HttpLimits, Settings
 from atoll.errors import Unavailable
 from atoll.gateway.app import Gateway
 from atoll.gateway.databases import ServiceDatabaseLink
 from atoll.gateway.http import GatewayServer
+from atoll.http_heads import GuardedConfig
 from atoll.runtime import Runtime
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -107,10 +110,50 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _server(app: object) -> _Server:
+def secure_data_dir(path: Path) -> str | None:
+    """Create the data dir, or check it is this user's, and make it 0700.
+
+    It holds the admin token, the DB service's signing key, tenants' databases, code and
+    logs: no other local user may enter it, whatever the modes of the files inside. Returns
+    a note for the start-up report when an existing folder was opened wider, else None.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_uid != os.geteuid():
+        raise Unavailable(
+            f"the data dir {path.resolve()} belongs to uid {info.st_uid}, not to this user "
+            f"(uid {os.geteuid()}); refusing to keep the platform's secrets there",
+            path=str(path),
+        )
+    mode = stat.S_IMODE(info.st_mode)
+    if mode == 0o700:
+        return None
+    os.chmod(path, 0o700)
+    return f"atoll: data dir was mode {mode:o}, now 700 (only this user may enter it)"
+
+
+def sandbox_report(runtime: Runtime) -> list[str]:
+    """Start-up lines on how sandboxes are confined (uids, cgroups, any opt-out)."""
+    slots = runtime.slots
+    lines = [
+        f"atoll: sandboxes     {runtime.backend.name}, host uids {slots.uid(0)}-"
+        f"{slots.uid(slots.size - 1)}, files in {runtime.layout.root}",
+        f"atoll: cgroups       {runtime.cgroups.describe()}",
+    ]
+    if missing := runtime.cgroups.missing:  # only when the operator allowed it
+        lines.append(
+            f"atoll: WARNING       sandboxes run without cgroup {' and '.join(missing)} limits"
+            " (ATOLL_RUNTIME_ALLOW_NO_CGROUPS=1): rlimits alone bound them, and RAM held in"
+            " tmpfs, memfds and SysV shm is not counted against memory_mb"
+        )
+    return lines
+
+
+def _server(app: object, limits: HttpLimits) -> _Server:
     return _Server(
-        uvicorn.Config(
-            app,  # type: ignore[arg-type]
+        GuardedConfig(
+            app,
+            limits,  # slow or oversized request heads are refused
             log_level="warning",
             access_log=False,
             lifespan="on",
@@ -132,13 +175,20 @@ async def _run(
 ) -> None:
     runtime = Runtime(settings, logs=cp.logs, database=ServiceDatabaseLink(settings))
     await runtime.start()
+    for line in sandbox_report(runtime):
+        _say(line)
     if selector is not None:
         attach(selector, runtime)
     gateway = GatewayServer(Gateway(cp, runtime))
     await gateway.start(sockets["gateway"])
     servers = {
-        "api": _server(make_app(cp)),
-        "db": _server(dbservice.make_app(settings.data_dir)),
+        "api": _server(make_app(cp), settings.http),
+        "db": _server(
+            dbservice.make_app(
+                settings.data_dir, options=dbservice.ServiceOptions.from_settings(settings)
+            ),
+            settings.http,
+        ),
     }
     settle_heap()
 
@@ -175,12 +225,15 @@ def serve(settings: Settings, demo: bool = False) -> None:
                 "is another atoll running? Pick ports with --port/--gateway-port/--db-port",
                 port=port,
             ) from exc
+    note = secure_data_dir(settings.data_dir)  # before anything is written into it
     _say("atoll: building the browser runtime ...")
     build_platform_assets()  # once here, so the first page view does not wait for it
     cp = ControlPlane.open(settings)
     admin = ensure_admin_token(cp)
     base = f"http://{settings.host}:{settings.port}"
     _say(f"atoll: data dir      {settings.data_dir.resolve()}")
+    if note:
+        _say(note)
     _say(f"atoll: control plane {base}/api/v1  (docs {base}/api/docs)")
     _say(f"atoll: app gateway   http://{settings.host}:{settings.gateway_port}")
     _say(f"atoll: DB service    http://{settings.host}:{settings.db_port}")

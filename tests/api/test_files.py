@@ -249,3 +249,47 @@ def test_app_names_are_validated(client: TestClient, acme: dict[str, str]) -> No
         assert r.status_code == 400, name
     assert client.post("/api/v1/apps", json={"name": "ab"}, headers=acme).status_code == 201
     assert client.post("/api/v1/apps", json={"name": "ab"}, headers=acme).status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("path", "served_as"),
+    [
+        ("page.html", "text/plain; charset=utf-8"),
+        ("pages/evil.htm", "text/plain; charset=utf-8"),
+        ("static/evil.svg", "text/plain; charset=utf-8"),
+        ("static/evil.xhtml", "text/plain; charset=utf-8"),
+        ("static/evil.xml", "text/plain; charset=utf-8"),
+        ("static/app.js", "text/plain; charset=utf-8"),
+        ("static/feed.rss", "text/plain; charset=utf-8"),
+        ("static/doc.pdf", "application/octet-stream"),
+        ("static/noext", "application/octet-stream"),
+        ("static/logo.png", "image/png"),
+        ("data.json", "application/json"),
+    ],
+)
+def test_files_are_never_rendered_on_the_control_plane_origin(
+    client: TestClient, shop: dict[str, str], path: str, served_as: str
+) -> None:
+    # The control plane's origin will hold the IDE and its session cookie: a workspace file
+    # opened there must not run as a page.
+    html = "<html><script>fetch('/api/v1/me').then(r => r.text()).then(alert)</script>"
+    commit_text(client, shop, "shop", {path: html})
+    got = client.get(f"{APP}/files/{path}", headers=shop)
+    assert got.status_code == 200 and got.text == html
+    assert got.headers["content-type"] == served_as
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["content-disposition"].startswith("attachment")
+    policy = got.headers["content-security-policy"]
+    assert "sandbox" in policy and "default-src 'none'" in policy
+
+
+def test_download_names_cannot_break_out_of_their_header(
+    client: TestClient, shop: dict[str, str]
+) -> None:
+    path = 'dir/we"ird; name=x.html \u00fc.txt'
+    commit_text(client, shop, "shop", {path: "x"})
+    got = client.get(f"{APP}/files/{path}", headers=shop)
+    assert got.status_code == 200
+    assert got.headers["content-disposition"] == (
+        "attachment; filename*=UTF-8''we%22ird%3B%20name%3Dx.html%20%C3%BC.txt"
+    )

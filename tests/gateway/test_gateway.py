@@ -14,6 +14,7 @@ from atoll.gateway.app import Gateway, make_gateway
 from atoll.gateway.http import GatewayServer
 from atoll.runtime import BwrapBackend, Runtime
 from atoll.server import listen
+from tests.attacks import HOSTILE_HEADERS
 from tests.conftest import commit_text
 
 pytestmark = [
@@ -171,3 +172,46 @@ async def test_full_queue_is_503_with_retry_after(
     busy = next(r for r in replies if r.status_code == 503)
     assert int(busy.headers["retry-after"]) >= 1
     assert busy.json()["error"]["code"] == "overloaded"
+
+
+async def test_function_headers_cannot_act_beyond_the_apps_origin(
+    gateway: httpx.AsyncClient, client: TestClient, acme: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    commit_text(client, acme, "shop", {"functions/hostile.py": HOSTILE_HEADERS})
+    origin = _origin("dev", "shop", "acme")
+    for _ in range(2):  # the same connection serves on: the function set no framing
+        r = await gateway.get("/api/hostile", headers=origin)
+        assert r.status_code == 200, r.text
+        assert r.text == "ok"
+        assert sorted(r.headers.get_list("set-cookie")) == [
+            "a=1; Path=/",
+            "b=2; HttpOnly",
+            "c=3; Path=/",
+        ]
+        assert r.headers["clear-site-data"] == '"storage"'
+        for dropped in ("alt-svc", "x-inject", "x-atoll-revision", "transfer-encoding"):
+            assert dropped not in r.headers, dropped
+        assert r.headers.get("connection", "keep-alive") == "keep-alive"
+        assert r.headers["content-length"] == "2"
+        request_ids = r.headers.get_list("x-atoll-request-id")
+        assert len(request_ids) == 1 and request_ids[0] != "forged"
+        assert r.headers["server-timing"] == "db;dur=1"
+
+    r = await gateway.get("/api/hostile?many=500", headers=origin)
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "tenant_code_error"
+    assert r.json()["error"]["detail"]["limit"] == "max_response_headers"
+    assert "set-cookie" not in r.headers
+
+
+async def test_static_files_and_errors_are_not_sniffed(
+    gateway: httpx.AsyncClient, client: TestClient, acme: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    commit_text(client, acme, "shop", {"static/notes.txt": "<script>alert(1)</script>"})
+    origin = _origin("dev", "shop", "acme")
+    r = await gateway.get("/notes.txt", headers=origin)
+    assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff"
+    r = await gateway.get("/<script>alert(1)</script>", headers=origin)
+    assert r.status_code == 404 and r.headers["x-content-type-options"] == "nosniff"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from atoll.api import ControlPlane
+from atoll.config import HttpLimits
 from atoll.gateway.app import MAX_FUNCTION_BODY, Gateway
 from atoll.gateway.http import GatewayServer
 from atoll.runtime import BwrapBackend, Runtime
@@ -253,3 +255,86 @@ async def test_many_pipelined_bodies_are_all_answered(served: Served) -> None:
         status, _, answer = await read_response(reader)
         assert status == 200 and json.loads(answer) == {"size": len(body)}
     writer.close()
+
+
+async def test_a_header_value_that_never_ends_is_refused_while_it_streams(served: Served) -> None:
+    # httptools keeps a header value until the next line starts: count what arrives.
+    reader, writer = await connect(served.port)
+    writer.write(request(b"/api/hello").removesuffix(b"\r\n") + b"X-Big: ")
+    with contextlib.suppress(ConnectionError):
+        for _ in range(4):
+            writer.write(b"a" * (64 * 1024))
+            await writer.drain()
+    status, headers, body = await read_response(reader)
+    assert status == 431 and headers["connection"] == "close"
+    assert json.loads(body)["error"]["detail"]["limit"] == "max_head_bytes"
+    writer.close()
+
+
+@pytest.fixture
+async def patient(served: Served) -> AsyncIterator[int]:
+    """A second server of the same gateway: long request timeouts, a short head deadline."""
+    limits = HttpLimits(head_timeout_seconds=0.5)
+    server = GatewayServer(served.server.gateway, 60.0, 60.0, limits=limits)
+    await server.start(listen("127.0.0.1", 0))
+    assert server.address is not None
+    try:
+        yield server.address[1]
+    finally:
+        await server.close()
+
+
+@contextlib.asynccontextmanager
+async def trickling(writer: asyncio.StreamWriter, parts: list[bytes]) -> AsyncIterator[None]:
+    """Send ``parts`` one every 0.2 s while the body runs; they must not all go through."""
+
+    async def trickle() -> None:
+        for part in parts:
+            writer.write(part)
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    task = asyncio.ensure_future(trickle())
+    try:
+        yield
+        assert not task.done(), "everything went through: the test proves nothing"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await task
+
+
+async def test_a_trickled_head_is_cut_off_at_the_head_deadline(patient: int) -> None:
+    reader, writer = await connect(patient)
+    head = request(b"/api/hello", extra=b"".join(b"X-%d: 1\r\n" % i for i in range(100)))
+    # A header line every 0.2 s: 20 s for the whole head.
+    async with trickling(writer, [line + b"\n" for line in head.split(b"\n")]):
+        status, headers, body = await read_response(reader)
+        assert status == 408 and headers["connection"] == "close"
+        assert json.loads(body)["error"]["code"] == "request_timeout"
+    writer.close()
+
+
+async def test_a_connection_that_never_asks_is_closed_and_a_quick_one_is_served(
+    patient: int,
+) -> None:
+    silent_reader, silent = await connect(patient)
+    reader, writer = await connect(patient)
+    writer.write(request(b"/api/hello"))
+    assert (await read_response(reader))[0] == 200
+    assert await closed_by_server(silent_reader)  # without an answer
+    silent.close()
+    writer.close()
+
+
+async def test_blank_lines_do_not_hold_a_connection(patient: int) -> None:
+    # Blank lines before a request start no message, but they are the start of a head.
+    for answered_first in (False, True):
+        reader, writer = await connect(patient)
+        if answered_first:
+            writer.write(request(b"/api/hello"))
+            assert (await read_response(reader))[0] == 200
+        async with trickling(writer, [b"\r\n"] * 100):
+            status, _, body = await read_response(reader)
+            assert status == 408 and json.loads(body)["error"]["code"] == "request_timeout"
+        writer.close()

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atoll import __version__
 from atoll.api import apps, databases, files, functions, tenants
@@ -16,6 +18,35 @@ from atoll.api.platform import ControlPlane
 from atoll.sdui import page_json_schema
 
 PAGE_SCHEMA = page_json_schema()
+
+# The API answers data, never pages: nothing in a response may run, load or be framed.
+STRICT_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+
+class SecurityHeaders:
+    """Marks every response ``nosniff`` and, unless it sets its own, under a policy that lets
+    nothing run (responses echo tenant strings, and this origin will hold the IDE session)."""
+
+    def __init__(self, app: ASGIApp, pages: frozenset[str]) -> None:
+        self.app = app
+        self.pages = pages  # the platform's own HTML pages (docs): they run their scripts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        strict = scope["path"] not in self.pages
+
+        async def send_guarded(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                headers["x-content-type-options"] = "nosniff"
+                if strict and "content-security-policy" not in headers:
+                    headers["content-security-policy"] = STRICT_POLICY
+            await send(message)
+
+        await self.app(scope, receive, send_guarded)
 
 
 def make_app(cp: ControlPlane) -> FastAPI:
@@ -37,6 +68,9 @@ def make_app(cp: ControlPlane) -> FastAPI:
     app.state.control_plane = cp
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limits=cp.settings.limits)
+    # Added last, so it is outside every other middleware and sees their answers too.
+    pages = frozenset(p for p in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if p)
+    app.add_middleware(SecurityHeaders, pages=pages)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

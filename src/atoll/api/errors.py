@@ -27,7 +27,10 @@ _HTTP_CODES = {
 
 def error_response(status: int, code: str, message: str, **detail: Any) -> JSONResponse:
     """A JSON error response in the platform's shape."""
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    # Messages echo what the caller sent: never let a browser take the JSON for a page.
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     body = {"error": {"code": code, "message": message, "detail": detail}}
     return JSONResponse(body, status_code=status, headers=headers)
 

@@ -6,7 +6,7 @@ import binascii
 import mimetypes
 from base64 import b64decode
 from typing import Annotated
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -49,6 +49,37 @@ def _commit_result(rev: Revision, created: bool) -> CommitResult:
     return CommitResult(**RevisionOut.of(rev).model_dump(), created=created)
 
 
+# Workspace files are tenant content, and the control plane's origin will hold the IDE and
+# its session cookie: a file opened there must never run as a page. So it is a download
+# (attachment), in a type that renders nothing active, unsniffed, under a policy that gives
+# it no origin and no scripts even if a browser showed it anyway.
+_DOWNLOAD_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
+_INERT_MEDIA = ("image/", "audio/", "video/", "font/")
+_TEXT = ("application/javascript", "application/xml", "application/xhtml+xml")
+
+
+def download_type(path: str) -> str:
+    """The content type a workspace file is served with: never one a browser runs."""
+    guessed = mimetypes.guess_type(path)[0] or ""
+    if guessed.startswith(_INERT_MEDIA) and "svg" not in guessed and "xml" not in guessed:
+        return guessed
+    if guessed == "application/json":
+        return guessed
+    if guessed.startswith("text/") or guessed in _TEXT or guessed.endswith("+xml"):
+        return "text/plain; charset=utf-8"
+    return "application/octet-stream"
+
+
+def download_headers(path: str) -> dict[str, str]:
+    """Headers that keep a served workspace file a download of inert bytes."""
+    name = quote(path.rsplit("/", 1)[-1], safe="")  # RFC 8187: no quoting games
+    return {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+        "Content-Security-Policy": _DOWNLOAD_POLICY,
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
 def _check_raw_path(request: Request) -> None:
     # Servers decode %-escapes leniently (invalid UTF-8 turns into U+FFFD); refuse instead.
     raw = request.scope.get("raw_path")
@@ -77,13 +108,13 @@ def read_file(
     cp: Platform,
     revision: RevisionParam = None,
 ) -> Response:
-    """A file's raw bytes; headers carry its SHA-256 and the revision it came from."""
+    """A file's raw bytes, as a download; headers carry its SHA-256 and revision."""
     _check_raw_path(request)
     found = _app(cp, who, app)
     data, sha, rev = cp.workspaces.read(found, path, revision)
-    media = mimetypes.guess_type(path)[0] or "application/octet-stream"
     headers = {"ETag": f'"{sha}"', "X-Atoll-Revision": rev.id, "X-Atoll-Sha256": sha}
-    return Response(data, media_type=media, headers=headers)
+    headers.update(download_headers(path))
+    return Response(data, media_type=download_type(path), headers=headers)
 
 
 @router.put("/apps/{app}/files/{path:path}")

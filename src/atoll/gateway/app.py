@@ -23,6 +23,7 @@ from atoll.builder.assets import find_asset
 from atoll.builder.frontend import AppFrontend
 from atoll.errors import AtollError, LimitExceeded, NotFound
 from atoll.gateway.deployments import Deployment, Deployments
+from atoll.gateway.headers import edge_headers
 from atoll.gateway.hosts import AppHost, parse_host
 from atoll.runtime import AppRef, InvokeRequest, InvokeResponse, Runtime, error_response
 
@@ -57,9 +58,8 @@ def _static_response(deployment: Deployment, path: str) -> Response | None:
         return found
     static = find_asset(deployment.code_dir / "static", path)
     if static is not None:
-        return FileResponse(
-            static.path, media_type=static.content_type, headers={"cache-control": "no-cache"}
-        )
+        headers = {"cache-control": "no-cache", "x-content-type-options": "nosniff"}
+        return FileResponse(static.path, media_type=static.content_type, headers=headers)
     return None
 
 
@@ -133,7 +133,10 @@ class Gateway:
             if deployment is None:
                 deployment = await self.deployment(host_header)
             request = InvokeRequest(method, path, query, headers, body)
-            return await self.runtime.invoke(self._ref(deployment), request)
+            reply = await self.runtime.invoke(self._ref(deployment), request)
+            # Here the function's answer leaves the platform for the browser.
+            sent = edge_headers(reply.headers, reply.request_id, self.cp.settings.http)
+            return InvokeResponse(reply.status, tuple(sent), reply.body, reply.request_id)
         except AtollError as exc:
             return error_response(exc)
 
@@ -159,12 +162,20 @@ class Gateway:
                 tuple(request.headers.items()),
                 body,
             )
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
+        headers = [
+            (k.encode("latin-1", "replace"), v.encode("latin-1", "replace"))
+            for k, v in reply.headers
+        ]
         headers.append((b"content-length", str(len(reply.body)).encode()))
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
 
     async def _page(self, request: Request) -> Response:
+        response = await self._page_or_error(request)
+        response.headers.setdefault("x-content-type-options", "nosniff")
+        return response
+
+    async def _page_or_error(self, request: Request) -> Response:
         try:
             deployment = await self.deployment(request.headers.get("host", ""))
             path = request.url.path

@@ -5,10 +5,12 @@ answered with one write: no framework between the socket and the runtime. Pages,
 everything else go to ``Gateway.asgi`` with the whole (size-capped) request body.
 
 Per connection, requests are answered in order (pipelined ones wait their turn; reading
-pauses while 16 requests or 8 MiB of bodies wait). Limits: request head 64 KiB and 200
-header lines (431), body ``MAX_FUNCTION_BODY`` (413, also for chunked bodies), a request
-must arrive whole within ``request_timeout`` (408), an idle keep-alive connection closes
-after ``idle_timeout``.
+pauses while 16 requests or 8 MiB of bodies wait). Limits (``HttpLimits``, see
+``atoll.http_heads``): request head ``max_head_bytes`` and ``max_headers`` lines (431), sent
+whole within ``head_timeout_seconds`` (408); body ``MAX_FUNCTION_BODY`` (413, also for
+chunked bodies); a request must arrive whole within ``request_timeout`` (408); an idle
+keep-alive connection closes after ``idle_timeout``, one that never sent a byte after
+``head_timeout_seconds``.
 A malformed request is a 400 and the connection closes. A client that goes away mid-request
 does not stop the function (its worker finishes and is reused); the answer is dropped.
 """
@@ -28,18 +30,17 @@ from urllib.parse import parse_qsl, unquote
 
 import httptools
 
+from atoll.config import HttpLimits
 from atoll.errors import AtollError, BadRequest
 from atoll.gateway.app import MAX_FUNCTION_BODY, Gateway, is_function_path, too_large_body
+from atoll.http_heads import LINGER_SECONDS, HeadBudget, HeadTooLarge, RequestTimeout
 from atoll.runtime import error_response
 
 log = logging.getLogger("atoll.gateway")
 
-MAX_HEAD_BYTES = 64 * 1024
-MAX_HEADERS = 200
 MAX_QUEUED = 16  # pipelined requests waiting on one connection before reading pauses
 MAX_QUEUED_BYTES = 8 << 20  # ... or request bodies waiting on it
 SWEEP_SECONDS = 1.0
-LINGER_SECONDS = 5.0
 
 _REASONS = {s.value: s.phrase.encode() for s in http.HTTPStatus}
 _date: list[Any] = [0, b""]
@@ -94,14 +95,13 @@ class _Request:
     """One request as it arrives."""
 
     __slots__ = (
-        "url", "headers", "head_bytes", "body", "size", "method", "version", "keep_alive",
+        "url", "headers", "body", "size", "method", "version", "keep_alive",
         "error", "started",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.head_bytes = 0
         self.body: list[bytes] = []
         self.size = 0
         self.method = "GET"
@@ -117,20 +117,6 @@ class _Request:
         return b""
 
 
-class HeadTooLarge(AtollError):
-    """The request line and headers are over the limit."""
-
-    status = 431
-    code = "limit_exceeded"
-
-
-class RequestTimeout(AtollError):
-    """The request did not arrive whole in time."""
-
-    status = 408
-    code = "request_timeout"
-
-
 class GatewayConnection(asyncio.Protocol):
     """One client connection."""
 
@@ -139,6 +125,7 @@ class GatewayConnection(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
+        self.head = HeadBudget(server.limits.max_head_bytes)
         self.current: _Request | None = None
         self.queue: collections.deque[_Request] = collections.deque()
         self.task: asyncio.Task[None] | None = None
@@ -149,6 +136,7 @@ class GatewayConnection(asyncio.Protocol):
         self.lost: asyncio.Future[None] = self.loop.create_future()
         self.drained: asyncio.Future[None] | None = None
         self.last_active = time.monotonic()
+        self.answered = False  # whether a response was written (else idle means "never asked")
         self.client: tuple[str, int] | None = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------
@@ -182,7 +170,13 @@ class GatewayConnection(asyncio.Protocol):
         if self.discarding:
             return
         try:
-            self.parser.feed_data(data)
+            for piece in self.head.pieces(data):
+                self.parser.feed_data(piece)
+                if self.discarding:
+                    return
+            self.head.mark(self.last_active)  # the deadline of a part-read head starts now
+        except HeadTooLarge as exc:
+            self._fail(exc)
         except httptools.HttpParserUpgrade:
             # Upgrades (WebSocket) are not served: answer the request, then close.
             if self.queue:
@@ -198,23 +192,24 @@ class GatewayConnection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         request = self.current
-        if request is None:
-            return
-        request.url += url
-        request.head_bytes += len(url)
-        if request.head_bytes > MAX_HEAD_BYTES:
-            self._fail(HeadTooLarge(f"request head is larger than {MAX_HEAD_BYTES} bytes"))
+        if request is not None:
+            request.url += url  # its size is bounded by ``self.head``
 
     def on_header(self, name: bytes, value: bytes) -> None:
         request = self.current
         if request is None:
             return
         request.headers.append((name.lower(), value))
-        request.head_bytes += len(name) + len(value) + 4
-        if request.head_bytes > MAX_HEAD_BYTES or len(request.headers) > MAX_HEADERS:
-            self._fail(HeadTooLarge("request head is too large (bytes or header lines)"))
+        most = self.server.limits.max_headers
+        if len(request.headers) > most:
+            self._fail(
+                HeadTooLarge(
+                    f"request has more than {most} header lines", limit="max_headers", max=most
+                )
+            )
 
     def on_headers_complete(self) -> None:
+        self.head.head_complete()
         request = self.current
         if request is None:
             return
@@ -239,6 +234,7 @@ class GatewayConnection(asyncio.Protocol):
         request.body.append(body)
 
     def on_message_complete(self) -> None:
+        self.head.next_request()
         request, self.current = self.current, None
         if request is None:
             return
@@ -280,6 +276,7 @@ class GatewayConnection(asyncio.Protocol):
                     assert self.transport is not None
                     self.transport.resume_reading()
                 keep_alive = await self._answer(request) and not self.server.closing
+                self.answered = True
                 if self.drained is not None and not self.drained.done():
                     await self.drained
                 if not keep_alive:
@@ -331,7 +328,7 @@ class GatewayConnection(asyncio.Protocol):
             ],
             len(reply.body),
             request.keep_alive,
-            checked=True,  # ``response_headers`` and ``error_response`` made them
+            checked=True,  # ``edge_headers`` (gateway.headers) or ``error_response`` made them
         )
         self._write(head if request.method == "HEAD" else head + reply.body)
         return request.keep_alive
@@ -449,21 +446,34 @@ class GatewayConnection(asyncio.Protocol):
 
     def sweep(self, now: float, idle_timeout: float, request_timeout: float) -> None:
         """Close the connection if it sat idle or a request is arriving too slowly."""
-        if self.current is not None and now - self.current.started > request_timeout:
+        head_timeout = self.server.limits.head_timeout_seconds
+        current = self.current
+        head_started = None if self.discarding else self.head.started
+        if head_started is not None and now - head_started > head_timeout:
+            self._fail(RequestTimeout(f"the request head did not arrive within {head_timeout:g} s"))
+        elif current is not None and now - current.started > request_timeout:
             self._fail(RequestTimeout(f"the request did not arrive within {request_timeout:g} s"))
-        elif self._idle() and self.current is None and now - self.last_active > idle_timeout:
-            self.close()
+        elif self._idle() and current is None and head_started is None:
+            # A connection that never asked anything gets no keep-alive grace.
+            idle = idle_timeout if self.answered else min(idle_timeout, head_timeout)
+            if now - self.last_active > idle:
+                self.close()
 
 
 class GatewayServer:
     """The gateway on a listening socket."""
 
     def __init__(
-        self, gateway: Gateway, idle_timeout: float = 30.0, request_timeout: float = 60.0
+        self,
+        gateway: Gateway,
+        idle_timeout: float = 30.0,
+        request_timeout: float = 60.0,
+        limits: HttpLimits | None = None,
     ) -> None:
         self.gateway = gateway
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
+        self.limits = gateway.cp.settings.http if limits is None else limits
         self.connections: set[GatewayConnection] = set()
         self.closing = False
         self.address: tuple[str, int] | None = None
