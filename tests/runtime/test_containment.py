@@ -14,6 +14,7 @@ import pytest
 from atoll.dbservice import DatabaseName, create_database
 from atoll.errors import AtollError, FunctionTimeout, ResourceLimitHit, TenantCodeError
 from atoll.runtime import AppRef, InvokeRequest, InvokeResponse
+from tests.attacks import RAMFS, SOCKET_FAMILIES
 
 from .conftest import Harness
 
@@ -172,6 +173,8 @@ ATTACKS = {
                         procs[pid] = type(exc).__name__
             return {"environ": dict(os.environ), "procs": procs, "uid": os.getuid()}
         """,
+    "functions/families.py": SOCKET_FAMILIES,
+    "functions/ramfs.py": RAMFS,
 }
 
 NEIGHBOUR = {"functions/hello.py": "def get():\n    return {'hello': 'b'}\n"}
@@ -533,3 +536,50 @@ def test_writing_to_the_worker_socket_between_calls_is_cut_off(
     again = rt.call(ref, "/api/flood")
     assert isinstance(again, InvokeResponse) and again.status == 200
     assert again.json() != first.json()  # a fresh worker: the flooding one was let go
+
+
+def test_only_unix_and_ip_sockets_open(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    # AF_VSOCK is not confined by the network namespace; netlink and the rest are kernel
+    # surface a function has no use for. Refused with an errno, the process lives on.
+    seen = body(attack(rt, attacker, neighbour, "/api/families"))
+    allowed = {"unix", "inet", "inet6", "unix_pair"}
+    assert {k: seen[k] for k in allowed} == dict.fromkeys(allowed, "ok"), seen
+    assert {k: v for k, v in seen.items() if k not in allowed} == {
+        k: "EAFNOSUPPORT" for k in seen if k not in allowed
+    }
+
+
+def test_dev_shm_is_sized_like_tmp(rt: Harness, attacker: AppRef, neighbour: AppRef) -> None:
+    # The attacker's tmp_mb is 16: four times that is refused, not kept in the host's RAM.
+    seen = body(
+        attack(
+            rt, attacker, neighbour, "/api/ramfs", query={"folders": ["/dev/shm"], "most_mb": 64}
+        )
+    )
+    assert seen["/dev/shm"]["error"] == "ENOSPC", seen
+    assert seen["/dev/shm"]["mb"] <= 16
+
+
+def test_tmp_and_dev_shm_are_the_only_writable_places(
+    rt: Harness, attacker: AppRef, neighbour: AppRef
+) -> None:
+    assert body(attack(rt, attacker, neighbour, "/api/ramfs", "PUT")) == ["/dev/shm", "/tmp"]
+
+
+def test_full_tmpfs_mounts_end_in_enospc_not_in_the_oom_killer(
+    rt: Harness, neighbour: AppRef
+) -> None:
+    # tmpfs pages are charged to the sandbox's memory cgroup: it has room for them on top of
+    # memory_mb, so filling /tmp and /dev/shm to the brim is a clean ENOSPC.
+    ref = rt.app(
+        "ramfill",
+        {
+            "atoll.toml": "[limits]\nmemory_mb = 64\ntmp_mb = 64\nfile_size_mb = 8\n",
+            "functions/ramfs.py": ATTACKS["functions/ramfs.py"],
+        },
+        tenant="evil",
+    )
+    folders = ["/tmp", "/dev/shm"]
+    seen = body(attack(rt, ref, neighbour, "/api/ramfs", query={"folders": folders, "most_mb": 96}))
+    assert {f: seen[f]["error"] for f in folders} == dict.fromkeys(folders, "ENOSPC"), seen
+    assert all(60 <= seen[f]["mb"] <= 64 for f in folders), seen
