@@ -100,6 +100,17 @@ def test_db_exec_and_url_with_official_clients(served: Served) -> None:
     )
     assert len(json.loads(reads.stdout)) == 3
 
+    # Tokens are short-lived unless asked for, and never past the server's maximum.
+    shown = served.cli("db", "url", "--app", "shop", token=token).stdout
+    assert "(read-write, valid 60 min)" in shown
+    longer = served.cli("db", "url", "--app", "shop", "--ttl", "7200", token=token).stdout
+    assert "valid 120 min" in longer
+    too_long = served.cli(
+        "db", "url", "--app", "shop", "--ttl", "99999999", token=token, check=False
+    )
+    assert too_long.returncode != 0 and "Traceback" not in too_long.stderr
+    assert len(too_long.stderr.strip().splitlines()) == 1, too_long.stderr
+
     snap = json.loads(served.cli("db", "snapshot", "--app", "shop", "--json", token=token).stdout)
     served.cli("db", "exec", "--app", "shop", "DELETE FROM notes", token=token)
     listed = json.loads(
