@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import click
 import typer
+from typer._click import exceptions as _typer_click
 
 from atoll.client import ApiClient, ApiError, ConnectionFailed
 from atoll.config import Settings
@@ -491,13 +493,16 @@ def main() -> None:
     except typer.Abort:
         fail_line("aborted")
         sys.exit(1)
-    except Exception as exc:  # click usage errors and the like
-        import click
+    except _CLICK_ERRORS as exc:  # usage errors: a user's mistake, never a traceback
+        message = exc.format_message().replace("\n", " ")  # typer's click adds "Did you mean"
+        ctx = getattr(exc, "ctx", None)
+        if message:  # empty when a bare group already printed its help
+            fail_line(message + (f" (see '{ctx.command_path} --help')" if ctx else ""))
+        sys.exit(exc.exit_code)
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+# typer ships its own copy of click and raises that copy's errors; plain click's stay covered.
+_CLICK_ERRORS = (_typer_click.ClickException, click.ClickException)
 
 
 def fail_line(message: str) -> None:

@@ -6,10 +6,13 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
-from tests.e2e.conftest import Served, start_server, stop_server
+from tests.e2e.conftest import ATOLL, Served, start_server, stop_server
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -155,3 +158,24 @@ def test_demo_is_installed_and_idempotent(served: Served, tmp_path: Path) -> Non
         assert apps[0]["revisions"] == 1
     finally:
         stop_server(again.process)
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["no-such-command"], "No such command 'no-such-command'"),
+        (["pussh"], "Did you mean 'push'?"),
+        (["app", "lst"], "Did you mean 'list'?"),
+        (["push", "./shop"], "Missing option '--app'"),
+        (["db", "url", "--app", "shop", "--ttl", "soon"], "Invalid value for '--ttl'"),
+    ],
+    ids=["unknown", "typo", "sub-typo", "missing-option", "bad-value"],
+)
+def test_usage_errors_are_one_line_and_exit_2(args: list[str], hint: str) -> None:
+    # Through the installed entry point: typer raises its own copy of click's errors.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATOLL_")}
+    done = subprocess.run([str(ATOLL), *args], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("atoll: error:") and hint in line, line
