@@ -107,7 +107,7 @@ def test_error_objects_are_typed_and_their_detail_bounded() -> None:
 
 def test_headers_are_counted_typed_and_their_names_cached_only_when_valid() -> None:
     with pytest.raises(TooManyHeaders):
-        response_headers({f"h{i}": "v" for i in range(101)}, 100)
+        response_headers({f"h{i}": "v" for i in range(101)}, 100, 65536)
     raw = {
         "X-Ok": "1",
         "content-length": "9",
@@ -117,11 +117,45 @@ def test_headers_are_counted_typed_and_their_names_cached_only_when_valid() -> N
         "x-crlf": "a\r\nset-cookie: s=1",
         "x-long": "v" * 10_000,
     }
-    assert response_headers(raw, 100) == [("x-ok", "1")]
-    assert response_headers("nope", 100) == []
+    assert response_headers(raw, 100, 65536) == [("x-ok", "1")]
+    assert response_headers("nope", 100, 65536) == []
     for i in range(5000):  # names no header can have, each as long as a frame allows
-        response_headers({f"{i} " + "n" * 100_000: "v"}, 100)
+        response_headers({f"{i} " + "n" * 100_000: "v"}, 100, 65536)
     assert all(len(name) <= 256 for name in replies._header_names)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("x-bad", "a\r\nset-cookie: sid=1; Domain=localhost"),
+        ("x-bad", "a\nb"),
+        ("x-bad", "a\rb"),
+        ("x-bad", "a\0b"),
+        ("x-bad", "a\x0bb"),
+        ("x-bad", "a\x1bb"),
+        ("x-bad", "a\x7fb"),
+        ("x bad", "1"),
+        ("x-bad:", "1"),
+        ("", "1"),
+        ("x-bad\r\n", "1"),
+        ("x-b\u00e4d", "1"),
+        ("Transfer-Encoding", "chunked"),
+        ("X-Atoll-Request-Id", "forged"),
+    ],
+)
+def test_malformed_and_framing_headers_are_dropped(name: str, value: str) -> None:
+    kept = [("x-tabbed", "a\tb"), ("x-latin", "caf\u00e9")]
+    assert response_headers({name: value, **dict(kept)}, 100, 65536) == kept
+
+
+def test_too_many_or_too_large_headers_name_their_limit() -> None:
+    assert len(response_headers({f"x-{i}": "v" for i in range(10)}, 10, 2048)) == 10
+    with pytest.raises(TooManyHeaders) as many:
+        response_headers({f"x-{i}": "v" for i in range(11)}, 10, 2048)
+    assert (many.value.limit, many.value.most) == ("max_response_headers", 10)
+    with pytest.raises(TooManyHeaders) as large:
+        response_headers({"x-a": "v" * 1500, "x-b": "v" * 1500}, 10, 2048)
+    assert (large.value.limit, large.value.most) == ("max_response_header_bytes", 2048)
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,7 @@ class Gateway:
             request = InvokeRequest(method, path, query, headers, body)
             reply = await self.runtime.invoke(self._ref(deployment), request)
             # Here the function's answer leaves the platform for the browser.
-            sent = edge_headers(reply.headers, reply.request_id, self.cp.settings.http)
+            sent = edge_headers(reply.headers, reply.request_id)
             return InvokeResponse(reply.status, tuple(sent), reply.body, reply.request_id)
         except AtollError as exc:
             return error_response(exc)

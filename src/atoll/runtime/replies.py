@@ -50,7 +50,7 @@ HOP_BY_HOP = frozenset(
     }
 )
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
-_BAD_VALUE = re.compile(r"[\r\n\0]")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every C0 control but HTAB, and DEL
 # name as sent -> lower-cased if allowed; only names the regex can match are ever kept, so
 # the cache holds at most _NAME_CACHE short strings whatever functions send.
 _header_names: dict[str, str | None] = {}
@@ -58,7 +58,12 @@ _NAME_CACHE = 4096
 
 
 class TooManyHeaders(ValueError):
-    """A function's response carries more headers than the platform passes on."""
+    """A function's response carries more headers, or header bytes, than the platform sends."""
+
+    def __init__(self, message: str, limit: str, most: int) -> None:
+        super().__init__(message)
+        self.limit = limit  # the HttpLimits field that was exceeded
+        self.most = most
 
 
 class WorkerReply:
@@ -248,22 +253,36 @@ def _header_name(name: str) -> str | None:
     return allowed
 
 
-def response_headers(raw: object, max_headers: int) -> list[tuple[str, str]]:
-    """A function's response headers minus framing ones and anything malformed.
+def response_headers(raw: object, max_headers: int, max_bytes: int) -> list[tuple[str, str]]:
+    """A function's response headers minus framing ones and anything malformed (names that
+    are not tokens, values with control characters other than tab).
 
-    Raises ``TooManyHeaders`` past ``max_headers``: cutting them would change the answer.
+    Raises ``TooManyHeaders`` past ``max_headers`` headers or ``max_bytes`` of them: cutting
+    them would change the answer.
     """
     if not isinstance(raw, dict):
         return []
     if len(raw) > max_headers:
-        raise TooManyHeaders(f"the function's response has more than {max_headers} headers")
+        raise TooManyHeaders(
+            f"the function's response has more than {max_headers} headers",
+            "max_response_headers",
+            max_headers,
+        )
     headers = []
+    size = 0
     for name, value in raw.items():
         if not isinstance(value, str) or len(value) > MAX_HEADER_VALUE_CHARS:
             continue
         lower = _header_name(name)
         if lower is None or _BAD_VALUE.search(value):
             continue
+        size += len(lower) + len(value) + 4  # ": " and CRLF on the wire
+        if size > max_bytes:
+            raise TooManyHeaders(
+                f"the function's response headers are larger than {max_bytes} bytes",
+                "max_response_header_bytes",
+                max_bytes,
+            )
         headers.append((lower, value))
     return headers
 

@@ -395,13 +395,16 @@ class Runtime:
                 f"the function returned an invalid HTTP status {preview(status)}",
                 request_id=request_id,
             )
-        limit = self.settings.http.max_response_headers
+        http = self.settings.http
         try:
-            return status, response_headers(reply.headers, limit)
+            headers = response_headers(
+                reply.headers, http.max_response_headers, http.max_response_header_bytes
+            )
         except TooManyHeaders as exc:
             raise TenantCodeError(
-                str(exc), limit="max_response_headers", max=limit, request_id=request_id
+                str(exc), limit=exc.limit, max=exc.most, request_id=request_id
             ) from None
+        return status, headers
 
     def _log(
         self, key: str, entry: dict[str, Any], started: float, size: int | None = None
