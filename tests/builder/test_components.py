@@ -12,6 +12,7 @@ import pytest
 from atoll.builder.components import ComponentManifest, build_components, discover_components
 from atoll.builder.deps import check_lockfile, package_name, packages_to_install
 from atoll.errors import BadInput, BuildFailed
+from tests.builder.files import write
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 
@@ -28,15 +29,6 @@ HELLO = """
 import { label } from "./lib/label.js";
 export default function Hello({ who }: { who: string }) { return <p>{label(who)}</p>; }
 """
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` under ``root``."""
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 @pytest.fixture

@@ -15,18 +15,10 @@ from atoll.builder.frontend import (
     frontend_errors_for_files,
 )
 from atoll.errors import BadInput, BuildFailed
+from tests.builder.files import write
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 EXAMPLES = Path(__file__).parents[2] / "examples"
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` under ``root``."""
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def test_example_apps_have_valid_pages() -> None:

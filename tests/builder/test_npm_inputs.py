@@ -18,6 +18,7 @@ from atoll.builder.deps import (
 )
 from atoll.builder.frontend import build_frontend
 from atoll.errors import AtollError, BadInput, BuildFailed
+from tests.builder.files import write
 
 from .npm_registry import NpmRegistry
 
@@ -158,15 +159,6 @@ def registries(
     yield operator, attacker
     operator.close()
     attacker.close()
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` under ``root``."""
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def component_app(root: Path, package: str) -> Path:
