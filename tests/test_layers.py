@@ -14,7 +14,7 @@ LAYERS: list[set[str]] = [
     {"builder", "dbservice", "runtime"},
     {"releases", "agent"},
     {"api", "gateway", "ide", "deploy"},
-    {"cli", "client", "sync", "server"},
+    {"cli", "server"},
 ]
 
 

@@ -16,7 +16,7 @@ import click
 import typer
 from typer._click import exceptions as _typer_click
 
-from atoll.client import ApiClient, ApiError, ConnectionFailed
+from atoll.cli.client import ApiClient, ApiError, ConnectionFailed
 from atoll.config import Settings
 from atoll.errors import AtollError
 
@@ -180,7 +180,7 @@ def app_create(
     ] = None,
 ) -> None:
     """Create an app, optionally filled from a folder."""
-    from atoll import sync
+    from atoll.cli import sync
 
     cli = _run(ctx)
     client = cli.client()
@@ -226,7 +226,7 @@ def push(
     force: Annotated[bool, typer.Option(help="Overwrite a workspace that moved.")] = False,
 ) -> None:
     """Send a local folder to the app's workspace as one revision."""
-    from atoll import sync
+    from atoll.cli import sync
 
     cli = _run(ctx)
     got = sync.push(cli.client(), app_name, folder, message, force=force, progress=progress)
@@ -247,7 +247,7 @@ def pull(
     force: Annotated[bool, typer.Option(help="Overwrite local changes.")] = False,
 ) -> None:
     """Make a local folder match the app's workspace."""
-    from atoll import sync
+    from atoll.cli import sync
 
     cli = _run(ctx)
     got = sync.pull(cli.client(), app_name, folder, revision, force=force, progress=progress)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from atoll.client import ApiClient
+from atoll.cli.client import ApiClient
 from atoll.config import Limits
 from atoll.errors import Conflict, InvalidPath
 from atoll.workspace.folders import scan_folder
