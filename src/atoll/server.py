@@ -167,6 +167,46 @@ def app_origin(settings: Settings, env: str, app: str, tenant: str) -> str:
     return f"http://{env}--{app}--{tenant}.{settings.public_host}:{settings.gateway_port}/"
 
 
+def url_host(host: str) -> str:
+    """``host`` as it goes into a URL someone can paste: a wildcard address becomes the
+    loopback address (it answers there too), an IPv6 address gets its brackets."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        return "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]"
+    return host
+
+
+def control_plane_url(settings: Settings) -> str:
+    """The control plane's base URL, as ``ATOLL_SERVER`` and ``atoll login --server`` take it."""
+    return f"http://{url_host(settings.host)}:{settings.port}"
+
+
+def start_report(settings: Settings, admin: str) -> list[str]:
+    """Start-up lines: where each service answers, the admin token, how to use the CLI."""
+    base = control_plane_url(settings)
+    host = url_host(settings.host)
+    return [
+        f"atoll: control plane {base}  (open it in a browser; API docs {base}/api/docs)",
+        f"atoll: app gateway   http://{host}:{settings.gateway_port}",
+        f"atoll: DB service    http://{host}:{settings.db_port}",
+        f"atoll: admin token   {admin}  (kept in {settings.admin_token_path})",
+        "atoll: use the CLI as admin:",
+        f"    atoll login --profile admin --server {base} --token {admin}",
+    ]
+
+
+def demo_report(settings: Settings, token: str) -> list[str]:
+    """Start-up lines of ``--demo``: its tenant, its app's URL, how to use the CLI as it."""
+    return [
+        f"atoll: demo tenant   {DEMO_TENANT}, app {DEMO_APP}, token {token}",
+        f"atoll: demo app      {app_origin(settings, 'dev', DEMO_APP, DEMO_TENANT)}",
+        "atoll: use the CLI as the demo tenant:",
+        f"    export ATOLL_SERVER={control_plane_url(settings)}",
+        f"    export ATOLL_TOKEN={token}",
+    ]
+
+
 async def _run(
     settings: Settings,
     cp: ControlPlane,
@@ -230,18 +270,14 @@ def serve(settings: Settings, demo: bool = False) -> None:
     build_platform_assets()  # once here, so the first page view does not wait for it
     cp = ControlPlane.open(settings)
     admin = ensure_admin_token(cp)
-    base = f"http://{settings.host}:{settings.port}"
     _say(f"atoll: data dir      {settings.data_dir.resolve()}")
     if note:
         _say(note)
-    _say(f"atoll: control plane {base}/api/v1  (docs {base}/api/docs)")
-    _say(f"atoll: app gateway   http://{settings.host}:{settings.gateway_port}")
-    _say(f"atoll: DB service    http://{settings.host}:{settings.db_port}")
-    _say(f"atoll: admin token   {admin}  (kept in {settings.admin_token_path})")
+    for line in start_report(settings, admin):
+        _say(line)
     if demo:
-        token = ensure_demo(cp, EXAMPLES / DEMO_APP)
-        _say(f"atoll: demo tenant   {DEMO_TENANT}, app {DEMO_APP}, token {token}")
-        _say(f"atoll: demo app      {app_origin(settings, 'dev', DEMO_APP, DEMO_TENANT)}")
+        for line in demo_report(settings, ensure_demo(cp, EXAMPLES / DEMO_APP)):
+            _say(line)
     try:
         selector = busy_poll_selector(settings.busy_poll_us) if settings.busy_poll_us else None
         factory = (lambda: asyncio.SelectorEventLoop(selector)) if selector else None

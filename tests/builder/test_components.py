@@ -89,7 +89,8 @@ def test_syntax_error_points_at_file_and_line(app: Path, tmp_path: Path) -> None
         build_components(app, tmp_path / "out")
     error = caught.value.detail["errors"][0]
     assert error["file"] == "components/Hello.tsx" and error["line"] == 2
-    assert "components/Hello.tsx:2:" in caught.value.message
+    assert error["column"] == 13  # 1-based, as in the message: at the ";"
+    assert "components/Hello.tsx:2:13:" in caught.value.message
 
 
 def test_missing_module_points_at_the_import(app: Path, tmp_path: Path) -> None:

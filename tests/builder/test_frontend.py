@@ -49,8 +49,32 @@ def test_page_errors_name_file_and_path(tmp_path: Path) -> None:
     assert errors[1] == {
         "file": "pages/index.json",
         "path": "$.root.props.name",
+        "line": 1,
+        "column": 70,  # where the path points: at "Nope"
         "message": "no component components/Nope.jsx (or .tsx)",
     }
+
+
+def test_page_errors_point_at_their_line(tmp_path: Path) -> None:
+    page = {
+        "schemaVersion": 1,
+        "title": "Shop",
+        "root": {"type": "Stack", "children": [{"type": "Heading", "props": {"level": 2}}]},
+    }
+    app = write(
+        tmp_path / "app",
+        {
+            "pages/index.json": json.dumps(page, indent=2),
+            "pages/deep.json": "[" * 100_000 + "]" * 100_000,
+        },
+    )
+    _, errors, _ = check_pages(app)
+    by_file = {e["file"]: e for e in errors}
+    # The Heading lacks its required text: reported where its props object starts.
+    heading = by_file["pages/index.json"]
+    assert heading["path"] == "$.root.children[0].props.text"
+    assert (heading["line"], heading["column"]) == (9, 18)
+    assert by_file["pages/deep.json"]["message"] == "page nests too deeply to parse"
 
 
 def test_built_frontend_serves_pages_and_assets(tmp_path: Path) -> None:
@@ -128,7 +152,7 @@ def test_frontend_errors_cover_pages_and_components_at_once() -> None:
     }
     errors = frontend_errors_for_files(files)
     assert [(e["file"], e.get("path"), e.get("line")) for e in errors] == [
-        ("pages/index.json", "$.root.props.text", None),
+        ("pages/index.json", "$.root.props.text", 1),
         ("components/Bad.jsx", None, 3),
     ]
     ok = {

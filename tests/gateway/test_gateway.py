@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from atoll.api import ControlPlane
-from atoll.gateway.app import Gateway, make_gateway
+from atoll.gateway.app import Gateway
 from atoll.gateway.http import GatewayServer
 from atoll.runtime import BwrapBackend, Runtime
 from atoll.server import listen
+from tests.api.builds import build_done, env_of
 from tests.attacks import HOSTILE_HEADERS
 from tests.conftest import commit_text
 
@@ -40,21 +42,23 @@ async def gateway(
     runtime = Runtime(cp.settings)
     await runtime.start()
     server = None
+    gateway = Gateway(cp, runtime)
     if request.param == "http":
-        server = GatewayServer(Gateway(cp, runtime))
+        server = GatewayServer(gateway)
         await server.start(listen("127.0.0.1", 0))
         assert server.address is not None
         base_url = f"http://127.0.0.1:{server.address[1]}"
         transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport()
     else:
         base_url = "http://gw"
-        transport = httpx.ASGITransport(app=make_gateway(cp, runtime))  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=gateway.asgi)  # type: ignore[arg-type]
     try:
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
     finally:
         if server is not None:
             await server.close()
+        await asyncio.to_thread(gateway.deployments.close)
         await runtime.shutdown()
 
 
@@ -139,6 +143,44 @@ async def test_pages_and_assets_and_last_good_build(
     commit_text(client, acme, "shop", {"pages/index.json": PAGE % "Second"})
     r = await gateway.get("/", headers=origin)
     assert "<title>Second</title>" in r.text
+
+
+async def _built(client: TestClient, headers: dict[str, str], revision: str) -> Any:
+    """The dev environment once the build of ``revision`` finished (polled like the CLI)."""
+    for _ in range(2400):
+        found = env_of(client, headers, "shop")
+        if build_done(found, revision):
+            return found
+        await asyncio.sleep(0.05)  # the gateway's loop runs meanwhile (build logs go through it)
+    raise AssertionError(found)
+
+
+async def test_a_function_that_does_not_compile_is_not_deployed(
+    gateway: httpx.AsyncClient, client: TestClient, acme: dict[str, str]
+) -> None:
+    origin = _origin("dev", "shop", "acme")
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    good = commit_text(client, acme, "shop", {"functions/hello.py": HELLO})["revision"]
+    assert isinstance(good, str)
+    assert (await _built(client, acme, good))["build"]["state"] == "ready"
+    assert (await gateway.get("/api/hello", headers=origin)).json() == {"hello": "world"}
+
+    broken = commit_text(
+        client, acme, "shop", {"functions/hello.py": "def get():\n    return {'hi':\n"}
+    )["revision"]
+    assert isinstance(broken, str)
+    dev = await _built(client, acme, broken)
+    assert dev["build"]["state"] == "failed" and dev["revision"] == good
+    (error,) = dev["build"]["errors"]
+    assert (error["file"], error["line"]) == ("functions/hello.py", 2)
+    # Before this check the function deployed, and failed only when called.
+    r = await gateway.get("/api/hello", headers=origin)
+    assert r.status_code == 200 and r.json() == {"hello": "world"}
+    await asyncio.sleep(0.1)
+    r = client.get("/api/v1/apps/shop/envs/dev/logs", headers=acme)
+    built = [e for e in r.json()["entries"] if e.get("kind") == "build"]
+    assert [e["status"] for e in built] == ["ready", "failed"]
+    assert "functions/hello.py:2:" in built[-1]["text"]
 
 
 async def test_first_revision_that_does_not_build_is_an_error(

@@ -18,7 +18,9 @@ from fastapi.testclient import TestClient
 from atoll.api import ControlPlane, make_app
 from atoll.api.bootstrap import ensure_admin_token
 from atoll.config import Settings
-from atoll.store import metadata, open_store
+from atoll.store import apps as app_repo
+from atoll.store import builds, metadata, open_store
+from atoll.store import tenants as tenant_repo
 from tests.conftest import commit_text, head_of, make_tenant
 
 BINDIRS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -94,3 +96,23 @@ def test_control_plane_on_postgres(pg_url: str, tmp_path: Path) -> None:
             assert client.delete("/api/v1/apps/shop", headers=acme).status_code == 200
     finally:
         cp.close()
+
+
+def test_build_records_on_postgres(pg_url: str) -> None:
+    engine = open_store(pg_url)
+    at = tenant_repo.now()
+    try:
+        with engine.begin() as conn:
+            tenant = tenant_repo.create_tenant(conn, "builder")
+            app = app_repo.create_app(conn, tenant.id, "shop")
+            assert builds.start_build(conn, app.id, "dev", "r2", 2, at)
+            assert not builds.start_build(conn, app.id, "dev", "r1", 1, at)
+            assert builds.finish_build(conn, app.id, "dev", "r2", 2, "failed", [], at, at)
+            assert not builds.start_build(conn, app.id, "dev", "r2", 2, at)
+            builds.finish_build(conn, app.id, "dev", "r1", 1, "ready", [], at, at)
+            record = builds.get_build(conn, app.id, "dev")
+            assert record is not None
+            assert (record.revision, record.state, record.live_revision) == ("r2", "failed", "r1")
+            assert record.started_at == at
+    finally:
+        engine.dispose()

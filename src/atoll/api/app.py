@@ -1,4 +1,4 @@
-"""The control-plane application: routers under ``/api/v1``, docs, health, errors."""
+"""The control-plane application: routers under ``/api/v1``, front door, docs, health, errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atoll import __version__
-from atoll.api import apps, databases, files, functions, tenants
+from atoll.api import apps, databases, envs, files, frontdoor, functions, tenants
 from atoll.api.errors import install_error_handlers
 from atoll.api.limits import BodySizeLimit
 from atoll.api.platform import ControlPlane
@@ -25,24 +25,25 @@ STRICT_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 class SecurityHeaders:
     """Marks every response ``nosniff`` and, unless it sets its own, under a policy that lets
-    nothing run (responses echo tenant strings, and this origin will hold the IDE session)."""
+    nothing run (responses echo tenant strings, and this origin will hold the IDE session).
 
-    def __init__(self, app: ASGIApp, pages: frozenset[str]) -> None:
+    The platform's own pages (``frontdoor``) set their own, narrower policies.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.pages = pages  # the platform's own HTML pages (docs): they run their scripts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        strict = scope["path"] not in self.pages
 
         async def send_guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 headers = MutableHeaders(scope=message)
                 headers["x-content-type-options"] = "nosniff"
-                if strict and "content-security-policy" not in headers:
+                if "content-security-policy" not in headers:
                     headers["content-security-policy"] = STRICT_POLICY
             await send(message)
 
@@ -60,8 +61,8 @@ def make_app(cp: ControlPlane) -> FastAPI:
     app = FastAPI(
         title="Atoll control plane",
         version=__version__,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=frontdoor.OPENAPI_URL,
+        docs_url=None,  # frontdoor serves its own, with Swagger UI's files from this machine
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -69,8 +70,7 @@ def make_app(cp: ControlPlane) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limits=cp.settings.limits)
     # Added last, so it is outside every other middleware and sees their answers too.
-    pages = frozenset(p for p in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if p)
-    app.add_middleware(SecurityHeaders, pages=pages)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -90,5 +90,7 @@ def make_app(cp: ControlPlane) -> FastAPI:
     v1.include_router(files.router)
     v1.include_router(functions.router)
     v1.include_router(databases.router)
+    v1.include_router(envs.router)
     app.include_router(v1)
+    app.include_router(frontdoor.make_router())
     return app

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from atoll.api.platform import ControlPlane
 from atoll.errors import Forbidden, Unauthorized
@@ -37,17 +38,27 @@ def control_plane(request: Request) -> ControlPlane:
     return cp
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+# Declared in the OpenAPI document, so the interactive docs can send a token ("Authorize").
+_BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token of a tenant, or the admin token (`atoll login` keeps one).",
+)
+
+
+def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
+    secret = credentials.credentials.strip() if credentials is not None else ""
+    if not secret:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    return value.strip()
+    return secret
 
 
-def principal(request: Request, cp: Annotated[ControlPlane, Depends(control_plane)]) -> Principal:
+def principal(
+    cp: Annotated[ControlPlane, Depends(control_plane)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+) -> Principal:
     """Resolve the bearer token of the request; 401 when missing, unknown or revoked."""
-    secret = _bearer(request)
+    secret = _bearer(credentials)
     with cp.engine.begin() as conn:
         token = tenant_repo.resolve_token(conn, secret)
         if token is None:

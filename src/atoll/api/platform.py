@@ -43,6 +43,10 @@ class ControlPlane:
         """The ``Host`` of one app environment's origin."""
         return f"{env}--{app}--{tenant}.{self.settings.public_host}:{self.settings.gateway_port}"
 
+    def origin_url(self, env: str, app: str, tenant: str) -> str:
+        """The browser origin of one app environment, as a URL (``http://{host}/``)."""
+        return f"http://{self.origin_host(env, app, tenant)}/"
+
     def close(self) -> None:
         """Release database connections and flush logs."""
         self.logs.close()

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from atoll.store.records import App, Revision, Tenant, Token
+from atoll.store.records import App, BuildError, EnvBuild, Revision, Tenant, Token
 
 
 class Body(BaseModel):
@@ -223,3 +223,63 @@ class DiffOut(BaseModel):
     old: str
     new: str
     changes: list[DiffEntry]
+
+
+class BuildErrorOut(BaseModel):
+    """Why a build failed: a workspace file and, where known, the line and column (1-based)."""
+
+    file: str | None = Field(description="Workspace path, e.g. pages/index.json; null if none.")
+    line: int | None
+    column: int | None
+    message: str
+
+    @classmethod
+    def of(cls, error: BuildError) -> BuildErrorOut:
+        """From a store record."""
+        return cls(file=error.file, line=error.line, column=error.column, message=error.message)
+
+
+class BuildOut(BaseModel):
+    """An environment's latest build attempt (normally of the workspace head)."""
+
+    revision: str
+    number: int
+    state: Literal["building", "ready", "failed"]
+    errors: list[BuildErrorOut] = Field(description="At most 50; empty unless failed.")
+    started_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, build: EnvBuild) -> BuildOut:
+        """From a store record."""
+        return cls(
+            revision=build.revision,
+            number=build.number,
+            state=build.state,
+            errors=[BuildErrorOut.of(e) for e in build.errors],
+            started_at=build.started_at,
+            finished_at=build.finished_at,
+        )
+
+
+class EnvOut(BaseModel):
+    """An app environment: what it serves, where, and how its latest build went."""
+
+    name: str
+    release: str | None = Field(description="The release deployed here (none until releases).")
+    revision: str | None = Field(description="The revision served: the last one that built.")
+    number: int | None = Field(description="That revision's number.")
+    url: str = Field(description="The environment's browser origin.")
+    build: BuildOut | None = Field(description="The latest build attempt; null if none yet.")
+
+    @classmethod
+    def of(cls, name: str, url: str, build: EnvBuild | None) -> EnvOut:
+        """From the environment's build record (None if it never built)."""
+        return cls(
+            name=name,
+            release=None,
+            revision=build.live_revision if build else None,
+            number=build.live_number if build else None,
+            url=url,
+            build=BuildOut.of(build) if build else None,
+        )

@@ -23,7 +23,7 @@ class BuildMessage:
     text: str
     file: str | None = None
     line: int | None = None
-    column: int | None = None
+    column: int | None = None  # 0-based, as esbuild counts
     line_text: str | None = None
 
     @classmethod
@@ -42,8 +42,9 @@ class BuildMessage:
         return self.text
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, as put in ``BuildFailed.detail["errors"]``."""
-        return {"file": self.file, "line": self.line, "column": self.column, "message": self.text}
+        """JSON-ready form, as put in ``BuildFailed.detail["errors"]`` (column 1-based)."""
+        column = None if self.column is None else self.column + 1
+        return {"file": self.file, "line": self.line, "column": column, "message": self.text}
 
 
 def build_failed(summary: str, messages: list[BuildMessage]) -> BuildFailed:

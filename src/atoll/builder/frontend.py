@@ -24,6 +24,7 @@ from atoll.builder.components import (
     build_components,
     discover_components,
 )
+from atoll.builder.json_locations import locate_json_path
 from atoll.builder.pages import render_app_page
 from atoll.builder.platform import PlatformAssets, build_platform_assets
 from atoll.errors import BadInput, BuildFailed
@@ -31,6 +32,7 @@ from atoll.sdui.html import API_BASE, PAGES_BASE, route_for_page
 from atoll.sdui.validation import check_page, parse_page_json
 
 PAGES_FILE = ".pages.json"  # a dotfile: never served as an asset
+LOCATED_ERRORS = 50  # errors given a line (each costs up to one parse of the page)
 _FUNCTION_FILE = re.compile(r"^([a-z_][a-z0-9_]{0,63})\.py$")
 
 
@@ -64,7 +66,8 @@ def check_pages(
     components: Collection[str] | None = None,
     functions: Collection[str] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Check every ``pages/*.json``: (route -> page JSON, errors, warnings) naming file + path."""
+    """Check every ``pages/*.json``: (route -> page JSON, errors, warnings) naming file + path
+    (and, for the first ``LOCATED_ERRORS`` errors, the line and column the path points at)."""
     files = _page_files(src_dir)
     routes = {route_for_page(f) for f in files}
     components = set(discover_components(src_dir)) if components is None else components
@@ -73,14 +76,24 @@ def check_pages(
     errors: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
     for rel in files:
+        data = (src_dir / rel).read_bytes()
         try:
-            raw = parse_page_json((src_dir / rel).read_bytes())
+            raw = parse_page_json(data)
         except BadInput as exc:
             errors.append({"file": rel, "path": "$", **exc.detail, "message": exc.message})
             continue
+        except RecursionError:
+            errors.append({"file": rel, "path": "$", "message": "page nests too deeply to parse"})
+            continue
         report = check_page(raw, components=components, functions=functions, routes=routes)
+        text: str | None = None
         for issue in report.issues:
-            entry = {"file": rel, "path": issue.path, "message": issue.message}
+            entry: dict[str, Any] = {"file": rel, "path": issue.path, "message": issue.message}
+            if issue.severity == "error" and len(errors) < LOCATED_ERRORS:
+                text = data.decode(json.detect_encoding(data), "replace") if text is None else text
+                found = locate_json_path(text, issue.path)
+                if found is not None:
+                    entry["line"], entry["column"] = found
             (errors if issue.severity == "error" else warnings).append(entry)
         if report.ok and report.page is not None:
             pages[route_for_page(rel)] = report.page.to_json()

@@ -37,6 +37,7 @@ _FILENAME = re.compile(r"^(?:.*/)?(\d{4})_([a-z0-9][a-z0-9_]*)\.sql$")
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?(?:\*/|$)", re.S)
 _STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]")
 _CREATE_STATEMENTS = {"TABLE", "INDEX", "UNIQUE", "VIEW", "TRIGGER", "VIRTUAL"}
+_LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|/\*.*?(?:\*/|$))*", re.S)
 
 
 class MigrationError(Conflict):
@@ -91,6 +92,7 @@ class MigrationOutcome:
     kind: Kind
     ok: bool
     error: str | None = None
+    line: int | None = None  # where the statement that failed starts in the file
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,21 @@ def classify_migration(sql: str) -> Classification:
         if kind == "destructive":
             reasons.append(what)
     return Classification("destructive" if reasons else "additive", tuple(reasons))
+
+
+def statement_lines(sql: str) -> list[tuple[int, str]]:
+    """Each statement of a script with the 1-based line its first keyword is on."""
+    found: list[tuple[int, str]] = []
+    pos = 0
+    for statement in split_statements(sql):
+        at = sql.find(statement, pos)  # statements are stripped slices of ``sql``, in order
+        if at < 0:
+            at = pos
+        pos = at + len(statement)
+        lead = _LEADING_COMMENTS.match(statement)
+        start = at + (lead.end() if lead else 0)
+        found.append((sql.count("\n", 0, start) + 1, statement))
+    return found
 
 
 def migration_problems(sql: str) -> list[str]:
@@ -270,13 +287,17 @@ def _apply_all(conn: Connection, pending: Sequence[Migration]) -> MigrationRepor
     for migration in pending:
         kind = classify_migration(migration.sql).kind
         problems = migration_problems(migration.sql)
+        line: int | None = None
         try:
             if problems:
                 raise MigrationError("; ".join(problems), migration=migration.filename)
             conn.run_script("BEGIN IMMEDIATE")
             try:
                 _ensure_table(conn)
-                conn.run_script(migration.sql)
+                for start, statement in statement_lines(migration.sql):
+                    line = start  # named in the error if this statement fails
+                    conn.run_script(statement)
+                line = None
                 _, violations = conn.query("PRAGMA foreign_key_check")
                 if violations:
                     raise MigrationError(
@@ -299,9 +320,10 @@ def _apply_all(conn: Connection, pending: Sequence[Migration]) -> MigrationRepor
                 conn.rollback()
                 raise
         except AtollError as exc:
-            outcomes.append(MigrationOutcome(migration.filename, kind, False, exc.message))
+            outcomes.append(MigrationOutcome(migration.filename, kind, False, exc.message, line))
+            where = f" at line {line}" if line is not None else ""
             return MigrationReport(
-                outcomes, error=f"migration {migration.filename} failed: {exc.message}"
+                outcomes, error=f"migration {migration.filename} failed{where}: {exc.message}"
             )
         outcomes.append(MigrationOutcome(migration.filename, kind, True))
     return MigrationReport(outcomes)
@@ -332,10 +354,13 @@ def apply_migrations(
     finally:
         conn.close()
     if report.error is not None:
+        failed = report.outcomes[-1]
         raise MigrationError(
             report.error,
             snapshot=snapshot.id,
             applied=[o.filename for o in report.outcomes if o.ok],
+            migration=failed.filename,
+            **({"line": failed.line} if failed.line is not None else {}),
         )
     return MigrationReport(report.outcomes, snapshot=snapshot)
 

@@ -89,6 +89,10 @@ class Gateway:
         # Every path belongs to the app: the gateway has no routes of its own to shadow them.
         self._pages = Starlette(routes=[Route("/{path:path}", self._page, methods=METHODS)])
 
+    def close(self, timeout: float = 10.0) -> None:
+        """Build no more heads; wait up to ``timeout`` s for the builds under way."""
+        self.deployments.close(timeout)
+
     def _host(self, host_header: str) -> AppHost:
         host = self._hosts.get(host_header)
         if host is None:

@@ -1,34 +1,54 @@
 """Which code serves an app environment, built and migrated once per revision.
 
 Until releases exist, the workspace head counts as deployed to ``dev`` and nothing is
-deployed anywhere else. A head whose build (pages, components, migrations) fails is not
-deployed: dev keeps serving the last revision that built, as the contract asks.
+deployed anywhere else. Every new head starts building at once, on a worker thread; a
+request that comes first builds it itself, through the same code and lock, so a head is
+built once. A head whose build (functions, ``atoll.toml``, pages, components, migrations)
+fails is not deployed: dev keeps serving the last revision that built, as the contract
+asks. Each attempt is recorded in the metadata store (``store.builds``), where the API
+reads it, and its outcome is appended to the environment's log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 from atoll import dbservice
 from atoll.api.platform import ControlPlane
 from atoll.builder.frontend import AppFrontend, build_frontend
+from atoll.builder.functions import check_functions
 from atoll.builder.platform import PlatformAssets, build_platform_assets
-from atoll.errors import AtollError, NotFound
+from atoll.builder.reports import MIGRATIONS_DIR, build_errors, build_failure
+from atoll.errors import AtollError, BuildFailed, NotFound
 from atoll.gateway.hosts import AppHost
+from atoll.runtime.limits import load_app_config, maxima
 from atoll.store import apps as app_repo
-from atoll.store.records import App, Revision
+from atoll.store import builds
+from atoll.store import tenants as tenant_repo
+from atoll.store.records import App, BuildError, BuildState, Revision
 from atoll.store.tables import apps, tenants
 from atoll.workspace.checkouts import checkout
 
 log = logging.getLogger("atoll.gateway")
+
+BUILD_ENV = "dev"  # the one environment that follows the workspace
+CONCURRENT_BUILDS = 4  # builds started by commits that run at once, over all apps
+INTERNAL_FAILURE = (
+    "the build stopped on an internal error of the platform (the server log has the "
+    "details); push again, and tell the operator if it persists"
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +59,7 @@ class Deployment:
     revision: str
     code_dir: Path
     frontend: AppFrontend
+    number: int
 
 
 # How long a resolved deployment is trusted without asking the metadata store again, when no
@@ -47,7 +68,11 @@ FRESH_SECONDS = 1.0
 
 
 class Deployments:
-    """Resolves app origins to the code deployed there."""
+    """Resolves app origins to the code deployed there, and builds each new head at once.
+
+    Build it on the event loop's thread (when there is one): build results reach the
+    log store through that loop.
+    """
 
     def __init__(self, cp: ControlPlane) -> None:
         self.cp = cp
@@ -58,6 +83,23 @@ class Deployments:
         self._locks_lock = threading.Lock()
         self._platform: PlatformAssets | None = None
         self._platform_lock = threading.Lock()
+        self._tenants: dict[int, str] = {}
+        # Build workers: one thread per app environment with a head to build, and whether
+        # another head came while it built (it then builds the newest head again).
+        self._workers: dict[AppHost, threading.Thread] = {}
+        self._again: set[AppHost] = set()
+        self._queue_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(CONCURRENT_BUILDS)
+        self._closed = False
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        self._unsubscribe = cp.workspaces.subscribe(self._committed)
+        self._catching_up = threading.Thread(
+            target=self._catch_up, name="atoll-build-catch-up", daemon=True
+        )
+        self._catching_up.start()
 
     def platform(self) -> PlatformAssets:
         """The shared browser runtime and React vendor bundle, built once."""
@@ -85,6 +127,88 @@ class Deployments:
         self._checked[host] = (time.monotonic(), generation)
         return deployment
 
+    def close(self, timeout: float = 60.0) -> None:
+        """Build no more heads; wait up to ``timeout`` s for the builds under way."""
+        self._unsubscribe()
+        with self._queue_lock:
+            self._closed = True
+            threads = [self._catching_up, *self._workers.values()]
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    # -- building each new head at once ------------------------------------------------
+
+    def _committed(self, app: App, revision: Revision) -> None:
+        """A revision was committed: record its build as started, and start it."""
+        if self._closed:
+            return
+        host = AppHost(env=BUILD_ENV, app=app.slug, tenant=self._tenant(app.tenant_id))
+        # Recorded before this returns, so whoever made the commit sees the build at once.
+        at = tenant_repo.now()
+        self._record(builds.start_build, app.id, BUILD_ENV, revision.id, revision.number, at)
+        self._queue(host)
+
+    def _catch_up(self) -> None:
+        """Build the heads no build finished for: committed while nobody listened (before
+        this gateway started, or elsewhere), or interrupted by a stop."""
+        try:
+            with self.cp.engine.connect() as conn:
+                heads = builds.unbuilt_heads(conn, BUILD_ENV)
+        except sa.exc.SQLAlchemyError:
+            log.exception("cannot list the heads to build")
+            return
+        for head in heads:
+            if self._closed:
+                return
+            at = tenant_repo.now()
+            self._record(builds.start_build, head.app_id, BUILD_ENV, head.revision, head.number, at)
+            self._queue(AppHost(env=BUILD_ENV, app=head.app, tenant=head.tenant))
+
+    def _queue(self, host: AppHost) -> None:
+        """Build the head of ``host`` on its worker thread (started unless one runs)."""
+        with self._queue_lock:
+            if self._closed:
+                return
+            if host in self._workers:
+                self._again.add(host)  # the running worker builds the newest head next
+                return
+            thread = threading.Thread(
+                target=self._work, args=(host,), name=f"atoll-build-{host.app}", daemon=True
+            )
+            self._workers[host] = thread
+        thread.start()
+
+    def _work(self, host: AppHost) -> None:
+        while True:
+            with self._slots:
+                try:
+                    self.resolve(host)
+                except AtollError:
+                    pass  # recorded and logged by _build; dev serves what it served
+                except Exception:
+                    log.exception("%s: building the head failed", host)
+            with self._queue_lock:
+                if host not in self._again or self._closed:
+                    self._again.discard(host)
+                    del self._workers[host]
+                    return
+                self._again.discard(host)
+
+    def _tenant(self, tenant_id: int) -> str:
+        slug = self._tenants.get(tenant_id)
+        if slug is None:
+            with self.cp.engine.connect() as conn:
+                slug = tenant_repo.get_tenant_by_id(conn, tenant_id).slug
+            self._tenants[tenant_id] = slug
+        return slug
+
+    # -- resolving (and building on demand) ----------------------------------------------
+
+    def _lock(self, host: AppHost) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(host, threading.Lock())
+
     def _resolve(self, host: AppHost) -> Deployment:
         self._checked.pop(host, None)
         app = self._app(host)
@@ -92,23 +216,23 @@ class Deployments:
         live = self._live.get(host)
         if live is not None and live.revision == head:
             return live
-        with self._locks_lock:
-            lock = self._locks.setdefault(host, threading.Lock())
-        with lock:
+        with self._lock(host):
             live = self._live.get(host)
             if live is not None and live.revision == head:
                 return live
             failed = self._failed.get(host)
             if failed is None or failed[0] != head:
                 try:
-                    live = self._deploy(host, app, self.cp.workspaces.revision(app))
+                    live = self._build(host, app)
                     self._live[host] = live
                     self._failed.pop(host, None)
                     return live
                 except AtollError as exc:
-                    log.warning("%s: revision %s not deployed: %s", host, head, exc.message)
+                    log.warning("%s: %s not deployed: %.2000s", host, head, exc.message)
                     failed = (head or "", exc)
                     self._failed[host] = failed
+                    if live is None:
+                        live = self._redeploy_last_good(host, app)
             if live is not None:
                 return live  # the last revision that built keeps serving
             raise failed[1]
@@ -124,15 +248,148 @@ class Deployments:
             if tenant_id is None:
                 raise NotFound("no app is served at this address")
             app = app_repo.get_app(conn, tenant_id, host.app)
-        if host.env != "dev" or app.head_revision is None:
+        if host.env != BUILD_ENV or app.head_revision is None:
             raise NotFound(f"nothing is deployed to {host.env} yet", env=host.env)
         return app
 
+    def _build(self, host: AppHost, app: App) -> Deployment:
+        """Deploy the app's head, recording the attempt and appending its outcome to the log."""
+        revision = self.cp.workspaces.revision(app)
+        started, clock = tenant_repo.now(), time.monotonic()
+        self._record(builds.start_build, app.id, host.env, revision.id, revision.number, started)
+        try:
+            deployment = self._deploy(host, app, revision)
+        except AtollError as exc:
+            self._finished(host, app, revision, started, clock, build_errors(exc))
+            raise
+        except Exception:
+            internal = [BuildError(None, None, None, INTERNAL_FAILURE)]
+            self._finished(host, app, revision, started, clock, internal)
+            raise
+        self._finished(host, app, revision, started, clock, [])
+        return deployment
+
+    def _redeploy_last_good(self, host: AppHost, app: App) -> Deployment | None:
+        """The revision that last built, deployed again (this process never served it: it
+        started after that build); None if there is none or it no longer deploys."""
+        with self.cp.engine.connect() as conn:
+            record = builds.get_build(conn, app.id, host.env)
+        if record is None or record.live_revision is None or record.live_number is None:
+            return None
+        if record.live_revision == app.head_revision:
+            return None  # the head itself: it just failed to deploy again
+        try:
+            revision = self.cp.workspaces.revision(app, record.live_revision)
+            deployment = self._deploy(host, app, revision)
+        except AtollError as exc:
+            number = record.live_number
+            log.warning("%s: r%s does not deploy again: %.2000s", host, number, exc.message)
+            self._record(builds.forget_live, app.id, host.env, record.live_number)
+            return None
+        self._live[host] = deployment
+        return deployment
+
+    def _finished(
+        self,
+        host: AppHost,
+        app: App,
+        revision: Revision,
+        started: datetime,
+        clock: float,
+        errors: list[BuildError],
+    ) -> None:
+        errors = builds.bounded_errors(errors)
+        status: BuildState = "failed" if errors else "ready"
+        seconds = time.monotonic() - clock
+        label = f"r{revision.number} ({revision.id[:12]})"
+        if errors:
+            serving = self._serving(host, app)
+            text = f"{label} did not build; {host.env} still serves {serving}\n" + "\n".join(
+                str(e) for e in errors
+            )
+        else:
+            text = f"{label} built in {seconds:.1f} s; {host.env} serves it now"
+        # The log first: who sees the record finished can read why at once.
+        self._log(
+            host,
+            {
+                "kind": "build",
+                "status": status,
+                "revision": revision.id,
+                "number": revision.number,
+                "duration_ms": round(seconds * 1000, 1),
+                "text": text,
+            },
+        )
+        self._record(
+            builds.finish_build,
+            app.id,
+            host.env,
+            revision.id,
+            revision.number,
+            status,
+            errors,
+            started,
+            tenant_repo.now(),
+        )
+
+    def _serving(self, host: AppHost, app: App) -> str:
+        """Which revision the environment serves, as ``rN`` (for a log line)."""
+        live = self._live.get(host)
+        if live is not None:
+            return f"r{live.number}"
+        try:
+            with self.cp.engine.connect() as conn:
+                record = builds.get_build(conn, app.id, host.env)
+        except sa.exc.SQLAlchemyError:
+            record = None
+        return f"r{record.live_number}" if record and record.live_number else "nothing"
+
+    def _record(self, write: Callable[..., Any], *args: Any) -> None:
+        """Run one ``store.builds`` write; a failure is logged, never passed on (a build
+        record must not stop an app from being served)."""
+        try:
+            with self.cp.engine.begin() as conn:
+                write(conn, *args)
+        except sa.exc.SQLAlchemyError:
+            log.exception("cannot record a build of app %s", args[0])
+
+    def _log(self, host: AppHost, entry: dict[str, Any]) -> None:
+        key = f"{host.tenant}/{host.app}/{host.env}"
+        if self._loop is not None and not self._loop.is_closed():
+            try:
+                # Log followers are woken on the loop's thread; builds run on others.
+                self._loop.call_soon_threadsafe(self.cp.logs.append, key, entry)
+                return
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+        self.cp.logs.append(key, entry)
+
+    # -- what a build does -------------------------------------------------------------
+
     def _deploy(self, host: AppHost, app: App, revision: Revision) -> Deployment:
         code_dir = checkout(self.cp.workspaces, app, revision)
-        frontend = self._frontend(app, revision, code_dir)
+        problems = check_functions(code_dir) + self._config_errors(code_dir)
+        try:
+            frontend = self._frontend(app, revision, code_dir)
+        except AtollError as exc:
+            if not problems:
+                raise
+            problems += build_errors(exc)
+        if problems:
+            summary = f"r{revision.number} does not build"
+            raise build_failure(summary, builds.bounded_errors(problems))
         self._migrate(host, code_dir)
-        return Deployment(host=host, revision=revision.id, code_dir=code_dir, frontend=frontend)
+        return Deployment(host, revision.id, code_dir, frontend, revision.number)
+
+    def _config_errors(self, code_dir: Path) -> list[BuildError]:
+        """What is wrong with the app's ``atoll.toml`` (its functions could not run)."""
+        runtime = self.cp.settings.runtime
+        try:
+            load_app_config(code_dir, maxima(runtime), runtime)
+        except AtollError as exc:
+            return build_errors(exc, file="atoll.toml")
+        return []
 
     def _frontend(self, app: App, revision: Revision, code_dir: Path) -> AppFrontend:
         """The revision's pages and component bundles, built once into the app's folder."""
@@ -161,8 +418,14 @@ class Deployments:
 
     def _migrate(self, host: AppHost, code_dir: Path) -> None:
         """Bring the environment's database up to the code's migrations (snapshot first)."""
-        folder = code_dir / "migrations"
-        files = {p.name: p.read_text("utf-8") for p in sorted(folder.glob("*.sql"))}
+        folder = code_dir / MIGRATIONS_DIR
+        files: dict[str, str] = {}
+        for path in sorted(folder.glob("*.sql")):
+            rel = f"{MIGRATIONS_DIR}/{path.name}"
+            try:
+                files[rel] = path.read_bytes().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise BuildFailed("a migration must be UTF-8 text", file=rel) from exc
         name = dbservice.DatabaseName(tenant=host.tenant, app=host.app, env=host.env)
         data_dir = self.cp.settings.data_dir
         dbservice.create_database(data_dir, name)

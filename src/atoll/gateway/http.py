@@ -496,8 +496,10 @@ class GatewayServer:
                 connection.sweep(now, self.idle_timeout, self.request_timeout)
 
     async def close(self, grace: float = 10.0) -> None:
-        """Stop accepting; let requests in flight finish (up to ``grace`` s); close the rest."""
+        """Stop accepting; let requests and builds in flight finish (up to ``grace`` s); close
+        the other connections (a build the exit then cuts short is redone at the next start)."""
         self.closing = True
+        builds = asyncio.create_task(asyncio.to_thread(self.gateway.close, grace))
         if self._server is not None:
             self._server.close()
         if self._sweeper is not None:
@@ -518,3 +520,4 @@ class GatewayServer:
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
+        await builds

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
+
+BuildState = Literal["building", "ready", "failed"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +62,33 @@ class Revision:
     tree: dict[str, tuple[str, int]]
     file_count: int
     total_bytes: int
+
+
+@dataclass(frozen=True)
+class BuildError:
+    """One reason a build failed: a workspace file and, where known, line and column."""
+
+    file: str | None
+    line: int | None
+    column: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line, self.column) if p is not None)
+        return f"{where}: {self.message}" if self.file else self.message
+
+
+@dataclass(frozen=True)
+class EnvBuild:
+    """An app environment's latest build attempt, and the revision it serves."""
+
+    app_id: int
+    env: str
+    revision: str
+    number: int
+    state: BuildState
+    errors: tuple[BuildError, ...]
+    started_at: datetime
+    finished_at: datetime | None
+    live_revision: str | None
+    live_number: int | None

@@ -71,3 +71,22 @@ revisions = sa.Table(
     sa.Column("total_bytes", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("app_id", "number", name="uq_revisions_app_number"),
 )
+
+env_builds = sa.Table(
+    "env_builds",
+    metadata,
+    sa.Column("app_id", sa.Integer, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("env", sa.String(40), nullable=False),
+    # The latest build attempt: which revision, how it went, when.
+    sa.Column("revision", sa.String(64), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    # JSON text [{file, line, column, message}], bounded by ``store.builds``.
+    sa.Column("errors", sa.Text, nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    # The last revision that built: what the environment serves.
+    sa.Column("live_revision", sa.String(64)),
+    sa.Column("live_number", sa.Integer),
+    sa.PrimaryKeyConstraint("app_id", "env", name="pk_env_builds"),
+)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
+import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,11 @@ from atoll.store.tenants import now
 from atoll.workspace.blobs import BlobStore, check_sha, sha256_hex
 from atoll.workspace.diff import FileChange, Tree, diff_trees, unified_diff
 from atoll.workspace.paths import check_path
+
+log = logging.getLogger("atoll.workspace")
+
+# Told of every new revision: the app (its head already moved) and the revision.
+CommitListener = Callable[[App, Revision], None]
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,30 @@ class Workspaces:
         self._locks: dict[int, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._store_bytes: dict[int, int] = {}  # per app, counted once, then kept up to date
+        self._listeners: list[CommitListener] = []
+        self._listeners_lock = threading.Lock()
+
+    def subscribe(self, listener: CommitListener) -> Callable[[], None]:
+        """Call ``listener`` after every commit that makes a revision (on the committing
+        thread, so it must be quick); returns the function that unsubscribes it."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._listeners_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _committed(self, app: App, revision: Revision) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(app, revision)
+            except Exception:  # the revision is committed: the commit must still succeed
+                log.exception("a commit listener failed on %s r%s", app.slug, revision.number)
 
     def _lock(self, app: App) -> threading.Lock:
         with self._locks_lock:
@@ -268,7 +299,9 @@ class Workspaces:
                 )
                 app_repo.insert_revision(conn, fresh, rev)
             self.generation = next(self._changes)
-            return rev, True
+        moved = dataclasses.replace(fresh, head_revision=rev.id, revision_count=rev.number)
+        self._committed(moved, rev)
+        return rev, True
 
     def read(self, app: App, path: str, ref: str | None = None) -> tuple[bytes, str, Revision]:
         """The content and SHA-256 of ``path`` at a revision (the head by default)."""

@@ -1,0 +1,47 @@
+"""An app's environments: what each serves, its URL, and how its latest build went."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from atoll.api.apps import find_app
+from atoll.api.auth import Platform, TenantCaller
+from atoll.api.platform import ControlPlane
+from atoll.api.schemas import EnvOut
+from atoll.errors import BadInput, InvalidName, NotFound
+from atoll.names import DEFAULT_ENVIRONMENTS, check_slug
+from atoll.store import builds
+from atoll.store.records import App, Tenant
+
+router = APIRouter(tags=["environments"])
+
+
+def _envs(cp: ControlPlane, tenant: Tenant, app: App, names: tuple[str, ...]) -> list[EnvOut]:
+    with cp.engine.connect() as conn:
+        found = {name: builds.get_build(conn, app.id, name) for name in names}
+    return [
+        EnvOut.of(name, cp.origin_url(name, app.slug, tenant.slug), found[name]) for name in names
+    ]
+
+
+@router.get("/apps/{app}/envs")
+def list_envs(app: str, who: TenantCaller, cp: Platform) -> list[EnvOut]:
+    """The app's environments (``dev``, ``staging``, ``prod``)."""
+    assert who.tenant is not None
+    found = find_app(cp, who.tenant.id, app)
+    return _envs(cp, who.tenant, found, DEFAULT_ENVIRONMENTS)
+
+
+@router.get("/apps/{app}/envs/{env}")
+def get_env(app: str, env: str, who: TenantCaller, cp: Platform) -> EnvOut:
+    """One environment; poll it after a push until ``build`` names the pushed revision and
+    is ``ready`` or ``failed``."""
+    assert who.tenant is not None
+    try:
+        check_slug(env, "environment")
+    except InvalidName as exc:
+        raise BadInput(exc.message, **exc.detail) from None
+    found = find_app(cp, who.tenant.id, app)
+    if env not in DEFAULT_ENVIRONMENTS:
+        raise NotFound(f"environment {env!r} not found", env=env, app=app)
+    return _envs(cp, who.tenant, found, (env,))[0]

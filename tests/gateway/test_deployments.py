@@ -1,0 +1,129 @@
+"""Dev builds across gateway restarts: nothing stays ``building``, nothing good is forgotten."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from atoll.api import ControlPlane
+from atoll.api.bootstrap import DEMO_APP, ensure_demo
+from atoll.gateway.deployments import Deployments
+from atoll.gateway.hosts import AppHost
+from atoll.store import apps as app_repo
+from atoll.store import builds
+from atoll.store import tenants as tenant_repo
+from atoll.store.records import App, Revision
+from tests.api.builds import env_of, wait_for_build
+from tests.conftest import commit_text
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+HELLO = "def get() -> str:\n    return 'hello'\n"
+SHOP = AppHost(env="dev", app="shop", tenant="acme")
+
+
+def _push(client: TestClient, headers: dict[str, str], files: dict[str, str | None]) -> str:
+    revision = commit_text(client, headers, "shop", files)["revision"]
+    assert isinstance(revision, str)
+    return revision
+
+
+def test_heads_committed_while_no_gateway_listened_are_built_when_it_starts(
+    cp: ControlPlane, client: TestClient, acme: dict[str, str]
+) -> None:
+    token = ensure_demo(cp, EXAMPLES / DEMO_APP)  # what `atoll serve --demo` does first
+    demo = {"Authorization": f"Bearer {token}"}
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    pushed = _push(client, acme, {"functions/hello.py": HELLO})
+    assert env_of(client, acme, "shop")["build"] is None
+
+    deployments = Deployments(cp)
+    try:
+        head = client.get(f"/api/v1/apps/{DEMO_APP}", headers=demo).json()["head_revision"]
+        dev = wait_for_build(client, demo, DEMO_APP, head)
+        assert (dev["build"]["state"], dev["revision"]) == ("ready", head)
+        assert wait_for_build(client, acme, "shop", pushed)["build"]["state"] == "ready"
+    finally:
+        deployments.close()
+
+
+def test_a_build_a_stop_interrupted_is_built_again(
+    cp: ControlPlane, client: TestClient, acme: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    pushed = _push(client, acme, {"functions/hello.py": HELLO})
+    app_id = _app(cp).id
+    with cp.engine.begin() as conn:  # what a process that stopped mid-build left behind
+        builds.start_build(conn, app_id, "dev", pushed, 1, tenant_repo.now())
+    assert env_of(client, acme, "shop")["build"]["state"] == "building"
+
+    deployments = Deployments(cp)
+    try:
+        dev = wait_for_build(client, acme, "shop", pushed)
+        assert (dev["build"]["state"], dev["revision"]) == ("ready", pushed)
+    finally:
+        deployments.close()
+
+
+def test_after_a_restart_dev_serves_the_last_revision_that_built(
+    cp: ControlPlane, client: TestClient, acme: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    first = Deployments(cp)
+    try:
+        good = _push(client, acme, {"functions/hello.py": HELLO})
+        wait_for_build(client, acme, "shop", good)
+        broken = _push(client, acme, {"functions/hello.py": "def get(:\n"})
+        assert wait_for_build(client, acme, "shop", broken)["revision"] == good
+        assert first.resolve(SHOP).revision == good
+    finally:
+        first.close()
+
+    restarted = Deployments(cp)  # a new process: it never built anything
+    try:
+        deployment = restarted.resolve(SHOP)
+        assert (deployment.revision, deployment.number) == (good, 1)
+        dev = env_of(client, acme, "shop")
+        assert (dev["revision"], dev["build"]["revision"], dev["build"]["state"]) == (
+            good,
+            broken,
+            "failed",
+        )
+        entries = client.get("/api/v1/apps/shop/envs/dev/logs", headers=acme).json()["entries"]
+        head_line = entries[-1]["text"].splitlines()[0]
+        assert head_line == f"r2 ({broken[:12]}) did not build; dev still serves r1"
+    finally:
+        restarted.close()
+
+
+def test_a_closed_gateway_builds_nothing_and_a_failing_listener_fails_no_commit(
+    cp: ControlPlane, client: TestClient, acme: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    deployments = Deployments(cp)
+    deployments.close()
+
+    def broken_listener(app: App, revision: Revision) -> None:
+        raise RuntimeError("listener bug")
+
+    unsubscribe = cp.workspaces.subscribe(broken_listener)
+    try:
+        r = client.post(
+            "/api/v1/apps/shop/revisions",
+            json={"base": None, "changes": [{"path": "functions/hello.py", "text": HELLO}]},
+            headers=acme,
+        )
+        assert r.status_code == 201, r.text
+    finally:
+        unsubscribe()
+    assert env_of(client, acme, "shop")["build"] is None
+
+
+def _app(cp: ControlPlane) -> App:
+    with cp.engine.connect() as conn:
+        tenant = tenant_repo.get_tenant(conn, "acme")
+        return app_repo.get_app(conn, tenant.id, "shop")
