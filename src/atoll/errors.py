@@ -26,7 +26,9 @@ enter the platform; the API renders every one of them in a single JSON shape:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+TYPE_CHECKING = False  # the CLI imports this module and starts for every command
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 
 class AtollError(Exception):

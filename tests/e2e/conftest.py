@@ -43,15 +43,30 @@ class Served:
         return (self.data_dir / "admin.token").read_text().strip()
 
     def cli(
-        self, *args: str, token: str | None = None, check: bool = True, cwd: Path | None = None
+        self,
+        *args: str,
+        token: str | None = None,
+        check: bool = True,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        stdin: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the ``atoll`` CLI against this server."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ATOLL_")}
-        env["ATOLL_SERVER"] = self.url
+        """Run the ``atoll`` CLI against this server, as a user would: no terminal, its own
+        config dir (no profiles unless a test logs in), ``env`` added to the environment."""
+        full = {k: v for k, v in os.environ.items() if not k.startswith("ATOLL_")}
+        full["ATOLL_SERVER"] = self.url
+        full["XDG_CONFIG_HOME"] = str(self.data_dir.parent / "config")
         if token:
-            env["ATOLL_TOKEN"] = token
+            full["ATOLL_TOKEN"] = token
+        full.update(env or {})
         done = subprocess.run(
-            [str(ATOLL), *args], env=env, capture_output=True, text=True, timeout=120, cwd=cwd
+            [str(ATOLL), *args],
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=cwd,
+            input=stdin if stdin is not None else "",
         )
         if check and done.returncode != 0:
             raise AssertionError(f"atoll {' '.join(args)} failed: {done.stderr}")

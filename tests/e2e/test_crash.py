@@ -29,10 +29,11 @@ def test_kill_9_during_push(served: Served, tmp_path: Path) -> None:
         (big / f"part-{i:02}.bin").write_bytes(os.urandom(1024 * 1024))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATOLL_")}
     env |= {"ATOLL_SERVER": served.url, "ATOLL_TOKEN": token}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     blobs = served.data_dir / "apps"
     existing = {p for p in blobs.rglob("*") if p.is_file()}
     with subprocess.Popen(
-        [str(ATOLL), "push", str(big), "--app", "shop"],
+        [str(ATOLL), "push", str(big), "--app", "shop", "--force"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -64,7 +65,7 @@ def test_kill_9_during_push(served: Served, tmp_path: Path) -> None:
             if path.is_file() and not path.name.startswith("."):
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 assert digest == path.parent.name + path.name
-        pushed = json.loads(again.cli("push", str(big), "--app", "shop", "--json",
+        pushed = json.loads(again.cli("push", str(big), "--app", "shop", "--force", "--json",
                                       token=token).stdout)  # fmt: skip
         assert pushed["created"] is True
     finally:

@@ -117,7 +117,7 @@ def test_db_exec_and_url_with_official_clients(served: Served) -> None:
         served.cli("db", "snapshots", "--app", "shop", "--json", token=token).stdout
     )
     assert snap["id"] in [s["id"] for s in listed["snapshots"]]
-    served.cli("db", "restore", snap["id"], "--app", "shop", token=token)
+    served.cli("db", "restore", snap["id"], "--app", "shop", "--yes", token=token)
     count = served.cli(
         "db", "exec", "--app", "shop", "SELECT count(*) FROM notes", "--json", token=token
     )

@@ -234,7 +234,11 @@ def test_a_hostile_tenant_is_contained_while_its_neighbour_is_served(
                 "functions/f.py": "def get():\n    return 'installed'\n",
             },
         )
-        served.cli("app", "create", name, "--from", str(folder), token=evil)
+        # The build refuses the entry: the CLI says so at its line, and nothing is installed.
+        made = served.cli("app", "create", name, "--from", str(folder), token=evil, check=False)
+        assert made.returncode == 1, made.stderr
+        assert "atoll.toml" in made.stderr and "is not a plain requirement" in made.stderr
+        assert "top-secret" not in made.stderr.lower()
 
     pid = served.process.pid
     with Neighbour(served) as neighbour, gateway_client(served, "dev--attacker--evil") as app:
@@ -251,7 +255,7 @@ def test_a_hostile_tenant_is_contained_while_its_neighbour_is_served(
             error = error_of(resp)
             assert error["code"] == "build_failed", error
             assert "is not a plain requirement" in error["message"], error
-            assert error["detail"]["entry"] == entry, error
+            assert any(entry in e["message"] for e in error["detail"]["errors"]), error
             assert "top-secret" not in resp.text.lower()
         assert seen == []
 

@@ -5,11 +5,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from atoll.config import Limits
 from atoll.errors import InvalidPath, LimitExceeded
 from atoll.workspace.ignore import IgnoreRules
 from atoll.workspace.paths import check_path
+
+
+class FolderLimits(Protocol):
+    """The limits a folder is checked against (``config.Limits`` has them; the CLI passes
+    its own copy so that it does not load the server's settings)."""
+
+    @property
+    def max_file_bytes(self) -> int: ...
+    @property
+    def max_files(self) -> int: ...
+    @property
+    def max_path_length(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -32,7 +44,7 @@ def _rel(root: str, full: str) -> str:
     return rel
 
 
-def scan_folder(folder: Path, limits: Limits) -> list[LocalFile]:
+def scan_folder(folder: Path, limits: FolderLimits) -> list[LocalFile]:
     """Every file a push of ``folder`` sends, sorted; refuses symlinks and unsafe names."""
     if not folder.is_dir():
         raise InvalidPath(f"{folder} is not a folder", path=str(folder))

@@ -1,0 +1,56 @@
+"""Running the platform (``serve``) and the shell's completion scripts."""
+
+from __future__ import annotations
+
+import sys
+
+from atoll.cli.commands import COMMANDS, Cli, command
+from atoll.cli.parsing import Arg
+
+
+@command(
+    "serve",
+    "Run the platform on this machine (control plane, app gateway, DB service).",
+    Arg("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)"),
+    Arg("--port", type=int, default=8000, help="control plane port (default: 8000)"),
+    Arg("--gateway-port", type=int, default=8080, help="app gateway port (default: 8080)"),
+    Arg("--db-port", type=int, default=8081, help="DB service port (default: 8081)"),
+    Arg(
+        "--data-dir",
+        default=".atoll",
+        metavar="DIR",
+        help="where all data lives (default: ./.atoll)",
+    ),
+    Arg("--demo", action="store_true", help="create tenant demo with app todo"),
+    section="start",
+)
+def serve(cli: Cli) -> None:
+    """``atoll serve``."""
+    from pathlib import Path
+
+    from atoll.config import Settings
+    from atoll.server import serve as run_server
+
+    args = cli.args
+    settings = Settings(
+        host=args.host,
+        port=args.port,
+        gateway_port=args.gateway_port,
+        db_port=args.db_port,
+        data_dir=Path(args.data_dir),
+    )
+    run_server(settings, demo=args.demo)
+
+
+@command(
+    "completion",
+    "Print a shell completion script: source <(atoll completion bash).",
+    Arg("shell", choices=["bash", "zsh", "fish"], metavar="SHELL"),
+    section="shell",
+)
+def completion(cli: Cli) -> None:
+    """``atoll completion``."""
+    from atoll.cli import completion as scripts
+
+    make = {"bash": scripts.bash, "zsh": scripts.zsh, "fish": scripts.fish}[cli.args.shell]
+    sys.stdout.write(make(COMMANDS))
