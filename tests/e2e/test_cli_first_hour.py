@@ -66,6 +66,18 @@ def test_usage_mistakes_are_one_line_and_exit_2(
     assert line.startswith("atoll: error:") and hint in line, line
 
 
+def test_no_command_prints_a_traceback_for_a_usage_mistake(server: Served, tmp_path: Path) -> None:
+    from atoll.cli import _commands
+
+    for command in _commands():
+        for mistake in (["--no-such-option"], ["--json=maybe"], ["--server"]):
+            done = server.cli(*command.words, *mistake, check=False, cwd=tmp_path)
+            assert done.returncode == 2, (command.name, mistake, done.stderr)
+            assert "Traceback" not in done.stderr + done.stdout, (command.name, mistake)
+            [line] = done.stderr.strip().splitlines()
+            assert line.startswith("atoll: error:") and f"atoll {command.name}" in line
+
+
 def test_bare_atoll_prints_the_overview_and_version_works(server: Served) -> None:
     bare = server.cli(check=False)
     assert bare.returncode == 2 and "Traceback" not in bare.stderr
