@@ -136,7 +136,8 @@ def test_batch_conditions(service: Service) -> None:
     failed = [e is not None for e in result["step_errors"]]
     assert ran == [True, True, False, True, True, False, True, True, True, False, True, False]
     assert failed == [False, False, True] + [False] * 9
-    assert result["step_errors"][2]["code"] == "SQLITE_CONSTRAINT_UNIQUE"
+    assert result["step_errors"][2]["code"] == "SQLITE_CONSTRAINT"
+    assert result["step_errors"][2]["extended_code"] == "SQLITE_CONSTRAINT_UNIQUE"
 
 
 def test_store_sql_close_sql_sequence_describe_autocommit(service: Service) -> None:

@@ -126,7 +126,8 @@ def test_foreign_keys_pragma_is_kept_per_stream(service: Service) -> None:
     loose = service.pipeline([stmt("PRAGMA foreign_keys = OFF")])
     # another stream still has foreign keys enforced
     refused = service.execute("INSERT INTO child VALUES (1, 42)")
-    assert refused["error"]["code"] == "SQLITE_CONSTRAINT_FOREIGNKEY"
+    assert refused["error"]["code"] == "SQLITE_CONSTRAINT"
+    assert refused["error"]["extended_code"] == "SQLITE_CONSTRAINT_FOREIGNKEY"
     again = service.pipeline(
         [stmt("INSERT INTO child VALUES (2, 42)"), stmt("PRAGMA foreign_keys")],
         baton=loose["baton"],

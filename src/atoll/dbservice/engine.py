@@ -64,7 +64,7 @@ class EngineLimits:
 
 
 class SqlError(BadRequest):
-    """SQLite rejected a statement; ``detail['hrana_code']`` names the SQLite error code."""
+    """SQLite rejected a statement; ``detail['hrana_code']`` names its (extended) result code."""
 
     code = "sql_error"
 
@@ -99,7 +99,7 @@ class NeedsWriter(Exception):  # noqa: N818 - a routing signal, not an error
 
 
 def hrana_code(error: AtollError) -> str:
-    """The Hrana ``Error.code`` for a platform error."""
+    """A platform error's code, as specific as known (``protocol.error_object`` splits it)."""
     code = error.detail.get("hrana_code")
     return code if isinstance(code, str) else error.code.upper()
 
@@ -147,6 +147,7 @@ def _param_name(sql: str, bare: str | None) -> str | None:
 
 
 def _error_name(exc: apsw.Error) -> str:
+    """SQLite's extended result code name for an error (its primary name if it has none)."""
     extended = getattr(exc, "extendedresult", None)
     name = apsw.mapping_extended_result_codes.get(extended) if extended is not None else None
     if not isinstance(name, str):

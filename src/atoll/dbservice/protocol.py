@@ -20,6 +20,16 @@ Value = None | int | float | str | bytes
 NULL_VALUE: dict[str, Any] = {"type": "null"}
 _PARAM_PREFIXES = (":", "@", "$")
 
+#: SQLite's primary result code names; every extended name is one of these plus ``_SUFFIX``.
+SQLITE_PRIMARY_CODES = frozenset(
+    "SQLITE_" + name
+    for name in (
+        "OK ERROR INTERNAL PERM ABORT BUSY LOCKED NOMEM READONLY INTERRUPT IOERR CORRUPT "
+        "NOTFOUND FULL CANTOPEN PROTOCOL EMPTY SCHEMA TOOBIG CONSTRAINT MISMATCH MISUSE NOLFS "
+        "AUTH FORMAT RANGE NOTADB NOTICE WARNING ROW DONE"
+    ).split()
+)
+
 
 class ProtocolError(BadRequest):
     """A Hrana request is malformed (bad JSON shape, unknown type, bad value)."""
@@ -229,6 +239,20 @@ def eval_cond(
     return is_autocommit()
 
 
+def base_code(code: str) -> str:
+    """SQLite's primary result code name for an extended one (else ``code`` unchanged)."""
+    head = "_".join(code.split("_", 2)[:2])
+    return head if head != code and head in SQLITE_PRIMARY_CODES else code
+
+
 def error_object(message: str, code: str | None) -> dict[str, Any]:
-    """A Hrana ``Error`` object."""
-    return {"message": message, "code": code}
+    """A Hrana ``Error`` object, its ``code`` a primary result code name as sqld sends it."""
+    # sqld sends SQLITE_CONSTRAINT, never SQLITE_CONSTRAINT_UNIQUE, and the clients hand
+    # `code` to the app as is. The extended name rides along in a field of our own, which
+    # the clients' decoders skip (it is not in the specification).
+    if code is None:
+        return {"message": message, "code": None}
+    base = base_code(code)
+    if base == code:
+        return {"message": message, "code": code}
+    return {"message": message, "code": base, "extended_code": code}
