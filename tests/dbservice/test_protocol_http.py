@@ -90,6 +90,9 @@ def test_statement_result_fields(service: Service) -> None:
     ddl = service.execute("CREATE INDEX i ON t (name)")["response"]["result"]
     assert ddl["affected_row_count"] == 0
     assert insert["last_insert_rowid"] == "2"
+    # A statement that writes nothing reports no rowid (not the last write's, as sqld).
+    assert ddl["last_insert_rowid"] is None
+    assert select_rowid(service) is None
     assert ok(body["results"][2])["result"]["rows"] == []
     select = ok(body["results"][3])["result"]
     assert select["cols"] == [
@@ -236,3 +239,9 @@ def test_v1_execute_and_batch(service: Service) -> None:
     assert len(response.json()["result"]["step_results"]) == 3
     # the BEGIN left open by a one-shot request is rolled back, the writer is free again
     assert service.execute("INSERT INTO v VALUES (2)")["type"] == "ok"
+
+
+def select_rowid(service: Any) -> object:
+    """The ``last_insert_rowid`` a plain SELECT reports."""
+    result = service.execute("SELECT 1")["response"]["result"]
+    return result["last_insert_rowid"]

@@ -389,12 +389,15 @@ class Connection:
             self._deadline = float("inf")
         if not trace.cols and not rows and trace.refusal is None and not sql.strip():
             raise SqlError("no SQL statement given", hrana_code="SQL_NO_STATEMENT")
+        changed = self._db.total_changes() != before
         return {
             "cols": trace.cols,
             "rows": rows,
-            # changes() keeps the last DML's count (maybe another stream's) across DDL.
-            "affected_row_count": self._db.changes() if self._db.total_changes() != before else 0,
-            "last_insert_rowid": str(self._db.last_insert_rowid()),
+            # changes() and last_insert_rowid() keep the last write's values (maybe another
+            # stream's: streams share the writer) across statements that write nothing, so
+            # those report 0 and null, as sqld does for everything but an INSERT.
+            "affected_row_count": self._db.changes() if changed else 0,
+            "last_insert_rowid": str(self._db.last_insert_rowid()) if changed else None,
         }
 
     def _refusal(self, trace: _Trace) -> Exception:
