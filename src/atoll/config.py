@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
+LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (
+    IPv4Network("127.0.0.0/8"),
+    IPv6Network("::1/128"),
+)
 
 
 class Limits(BaseSettings):
@@ -87,6 +92,29 @@ class RuntimeSettings(BaseSettings):
     max_processes: int = Field(128, description="Largest per-app process limit.")
     max_concurrency: int = Field(16, description="Largest per-app concurrency cap.")
     max_tmp_mb: int = Field(256, description="Largest per-app /tmp size.")
+    max_queue_wait_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Largest per-app wait budget ([limits] queue_wait_seconds, default 2): a "
+        "request is admitted to wait for an app only while its expected wait stays under it.",
+    )
+    max_queued_calls: int = Field(
+        10_000,
+        ge=1,
+        description="Most requests one app environment may have admitted and unfinished on "
+        "top of its concurrency, whatever their expected wait ([limits] queue may lower it).",
+    )
+    max_queued_body_bytes: int = Field(
+        64 * MiB,
+        ge=0,
+        description="Most bytes of request bodies waiting for one app environment (503 past it).",
+    )
+    max_running_calls: int = Field(
+        256,
+        ge=1,
+        description="Most function calls on workers at once over all apps (pipelined calls "
+        "count). Past it calls wait, and the apps waiting take turns by tenant.",
+    )
     egress_private_allowed: list[str] = Field(
         default_factory=list,
         description="host:port pairs on private or loopback addresses that apps may list "
@@ -111,11 +139,43 @@ class HttpLimits(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ATOLL_HTTP_", frozen=True)
 
     head_timeout_seconds: float = Field(
-        10.0,
+        5.0,
         gt=0,
         description="A client must send a whole request head (request line and headers) within "
-        "this many seconds of connecting or of starting a request; else 408 and the "
-        "connection closes (a connection that sent nothing just closes).",
+        "this many seconds of connecting, or on a kept-alive connection of the next request's "
+        "first byte; else 408 and the connection closes (one that sent nothing just closes).",
+    )
+    max_incomplete_per_address: int = Field(
+        64,
+        ge=1,
+        description="Most connections from one client address (IPv6: one /64) whose request "
+        "head is not whole yet (new connections that sent nothing included), over the three "
+        "ports together; one more closes that address's oldest such connection.",
+    )
+    max_incomplete: int = Field(
+        4096,
+        ge=1,
+        description="Most connections whose request head is not whole yet, from all addresses "
+        "over the three ports; one more closes the oldest. At most a quarter of the process's "
+        "open-file limit is used.",
+    )
+    max_idle_per_address: int = Field(
+        1024,
+        ge=1,
+        description="Most kept-alive connections from one client address (IPv6: one /64) idle "
+        "between requests; one more closes that address's longest idle one.",
+    )
+    max_idle: int = Field(
+        4096,
+        ge=1,
+        description="Most kept-alive connections idle between requests, from all addresses; one "
+        "more closes the longest idle one. At most a quarter of the open-file limit is used.",
+    )
+    per_address_exempt: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: list(LOOPBACK),
+        description="Client networks the per-address caps skip (the overall caps still count "
+        "them): a reverse proxy on this host is one address for all its visitors. JSON list of "
+        "CIDRs; [] caps loopback clients too.",
     )
     max_head_bytes: int = Field(
         64 * 1024, ge=1024, description="Largest request head (request line and headers): 431."
@@ -150,6 +210,12 @@ class DatabaseSettings(BaseSettings):
         ge=600,
         description="Lifetime of the token a sandbox's database proxy adds (renewed before "
         "it ends; the token never enters the sandbox).",
+    )
+    in_process: bool = Field(
+        True,
+        description="Where the DB service runs in the runtime's own process (`atoll serve`), "
+        "functions' database requests are handed to it directly, with the same checks; "
+        "false sends them over loopback HTTP, as when the service runs elsewhere.",
     )
     max_database_mb: int = Field(
         1024, ge=1, description="Size quota of each app environment's database, in MiB."

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -26,7 +27,7 @@ from atoll.errors import Unavailable
 from atoll.gateway.app import Gateway
 from atoll.gateway.databases import ServiceDatabaseLink
 from atoll.gateway.http import GatewayServer
-from atoll.http_heads import GuardedConfig
+from atoll.http_heads import ConnectionLedger, GuardedConfig, Waiting
 from atoll.runtime import Runtime
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -78,9 +79,16 @@ def busy_poll_selector(busy_poll_us: int) -> BusyPollSelector:
     return BusyPollSelector(busy_poll_us / 1e6)
 
 
-def attach(selector: BusyPollSelector, runtime: Runtime) -> None:
-    """Poll only while fewer function calls run than there are CPUs for this process."""
-    selector.should_poll = lambda: runtime.running < runtime.cpus
+def attach(
+    selector: BusyPollSelector, runtime: Runtime, database: dbservice.ServiceApp | None = None
+) -> None:
+    """Poll only while fewer function calls run than there are CPUs for this process, the
+    requests ``database`` is answering counted too: their statements run on threads that
+    need a CPU (and the GIL) that a polling loop would hold."""
+    if database is None:
+        selector.should_poll = lambda: runtime.running < runtime.cpus
+    else:
+        selector.should_poll = lambda: runtime.running + database.active < runtime.cpus
 
 
 def settle_heap() -> None:
@@ -149,17 +157,44 @@ def sandbox_report(runtime: Runtime) -> list[str]:
     return lines
 
 
-def _server(app: object, limits: HttpLimits) -> _Server:
+def _server(app: object, limits: HttpLimits, ledger: ConnectionLedger) -> _Server:
     return _Server(
         GuardedConfig(
             app,
             limits,  # slow or oversized request heads are refused
+            ledger,  # connections waiting for a head, counted with the other ports'
             log_level="warning",
             access_log=False,
             lifespan="on",
             timeout_keep_alive=30,
         )
     )
+
+
+def raise_open_files() -> int | None:
+    """Raise the soft open-file limit to the hard one (as Go programs do at start: soft
+    limits stay low only for select()); the soft limit in force, None if unlimited."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard and hard != resource.RLIM_INFINITY:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def ledger_report(
+    limits: HttpLimits, ledger: ConnectionLedger, open_files: int | None
+) -> list[str]:
+    """A start-up warning when the open-file limit holds the connection caps below their
+    settings (each overall cap may use a quarter of it)."""
+    head, idle = ledger.overall[Waiting.HEAD], ledger.overall[Waiting.IDLE]
+    if (head, idle) == (limits.max_incomplete, limits.max_idle):
+        return []
+    return [
+        f"atoll: WARNING       open-file limit {open_files}: at most {head} connections waiting "
+        f"for a request head and {idle} idle ones (ATOLL_HTTP_MAX_INCOMPLETE, "
+        "ATOLL_HTTP_MAX_IDLE); raise it (ulimit -n, LimitNOFILE=) to allow more"
+    ]
 
 
 def app_origin(settings: Settings, env: str, app: str, tenant: str) -> str:
@@ -213,22 +248,26 @@ async def _run(
     sockets: dict[str, socket.socket],
     selector: BusyPollSelector | None,
 ) -> None:
-    runtime = Runtime(settings, logs=cp.logs, database=ServiceDatabaseLink(settings))
+    db = dbservice.make_app(
+        settings.data_dir, options=dbservice.ServiceOptions.from_settings(settings)
+    )
+    # Functions reach the DB service in this process directly; other clients over HTTP.
+    link = ServiceDatabaseLink(settings, db.handle if settings.databases.in_process else None)
+    runtime = Runtime(settings, logs=cp.logs, database=link)
     await runtime.start()
     for line in sandbox_report(runtime):
         _say(line)
     if selector is not None:
-        attach(selector, runtime)
-    gateway = GatewayServer(Gateway(cp, runtime))
+        attach(selector, runtime, db)
+    open_files = raise_open_files()
+    ledger = ConnectionLedger(settings.http, open_files)
+    for line in ledger_report(settings.http, ledger, open_files):
+        _say(line)
+    gateway = GatewayServer(Gateway(cp, runtime), ledger=ledger)
     await gateway.start(sockets["gateway"])
     servers = {
-        "api": _server(make_app(cp), settings.http),
-        "db": _server(
-            dbservice.make_app(
-                settings.data_dir, options=dbservice.ServiceOptions.from_settings(settings)
-            ),
-            settings.http,
-        ),
+        "api": _server(make_app(cp), settings.http, ledger),
+        "db": _server(db, settings.http, ledger),
     }
     settle_heap()
 

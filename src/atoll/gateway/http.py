@@ -7,10 +7,11 @@ everything else go to ``Gateway.asgi`` with the whole (size-capped) request body
 Per connection, requests are answered in order (pipelined ones wait their turn; reading
 pauses while 16 requests or 8 MiB of bodies wait). Limits (``HttpLimits``, see
 ``atoll.http_heads``): request head ``max_head_bytes`` and ``max_headers`` lines (431), sent
-whole within ``head_timeout_seconds`` (408); body ``MAX_FUNCTION_BODY`` (413, also for
-chunked bodies); a request must arrive whole within ``request_timeout`` (408); an idle
-keep-alive connection closes after ``idle_timeout``, one that never sent a byte after
-``head_timeout_seconds``.
+whole within ``head_timeout_seconds`` of connecting or of the next request's first byte
+(408; a connection that never sent a byte just closes); body ``MAX_FUNCTION_BODY`` (413,
+also for chunked bodies); a request must arrive whole within ``request_timeout`` (408); an
+idle keep-alive connection closes after ``idle_timeout``. Connections waiting for a head
+and idle ones are counted in a ``ConnectionLedger``, which closes the oldest past its caps.
 A malformed request is a 400 and the connection closes. A client that goes away mid-request
 does not stop the function (its worker finishes and is reused); the answer is dropped.
 """
@@ -33,7 +34,15 @@ import httptools
 from atoll.config import HttpLimits
 from atoll.errors import AtollError, BadRequest
 from atoll.gateway.app import MAX_FUNCTION_BODY, Gateway, is_function_path, too_large_body
-from atoll.http_heads import LINGER_SECONDS, HeadBudget, HeadTooLarge, RequestTimeout
+from atoll.http_heads import (
+    LINGER_SECONDS,
+    ConnectionLedger,
+    HeadBudget,
+    HeadTooLarge,
+    RequestTimeout,
+    Waiting,
+    waiting_for,
+)
 from atoll.runtime import error_response
 
 log = logging.getLogger("atoll.gateway")
@@ -41,6 +50,7 @@ log = logging.getLogger("atoll.gateway")
 MAX_QUEUED = 16  # pipelined requests waiting on one connection before reading pauses
 MAX_QUEUED_BYTES = 8 << 20  # ... or request bodies waiting on it
 SWEEP_SECONDS = 1.0
+BACKLOG = 2048  # connections the kernel queues before accepting (as uvicorn's ports)
 
 _REASONS = {s.value: s.phrase.encode() for s in http.HTTPStatus}
 _date: list[Any] = [0, b""]
@@ -125,7 +135,8 @@ class GatewayConnection(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
-        self.head = HeadBudget(server.limits.max_head_bytes)
+        # The first head's deadline runs from the connection's opening.
+        self.head = HeadBudget(server.limits.max_head_bytes, opened=time.monotonic())
         self.current: _Request | None = None
         self.queue: collections.deque[_Request] = collections.deque()
         self.task: asyncio.Task[None] | None = None
@@ -138,6 +149,7 @@ class GatewayConnection(asyncio.Protocol):
         self.last_active = time.monotonic()
         self.answered = False  # whether a response was written (else idle means "never asked")
         self.client: tuple[str, int] | None = None
+        self.address: str | None = None  # the client group the ledger counts it in
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -147,11 +159,14 @@ class GatewayConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.client = (str(peer[0]), int(peer[1]))
+        self.address = self.server.ledger.address_key(self.client[0] if self.client else None)
         self.server.connections.add(self)
+        self._account()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.connections.discard(self)
+        self.server.ledger.update(self, self.address, None)
         if not self.lost.done():
             self.lost.set_result(None)
         if self.drained is not None and not self.drained.done():
@@ -169,6 +184,12 @@ class GatewayConnection(asyncio.Protocol):
         self.last_active = time.monotonic()
         if self.discarding:
             return
+        try:
+            self._feed(data)
+        finally:
+            self._account()
+
+    def _feed(self, data: bytes) -> None:
         try:
             for piece in self.head.pieces(data):
                 self.parser.feed_data(piece)
@@ -241,6 +262,28 @@ class GatewayConnection(asyncio.Protocol):
         request.keep_alive = self.parser.should_keep_alive()
         self._enqueue(request)
 
+    # -- waiting ------------------------------------------------------------------------
+
+    def _waiting(self) -> Waiting | None:
+        if self.closed or self.transport is None or self.transport.is_closing():
+            return None
+        return waiting_for(
+            in_head=self.head.in_head,
+            head_bytes=self.head.used,
+            answered=self.answered,
+            busy=not self._idle(),
+            refused=self.discarding,
+        )
+
+    def _account(self) -> None:
+        """Tell the ledger what the connection waits for now; close what it evicts."""
+        for victim in self.server.ledger.update(self, self.address, self._waiting()):
+            victim.evict()
+
+    def evict(self) -> None:
+        """Close at once, without an answer: the ledger needs room."""
+        self.close()
+
     # -- answering ----------------------------------------------------------------------
 
     def _idle(self) -> bool:
@@ -287,6 +330,7 @@ class GatewayConnection(asyncio.Protocol):
             self.close()
         finally:
             self.task = None
+            self._account()  # idle now (or draining after a refusal)
 
     async def _answer(self, request: _Request) -> bool:
         """Answer one request; whether the connection may carry another."""
@@ -450,13 +494,15 @@ class GatewayConnection(asyncio.Protocol):
         current = self.current
         head_started = None if self.discarding else self.head.started
         if head_started is not None and now - head_started > head_timeout:
-            self._fail(RequestTimeout(f"the request head did not arrive within {head_timeout:g} s"))
+            if self.head.used == 0 and self._idle():
+                self.close()  # it never sent a byte: nothing was asked, nothing is answered
+            else:
+                timeout = f"{head_timeout:g} s"
+                self._fail(RequestTimeout(f"the request head did not arrive within {timeout}"))
         elif current is not None and now - current.started > request_timeout:
             self._fail(RequestTimeout(f"the request did not arrive within {request_timeout:g} s"))
         elif self._idle() and current is None and head_started is None:
-            # A connection that never asked anything gets no keep-alive grace.
-            idle = idle_timeout if self.answered else min(idle_timeout, head_timeout)
-            if now - self.last_active > idle:
+            if now - self.last_active > idle_timeout:
                 self.close()
 
 
@@ -469,11 +515,14 @@ class GatewayServer:
         idle_timeout: float = 30.0,
         request_timeout: float = 60.0,
         limits: HttpLimits | None = None,
+        ledger: ConnectionLedger | None = None,
     ) -> None:
         self.gateway = gateway
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
         self.limits = gateway.cp.settings.http if limits is None else limits
+        # Shared with the other ports by ``atoll serve``; its own otherwise.
+        self.ledger = ConnectionLedger(self.limits) if ledger is None else ledger
         self.connections: set[GatewayConnection] = set()
         self.closing = False
         self.address: tuple[str, int] | None = None
@@ -485,7 +534,11 @@ class GatewayServer:
         loop = asyncio.get_running_loop()
         name = sock.getsockname()
         self.address = (str(name[0]), int(name[1]))
-        self._server = await loop.create_server(lambda: GatewayConnection(self), sock=sock)
+        self._server = await loop.create_server(
+            lambda: GatewayConnection(self),
+            sock=sock,
+            backlog=BACKLOG,  # asyncio's default: 100
+        )
         self._sweeper = loop.create_task(self._sweep())
 
     async def _sweep(self) -> None:
