@@ -7,7 +7,12 @@ synchronous=NORMAL, as the service uses). Prints one JSON object.
 
 Then, through a whole ``atoll serve``: the same point read and insert made with ``atoll.db``
 inside a sandboxed function, called over keep-alive HTTP through the app gateway, next to a
-function that does no database work (the gateway and sandbox share of the cost).
+function that does no database work (the gateway and sandbox share of the cost). Two servers
+run side by side, one handing functions' database requests to the DB service in-process
+(the default) and one sending them over loopback HTTP (``ATOLL_DATABASE_IN_PROCESS=0``, as
+when the service runs elsewhere); they are measured in interleaved rounds, the three kinds
+of call taken in turn within a round, and each ratio is the median over rounds of
+(database call p50 / no-database call p50) within one round.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from atoll.dbservice import TokenIssuer, create_database, database_path
 DATABASE = "bench--db--dev"
 ROWS = 10_000
 TARGETS = {"point_read_p50_ms": 1.0, "insert_p50_ms": 2.0, "concurrent_inserts_per_s": 2000}
+FUNCTION_TARGET = 2.0  # an in-function point read, at most this many times a no-db call
 
 
 def summarize(samples: list[float], elapsed: float) -> dict[str, float]:
@@ -258,35 +264,48 @@ def free_port() -> int:
         return port
 
 
-def bench_function(data_dir: Path, n: int) -> dict[str, Any]:
-    """``atoll.db`` in a function, through a real ``atoll serve`` and its gateway."""
-    api, gateway, db = free_port(), free_port(), free_port()
-    atoll = Path(sys.executable).parent / "atoll"
-    proc = subprocess.Popen(
-        [
-            str(atoll),
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(api),
-            "--gateway-port",
-            str(gateway),
-            "--db-port",
-            str(db),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        control = http.client.HTTPConnection("127.0.0.1", api, timeout=60)
+class Platform:
+    """A whole ``atoll serve`` with the bench app deployed, and a keep-alive gateway client."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        api, gateway, db = free_port(), free_port(), free_port()
+        atoll = Path(sys.executable).parent / "atoll"
+        self.data_dir = data_dir
+        self.gateway = gateway
+        self.proc = subprocess.Popen(
+            [
+                str(atoll),
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(api),
+                "--gateway-port",
+                str(gateway),
+                "--db-port",
+                str(db),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **env},
+        )
+        self.api = api
+        self.conn = http.client.HTTPConnection("127.0.0.1", gateway, timeout=60)
+        self.host = {
+            "Host": f"dev--db--bench.localhost:{gateway}",
+            "Content-Type": "application/json",
+        }
+
+    def deploy(self) -> None:
+        """Wait for the server, create the tenant and app, push the bench function."""
+        control = http.client.HTTPConnection("127.0.0.1", self.api, timeout=60)
         for _ in range(600):
             try:
                 control.request("GET", "/healthz")
-                if control.getresponse().read() and (data_dir / "admin.token").exists():
+                if control.getresponse().read() and (self.data_dir / "admin.token").exists():
                     break
             except OSError:
-                control = http.client.HTTPConnection("127.0.0.1", api, timeout=60)
+                control = http.client.HTTPConnection("127.0.0.1", self.api, timeout=60)
             time.sleep(0.1)
 
         def call(method: str, path: str, token: str, body: Any) -> Any:
@@ -297,7 +316,7 @@ def bench_function(data_dir: Path, n: int) -> dict[str, Any]:
             assert reply.status < 300, data
             return data
 
-        admin = (data_dir / "admin.token").read_text().strip()
+        admin = (self.data_dir / "admin.token").read_text().strip()
         token = call("POST", "/api/v1/tenants", admin, {"name": "bench"})["token"]
         call("POST", "/api/v1/apps", token, {"name": "db"})
         files = {
@@ -307,26 +326,93 @@ def bench_function(data_dir: Path, n: int) -> dict[str, Any]:
         }
         changes = [{"path": p, "text": t} for p, t in files.items()]
         call("POST", "/api/v1/apps/db/revisions", token, {"base": None, "changes": changes})
+        for _ in range(600):  # the dev build and its migration
+            try:
+                self.invoke("GET", "/api/kv?id=1")
+                break
+            except AssertionError:
+                time.sleep(0.1)
+        for _ in range(50):  # warm the zygote and its workers
+            self.invoke("GET", "/api/kv?id=1")
 
-        conn = http.client.HTTPConnection("127.0.0.1", gateway, timeout=60)
-        host = {"Host": f"dev--db--bench.localhost:{gateway}", "Content-Type": "application/json"}
+    def invoke(self, method: str, path: str, body: bytes | None = None) -> None:
+        """One call through the gateway; it must answer 200."""
+        self.conn.request(method, path, body, self.host)
+        reply = self.conn.getresponse()
+        reply.read()
+        assert reply.status == 200, reply.status
 
-        def invoke(method: str, path: str, body: bytes | None = None) -> None:
-            conn.request(method, path, body, host)
-            reply = conn.getresponse()
-            reply.read()
-            assert reply.status == 200, reply.status
+    def round(self, n: int, rng: random.Random) -> dict[str, list[float]]:
+        """One round: n times the no-db call, the point read and the insert, taken in turn
+        (so that the machine's drift touches the three alike), and the server's CPU."""
+        ops: dict[str, Callable[[int], None]] = {
+            "function_without_db": lambda i: self.invoke("GET", "/api/kv"),
+            "point_read": lambda i: self.invoke("GET", f"/api/kv?id={rng.randint(1, ROWS)}"),
+            "insert": lambda i: self.invoke(
+                "POST", "/api/kv", json.dumps({"v": f"f-{i}"}).encode()
+            ),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in ops}
+        cpu = process_cpu_seconds(self.proc.pid)
+        for i in range(n):
+            for name, op in ops.items():
+                t0 = time.perf_counter()
+                op(i)
+                samples[name].append(time.perf_counter() - t0)
+        # The server's own CPU per call, over the three kinds (its loop and threads; the
+        # event loop's polling included).
+        samples["cpu"] = [(process_cpu_seconds(self.proc.pid) - cpu) / (3 * n)]
+        return samples
 
-        for _ in range(50):  # build, migrate, warm the zygote and its workers
-            invoke("GET", "/api/kv?id=1")
+    def stop(self) -> None:
+        """Stop the server."""
+        self.conn.close()
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+LINKS = {
+    "in_process": {"ATOLL_DATABASE_IN_PROCESS": "1"},
+    "http": {"ATOLL_DATABASE_IN_PROCESS": "0"},
+}
+
+
+def bench_function(data_dir: Path, n: int, rounds: int) -> dict[str, Any]:
+    """``atoll.db`` in a function, through real ``atoll serve``s and their gateways: the
+    in-process link and the HTTP link, measured in interleaved rounds."""
+    platforms = {name: Platform(data_dir / name, env) for name, env in LINKS.items()}
+    try:
+        for platform in platforms.values():
+            platform.deploy()
         rng = random.Random(2)
-        noop = timed(lambda i: invoke("GET", "/api/kv"), n)
-        read = timed(lambda i: invoke("GET", f"/api/kv?id={rng.randint(1, ROWS)}"), n)
-        insert = timed(lambda i: invoke("POST", "/api/kv", json.dumps({"v": f"f-{i}"}).encode()), n)
+        per_round: dict[str, list[dict[str, list[float]]]] = {name: [] for name in platforms}
+        for _ in range(rounds):
+            for name, platform in platforms.items():
+                per_round[name].append(platform.round(n, rng))
     finally:
-        proc.terminate()
-        proc.wait(30)
-    return {"function_without_db": noop, "point_read": read, "insert": insert}
+        for platform in platforms.values():
+            platform.stop()
+    report: dict[str, Any] = {}
+    for name, rounds_seen in per_round.items():
+        ops: dict[str, Any] = {
+            op: summarize(
+                [s for r in rounds_seen for s in r[op]],
+                sum(sum(r[op]) for r in rounds_seen),
+            )
+            for op in ("function_without_db", "point_read", "insert")
+        }
+        cpu = sum(r["cpu"][0] for r in rounds_seen) / len(rounds_seen)
+        ops["server_cpu_us_per_call"] = round(cpu * 1e6, 1)
+        for op in ("point_read", "insert"):
+            ratios = [
+                statistics.median(r[op]) / statistics.median(r["function_without_db"])
+                for r in rounds_seen
+            ]
+            ops[f"{op}_vs_no_db"] = round(statistics.median(ratios), 2)
+            ops[f"{op}_vs_no_db_by_round"] = [round(x, 2) for x in ratios]
+        report[name] = ops
+    report["rounds"] = rounds
+    return report
 
 
 def main() -> None:
@@ -335,12 +421,20 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=2000, help="operations per latency test")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--per-worker", type=int, default=300)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="interleaved rounds of the in-function part"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer operations (-n 500, --per-worker 100)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.n, args.per_worker = 500, 100
     with tempfile.TemporaryDirectory(prefix="atoll-bench-db-") as tmp:
         service = bench_service(Path(tmp) / "data", args.n, args.workers, args.per_worker)
         direct = bench_direct(Path(tmp) / "direct.sqlite", args.n, args.workers, args.per_worker)
         assert database_path(Path(tmp) / "data", DATABASE).exists()
-        in_function = bench_function(Path(tmp) / "serve", max(100, args.n // 4))
+        in_function = bench_function(Path(tmp) / "serve", max(100, args.n // 5), args.rounds)
     many = f"concurrent_insert_{args.workers}"
     report = {
         "benchmark": "dbservice",
@@ -349,12 +443,14 @@ def main() -> None:
         "through_service": service,
         "direct_sqlite3": direct,
         "through_atoll_db_in_function": in_function,
-        "targets": TARGETS,
+        "targets": TARGETS | {"in_function_point_read_vs_no_db": FUNCTION_TARGET},
         "targets_met": {
             "point_read_p50_ms": service["point_read"]["p50_ms"] <= TARGETS["point_read_p50_ms"],
             "insert_p50_ms": service["insert"]["p50_ms"] <= TARGETS["insert_p50_ms"],
             "concurrent_inserts_per_s": service[many]["ops_per_s"]
             >= TARGETS["concurrent_inserts_per_s"],
+            "in_function_point_read_vs_no_db": in_function["in_process"]["point_read_vs_no_db"]
+            <= FUNCTION_TARGET,
         },
         "machine": {"cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2)},
         "settings": {
@@ -362,6 +458,8 @@ def main() -> None:
             "n": args.n,
             "workers": args.workers,
             "per_worker": args.per_worker,
+            "function_n_per_round": max(100, args.n // 5),
+            "rounds": args.rounds,
             "synchronous": "NORMAL",
             "journal": "WAL",
         },

@@ -13,7 +13,7 @@ import pytest
 
 from atoll.runtime import AppRef, DatabaseLink, DatabaseTarget, InvokeResponse
 
-from .conftest import SESSION_UID_BASE, LoopThread, started_runtime
+from .conftest import SESSION_UID_BASE, Harness, LoopThread, started_runtime
 
 pytestmark = pytest.mark.sandbox
 
@@ -107,3 +107,20 @@ def test_db_calls_go_through_the_proxy_with_a_scoped_token(
         err = h.call(h.app("nodb", USES_DB), "/api/rows")
         assert not isinstance(err, InvokeResponse)
         assert "DatabaseUnavailable: no database is attached" in err.message
+
+
+def test_a_worker_polls_for_database_answers_only_while_cpus_are_spare(rt: Harness) -> None:
+    ref = rt.app(
+        "dbpoll", {"functions/poll.py": "import atoll\n\ndef get():\n    return atoll.db.poll_s\n"}
+    )
+    runtime = rt.runtime
+    resp = rt.call(ref, "/api/poll")
+    assert isinstance(resp, InvokeResponse), resp
+    # One call running: polling is allowed when the machine has another CPU for it.
+    assert resp.json() == (runtime.worker_poll_us / 1e6 if runtime.cpus > 1 else 0.0)
+    before, runtime.worker_poll_us = runtime.worker_poll_us, 0
+    try:
+        resp = rt.call(ref, "/api/poll")
+        assert isinstance(resp, InvokeResponse) and resp.json() == 0.0
+    finally:
+        runtime.worker_poll_us = before

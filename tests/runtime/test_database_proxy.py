@@ -1,11 +1,12 @@
 """The sandbox's database socket: the token is added outside and renewed before it expires;
-connections are kept alive on both sides; bad requests and broken answers get clear errors."""
+connections are kept alive on both sides; bad requests and broken answers get clear errors.
+The same checks hold when the DB service is handed requests in-process."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 from atoll.config import ProxySettings
 from atoll.runtime import database
-from atoll.runtime.database import DatabaseProxy, DatabaseTarget
+from atoll.runtime.database import DatabaseProxy, DatabaseTarget, InProcessTarget
 
 PIPELINE = b"POST /v2/pipeline HTTP/1.1\r\nhost: x\r\nauthorization: Bearer forged\r\n"
 
@@ -87,6 +88,49 @@ async def proxied(tmp_path: Path) -> AsyncIterator[Callable[..., asyncio.Future[
         await proxy.close()
     for server in servers:
         server.close()
+
+
+Reply = tuple[int, list[tuple[str, str]], bytes]
+
+
+class LocalService:
+    """A stand-in DB service in this process: records what it is handed, answers as told."""
+
+    def __init__(self, answer: Callable[[str, bytes], Awaitable[Reply]] | None = None) -> None:
+        self.answer = answer
+        self.calls: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
+        self.tokens: list[str] = []
+
+    async def __call__(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes
+    ) -> Reply:
+        self.calls.append((method, target, headers, body))
+        self.tokens += [v.split(" ", 1)[1] for k, v in headers if k == "authorization"]
+        if self.answer is not None:
+            return await self.answer(target, body)
+        return 200, [("content-type", "application/json")], body
+
+
+@pytest.fixture
+async def in_process(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+    """Start a proxy in front of a stand-in in-process service."""
+    proxies: list[DatabaseProxy] = []
+
+    async def start(
+        answer: Callable[[str, bytes], Awaitable[Reply]] | None = None, **settings: Any
+    ) -> tuple[LocalService, DatabaseProxy]:
+        service = LocalService(answer)
+        target = InProcessTarget(service, "current", time.time() + 3600)
+        proxy = DatabaseProxy(
+            tmp_path / f"local{len(proxies)}.sock", target, settings=ProxySettings(**settings)
+        )
+        await proxy.start()
+        proxies.append(proxy)
+        return service, proxy
+
+    yield start
+    for proxy in proxies:
+        await proxy.close()
 
 
 async def exchange(
@@ -199,10 +243,14 @@ async def test_a_chunked_answer_reaches_the_sandbox_with_a_length(proxied) -> No
         (b"POST /v2/pipeline HTTP/1.1 extra\r\ncontent-length: 0\r\n\r\n", b"400"),
     ],
 )
+@pytest.mark.parametrize("kind", ["http", "in_process"])
 async def test_bad_requests_are_refused_and_the_connection_closes(  # type: ignore[no-untyped-def]
-    proxied, request_bytes: bytes, status: bytes
+    proxied, in_process, request_bytes: bytes, status: bytes, kind: str
 ) -> None:
-    upstream, proxy = await proxied()
+    if kind == "http":
+        upstream, proxy = await proxied()
+    else:
+        upstream, proxy = await in_process()
     reader, writer = await asyncio.open_unix_connection(str(proxy.path))
     writer.write(request_bytes)
     answer = await asyncio.wait_for(reader.read(), 5)  # the proxy closes after its answer
@@ -345,3 +393,127 @@ async def test_an_answer_the_sandbox_does_not_read_is_dropped(proxied) -> None: 
     assert got < len(big)  # the unread answer was dropped, not kept for the sandbox
     writer.close()
     other[1].close()
+
+
+@pytest.mark.anyio
+async def test_an_in_process_service_gets_the_request_with_the_token(in_process) -> None:  # type: ignore[no-untyped-def]
+    async def answer(target: str, body: bytes) -> Reply:
+        hop = [("connection", "close"), ("transfer-encoding", "chunked"), ("keep-alive", "5")]
+        return 200, [("content-type", "application/json"), ("x-kept", "yes"), *hop], body
+
+    service, proxy = await in_process(answer)
+    renewed = InProcessTarget(service, "fresh", time.time() + 3600)
+
+    async def refresh() -> InProcessTarget:
+        return renewed
+
+    proxy.refresh = refresh
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    request = (
+        b"POST /v3/pipeline?x=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer forged\r\n"
+        b"x-mine: 1\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\n{}"
+    )
+    head, body = await exchange(reader, writer, request)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and body == b"{}"
+    lines = head.lower().split(b"\r\n")
+    assert b"x-kept: yes" in lines and b"content-length: 2" in lines
+    # The service's hop-by-hop headers are the proxy's business, not the sandbox's.
+    assert not [line for line in lines if line.split(b":")[0] in (b"connection", b"keep-alive")]
+    method, target, headers, sent = service.calls[0]
+    assert (method, target, sent) == ("POST", "/v3/pipeline?x=1", b"{}")
+    # The sandbox's own Authorization and Host are dropped; the proxy's token is added.
+    assert headers == [
+        ("x-mine", "1"),
+        ("authorization", "Bearer current"),
+        ("content-length", "2"),
+    ]
+    proxy.target = InProcessTarget(service, "stale", time.time() + 10)
+    await exchange(reader, writer, pipeline(b"{}"))  # the same connection is kept alive
+    assert service.tokens == ["current", "fresh"]
+    writer.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        (lambda target, body: (404, [], b"Not Found"), b"404 Not Found"),
+        (lambda target, body: (599, [], b""), b"599 "),  # a status without a phrase
+    ],
+)
+async def test_an_in_process_answer_keeps_its_status(  # type: ignore[no-untyped-def]
+    in_process, answer, status: bytes
+) -> None:
+    async def answering(target: str, body: bytes) -> Reply:
+        return answer(target, body)  # type: ignore[no-any-return]
+
+    _, proxy = await in_process(answering)
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    head, _ = await exchange(reader, writer, pipeline(b"{}"))
+    assert head.startswith(b"HTTP/1.1 " + status + b"\r\n"), head
+    writer.close()
+
+
+@pytest.mark.anyio
+async def test_a_failing_or_oversized_in_process_answer_is_a_502(in_process) -> None:  # type: ignore[no-untyped-def]
+    async def answer(target: str, body: bytes) -> Reply:
+        if body == b"big":
+            return 200, [], b"x" * (database.MAX_RESPONSE_BYTES + 1)
+        raise RuntimeError("the service broke")
+
+    _, proxy = await in_process(answer)
+    for body in (b"big", b"{}"):
+        reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+        writer.write(pipeline(body))
+        answer_bytes = await asyncio.wait_for(reader.read(), 5)
+        assert answer_bytes.startswith(b"HTTP/1.1 502"), answer_bytes[:60]
+        writer.close()
+
+
+@pytest.mark.anyio
+async def test_a_slow_in_process_call_is_a_504_and_still_runs_to_its_end(in_process) -> None:  # type: ignore[no-untyped-def]
+    release, finished = asyncio.Event(), asyncio.Event()
+
+    async def answer(target: str, body: bytes) -> Reply:
+        await release.wait()
+        finished.set()
+        return 200, [], b"{}"
+
+    _, proxy = await in_process(answer, database_timeout_seconds=0.2)
+    reader, writer = await asyncio.open_unix_connection(str(proxy.path))
+    writer.write(pipeline(b"{}"))
+    answer_bytes = await asyncio.wait_for(reader.read(), 5)
+    assert answer_bytes.startswith(b"HTTP/1.1 504"), answer_bytes[:60]
+    # Like a request the service received over HTTP, it is not cancelled halfway through
+    # (a statement on a thread, a write lease): it ends on its own.
+    release.set()
+    await asyncio.wait_for(finished.wait(), 5)
+    writer.close()
+
+
+@pytest.mark.anyio
+async def test_in_process_requests_at_once_are_capped(in_process) -> None:  # type: ignore[no-untyped-def]
+    release = asyncio.Event()
+    running = [0, 0]  # now, most
+
+    async def answer(target: str, body: bytes) -> Reply:
+        running[0] += 1
+        running[1] = max(running)
+        await release.wait()
+        running[0] -= 1
+        return 200, [], body
+
+    _, proxy = await in_process(answer, database_max_requests=2)
+    clients = [await asyncio.open_unix_connection(str(proxy.path)) for _ in range(6)]
+    calls = [asyncio.ensure_future(exchange(r, w, pipeline(b"{}"))) for r, w in clients]
+    for _ in range(500):
+        if running[0] == 2:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # the other four would have reached the service by now
+    assert running[1] == 2
+    release.set()
+    assert [body for _, body in await asyncio.gather(*calls)] == [b"{}"] * 6
+    assert running[1] == 2
+    for _, writer in clients:
+        writer.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -159,3 +160,30 @@ def test_each_thread_has_its_own_connection(serve: Callable[..., UnixServer]) ->
     thread.join()
     db._pipeline([])
     assert server.connections == 2 and server.requests == 3
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05])
+def test_an_answer_polled_for_arrives_early_or_late(
+    serve: Callable[..., UnixServer], monkeypatch: pytest.MonkeyPatch, delay: float
+) -> None:
+    def later(conn: socket.socket, n: int) -> bool:
+        time.sleep(delay)  # 0.05 s: well past the poll, so the link sleeps on the socket
+        answer(conn, b'{"results": [], "n": %d}' % n)
+        return True
+
+    server = serve(later)
+    monkeypatch.setattr(db, "poll_s", 0.002)
+    for _ in range(3):
+        assert db._pipeline([]) == []
+    assert db._link.sock.gettimeout() == db.TIMEOUT  # blocking again between requests
+    assert server.requests == 3 and server.connections == 1
+
+
+def test_a_connection_closed_while_polling_is_replaced(
+    serve: Callable[..., UnixServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = serve(lambda conn, n: answer(conn) and False)  # answers, then closes
+    monkeypatch.setattr(db, "poll_s", 0.002)
+    db._pipeline([])
+    db._pipeline([])  # the poll sees the end of the idle connection: sent again
+    assert server.connections == 2 and server.requests == 2

@@ -32,7 +32,7 @@ from .admin import (
     service_url,
     table_rows,
 )
-from .app import ServiceOptions, make_app
+from .app import Reply, ServiceApp, ServiceOptions, make_app
 from .engine import (
     DatabaseFull,
     EngineLimits,
@@ -74,7 +74,9 @@ __all__ = [
     "MigrationError",
     "MigrationReport",
     "QueryResult",
+    "Reply",
     "ResultTooLarge",
+    "ServiceApp",
     "ServiceOptions",
     "SnapshotInfo",
     "SqlError",

@@ -1,4 +1,5 @@
-"""The Hrana-over-HTTP ASGI application (Starlette): routes, auth, errors."""
+"""The Hrana-over-HTTP ASGI application (Starlette): routes, auth, errors, and the same
+app called in-process (``ServiceApp.handle``) by a sandbox proxy in this process."""
 
 from __future__ import annotations
 
@@ -6,19 +7,20 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from atoll.config import Settings
-from atoll.errors import AtollError, LimitExceeded, NotFound, Unauthorized
+from atoll.errors import AtollError, LimitExceeded, NotFound, Unauthorized, Unavailable
 
 from .databases import Database, DatabaseRegistry
 from .engine import EngineLimits, hrana_code
@@ -28,6 +30,10 @@ from .tokens import TokenClaims, TokenVerifier
 
 MiB = 1024 * 1024
 logger = logging.getLogger(__name__)
+
+#: An answer as plain values: status, header (name, value) pairs, body.
+Reply = tuple[int, list[tuple[str, str]], bytes]
+_JSON_TYPE = ("content-type", "application/json")
 
 
 @dataclass(frozen=True)
@@ -70,11 +76,19 @@ class JSONBody(Response):
         return _dumps(content)
 
 
-def error_response(exc: AtollError) -> JSONBody:
+def error_reply(exc: AtollError) -> Reply:
     """A Hrana ``Error`` body (plus the platform's error object) with the error's status."""
     body = error_object(exc.message, hrana_code(exc)) | exc.to_dict()
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONBody(body, status_code=exc.status, headers=headers)
+    headers = [_JSON_TYPE]
+    if exc.status == 401:
+        headers.append(("www-authenticate", "Bearer"))
+    return exc.status, headers, _dumps(body)
+
+
+def error_response(exc: AtollError) -> Response:
+    """``error_reply`` as a Starlette response."""
+    status, headers, body = error_reply(exc)
+    return Response(body, status_code=status, headers=dict(headers))
 
 
 class DbService:
@@ -92,11 +106,11 @@ class DbService:
             options.max_streams_per_database,
             options.max_streams_per_tenant,
         )
+        self.stopped = False  # set once the lifespan closed streams and databases
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _claims(self, request: Request) -> TokenClaims:
-        header = request.headers.get("authorization", "")
+    def _claims(self, header: str) -> TokenClaims:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized(
@@ -105,28 +119,35 @@ class DbService:
             )
         return self.verifier.verify(token.strip())
 
-    async def _json(self, request: Request) -> dict[str, Any]:
+    def _too_large(self) -> LimitExceeded:
+        cap = self.options.max_body_bytes
+        return LimitExceeded(
+            f"request body is larger than {cap} bytes", hrana_code="BODY_TOO_LARGE", limit_bytes=cap
+        )
+
+    async def read_body(self, request: Request) -> bytes:
+        """The body of an HTTP request, refused as soon as it is known to pass the cap."""
         cap = self.options.max_body_bytes
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > cap:
-            raise LimitExceeded(
-                f"request body is larger than {cap} bytes",
-                hrana_code="BODY_TOO_LARGE",
-                limit_bytes=cap,
-            )
+            raise self._too_large()
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > cap:
-                raise LimitExceeded(
-                    f"request body is larger than {cap} bytes",
-                    hrana_code="BODY_TOO_LARGE",
-                    limit_bytes=cap,
-                )
+                raise self._too_large()
             chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _json(self, request: Request) -> dict[str, Any]:
+        return self._parse(await self.read_body(request))
+
+    def _parse(self, raw: bytes) -> dict[str, Any]:
+        if len(raw) > self.options.max_body_bytes:
+            raise self._too_large()
         try:
-            body = json.loads(b"".join(chunks))
+            body = json.loads(raw)
         except (ValueError, RecursionError) as exc:
             raise ProtocolError(
                 "request body is not valid JSON", hrana_code="JSON_INVALID"
@@ -159,17 +180,21 @@ class DbService:
 
     # -- endpoints -----------------------------------------------------------------------
 
-    async def pipeline(self, request: Request) -> Response:
-        """``POST /v2/pipeline`` and ``/v3/pipeline``."""
+    async def pipeline(self, authorization: str, read: Callable[[], Awaitable[bytes]]) -> Reply:
+        """``POST /v2/pipeline`` and ``/v3/pipeline``, over HTTP or in-process alike.
+
+        ``authorization`` is the request's Authorization header, ``read`` gives its body
+        (and raises past the body cap): everything from the token check on is this one path.
+        """
         try:
-            claims = self._claims(request)
-            body = await self._json(request)
+            claims = self._claims(authorization)
+            body = self._parse(await read())
             requests = body.get("requests")
             if not isinstance(requests, list):
                 raise ProtocolError("'requests' must be an array")
             stream = await self._stream(claims, body.get("baton"))
         except AtollError as exc:
-            return error_response(exc)
+            return error_reply(exc)
         results: list[dict[str, Any]] = []
         async with stream.lock:
             try:
@@ -185,12 +210,19 @@ class DbService:
                 await self.streams.close(stream)
                 raise
             baton = self.streams.give(stream)
-        return JSONBody({"baton": baton, "base_url": None, "results": results})
+        return 200, [_JSON_TYPE], _dumps({"baton": baton, "base_url": None, "results": results})
+
+    async def pipeline_route(self, request: Request) -> Response:
+        """``pipeline`` as a Starlette endpoint (ServiceApp normally answers these first)."""
+        status, headers, body = await self.pipeline(
+            request.headers.get("authorization", ""), lambda: self.read_body(request)
+        )
+        return Response(body, status_code=status, headers=dict(headers))
 
     async def cursor(self, request: Request) -> Response:
         """``POST /v3/cursor``: a batch whose results come back as NDJSON entries."""
         try:
-            claims = self._claims(request)
+            claims = self._claims(request.headers.get("authorization", ""))
             body = await self._json(request)
             steps = parse_batch(body.get("batch"))
             stream = await self._stream(claims, body.get("baton"))
@@ -229,7 +261,7 @@ class DbService:
 
     async def _one_shot(self, request: Request, key: str) -> Response:
         try:
-            claims = self._claims(request)
+            claims = self._claims(request.headers.get("authorization", ""))
             body = await self._json(request)
             stream = self.streams.open(await self._database(claims), claims.mode)
         except AtollError as exc:
@@ -289,6 +321,7 @@ class DbService:
         try:
             yield
         finally:
+            self.stopped = True
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -316,8 +349,8 @@ def make_app(
     routes = [
         Route("/v2", service.version, methods=["GET"]),
         Route("/v3", service.version, methods=["GET"]),
-        Route("/v2/pipeline", service.pipeline, methods=["POST"]),
-        Route("/v3/pipeline", service.pipeline, methods=["POST"]),
+        Route("/v2/pipeline", service.pipeline_route, methods=["POST"]),
+        Route("/v3/pipeline", service.pipeline_route, methods=["POST"]),
         Route("/v3/cursor", service.cursor, methods=["POST"]),
         Route("/v1/execute", service.v1_execute, methods=["POST"]),
         Route("/v1/batch", service.v1_batch, methods=["POST"]),
@@ -336,6 +369,10 @@ class ServiceApp:
     They are nearly all the traffic, and Starlette's routing and middleware stack cost about
     a tenth of the service's CPU on them. Everything else (and lifespan) goes through the
     Starlette app. The pipeline handler renders its own errors.
+
+    ``handle`` is the same app for a caller in this process (the runtime's database proxy
+    in ``atoll serve``): a request as plain values, without a socket or HTTP parsing.
+    ``active`` counts the requests being answered, either way.
     """
 
     _PATHS = frozenset({"/v2/pipeline", "/v3/pipeline"})
@@ -344,10 +381,101 @@ class ServiceApp:
         self.app = app
         self.service = service
         self.state = app.state
+        self.active = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self._PATHS:
-            response = await self.service.pipeline(Request(scope, receive))
-            await response(scope, receive, send)
+        if scope["type"] != "http":  # lifespan
+            await self.app(scope, receive, send)
+            return
+        self.active += 1
+        try:
+            await self._http(scope, receive, send)
+        finally:
+            self.active -= 1
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "POST" and scope["path"] in self._PATHS:
+            request = Request(scope, receive)
+            status, headers, body = await self.service.pipeline(
+                request.headers.get("authorization", ""), lambda: self.service.read_body(request)
+            )
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+            raw.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": raw})
+            await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
+
+    async def handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes
+    ) -> Reply:
+        """Answer one request made in this process: its method, request target (path and
+        query), headers and whole body, as an HTTP server would have passed them on.
+
+        Pipelines take the same ``DbService.pipeline`` path as over HTTP; anything else
+        goes through the same ASGI app. A failure is a 500, as uvicorn would answer.
+        """
+        if self.service.stopped:
+            return error_reply(Unavailable("the DB service has stopped"))
+        raw_path, _, query = target.partition("#")[0].partition("?")
+        path = unquote(raw_path) if "%" in raw_path else raw_path  # as uvicorn decodes it
+        self.active += 1
+        try:
+            if method == "POST" and path in self._PATHS:
+                authorization = next((v for k, v in headers if k.lower() == "authorization"), "")
+                return await self.service.pipeline(authorization, lambda: _given(body))
+            return await self._asgi(method, path, raw_path, query, headers, body)
+        except Exception:
+            logger.exception("the DB service failed on an in-process request")
+            return 500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error"
+        finally:
+            self.active -= 1
+
+    async def _asgi(
+        self,
+        method: str,
+        path: str,
+        raw_path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> Reply:
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": raw_path.encode("latin-1"),
+            "query_string": query.encode("latin-1"),
+            "root_path": "",
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            "client": None,
+            "server": None,
+        }
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:  # the caller has the answer it waited for, or went away
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        status, out, parts = 500, list[tuple[str, str]](), list[bytes]()
+
+        async def send(message: Message) -> None:
+            nonlocal status, out
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]]
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return status, out, b"".join(parts)
+
+
+async def _given(body: bytes) -> bytes:
+    return body

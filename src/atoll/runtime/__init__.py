@@ -4,7 +4,7 @@ The gateway uses ``Runtime`` with ``AppRef``/``InvokeRequest``/``InvokeResponse`
 see ``docs/runtime.md``.
 """
 
-from .database import DatabaseLink, DatabaseTarget
+from .database import DatabaseLink, DatabaseTarget, InProcessService, InProcessTarget
 from .limits import AppConfig, AppLimits, load_app_config, merge_limits
 from .logs import LogStore
 from .runtime import Runtime
@@ -18,6 +18,8 @@ __all__ = [
     "BwrapBackend",
     "DatabaseLink",
     "DatabaseTarget",
+    "InProcessService",
+    "InProcessTarget",
     "InvokeRequest",
     "InvokeResponse",
     "LogStore",

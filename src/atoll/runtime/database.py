@@ -1,9 +1,10 @@
 """The database link: ``/run/atoll/db.sock`` in the sandbox, proxied to the DB service.
 
 The runtime does not know how databases are provisioned; whoever builds the Runtime passes a
-``DatabaseLink`` that names the DB service address and a token scoped to the app
-environment's database. The proxy adds the token to every request, so the token never enters
-the sandbox, and it can only reach that one service address.
+``DatabaseLink`` that names the DB service (an HTTP address, or the service itself when it
+runs in this process) and a token scoped to the app environment's database. The proxy adds
+the token to every request, so the token never enters the sandbox, and it can only reach
+that one service.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import abc
 import asyncio
 import contextlib
 import dataclasses
+import http
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -38,9 +40,16 @@ _HEADER_LINE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t -~\x80-\xff]*")
 _LENGTH = re.compile(r"[0-9]{1,12}")
 
 
+#: The DB service in this process: (method, request target, headers, body) -> (status,
+#: headers, body), answered exactly as its HTTP server would (``dbservice.ServiceApp.handle``).
+InProcessService = Callable[
+    [str, str, list[tuple[str, str]], bytes], Awaitable[tuple[int, list[tuple[str, str]], bytes]]
+]
+
+
 @dataclasses.dataclass(frozen=True)
 class DatabaseTarget:
-    """Where one environment's database is served and the bearer token for it."""
+    """Where one environment's database is served over HTTP and the bearer token for it."""
 
     host: str
     port: int
@@ -49,11 +58,21 @@ class DatabaseTarget:
     expires_at: float | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class InProcessTarget:
+    """The DB service runs in this process: requests are handed to ``service`` directly,
+    with the bearer token added, instead of going over loopback HTTP."""
+
+    service: InProcessService
+    token: str
+    expires_at: float | None = None
+
+
 class DatabaseLink(abc.ABC):
     """Resolves an app environment to its database on the DB service."""
 
     @abc.abstractmethod
-    async def target(self, ref: AppRef) -> DatabaseTarget | None:
+    async def target(self, ref: AppRef) -> DatabaseTarget | InProcessTarget | None:
         """The environment's database, or None when it has none."""
 
 
@@ -63,6 +82,13 @@ class _Refused(Exception):
     def __init__(self, status: str, text: str) -> None:
         super().__init__(text)
         self.reply = plain_reply(status, text)
+
+
+class _AnsweredLate(Exception):  # noqa: N818 - a signal, not an error
+    """The sandbox already got its 504 while an in-process call ran on; nothing to send."""
+
+
+_LATE = "the DB service did not answer in time"
 
 
 @dataclasses.dataclass
@@ -137,14 +163,15 @@ class DatabaseProxy(SlotSocket):
     ``database_max_connections`` open), and up to ``POOL_SIZE`` connections to the DB
     service are reused, so a statement costs no connection setup on either side. At most
     ``database_max_requests`` requests are forwarded at once, each buffered whole (the body
-    and the answer), and an answer the sandbox does not read in time is dropped.
+    and the answer), and an answer the sandbox does not read in time is dropped. An
+    ``InProcessTarget`` gets the same checked request as plain values instead of over HTTP.
     """
 
     def __init__(
         self,
         path: Path,
-        target: DatabaseTarget,
-        refresh: Callable[[], Awaitable[DatabaseTarget | None]] | None = None,
+        target: DatabaseTarget | InProcessTarget,
+        refresh: Callable[[], Awaitable[DatabaseTarget | InProcessTarget | None]] | None = None,
         settings: ProxySettings | None = None,
     ) -> None:
         super().__init__(path, limit=MAX_HEAD_BYTES)
@@ -156,7 +183,7 @@ class DatabaseProxy(SlotSocket):
         self._clients: set[asyncio.StreamWriter] = set()
         self.upstream_connections = 0  # opened so far (for tests and stats)
 
-    async def _current(self) -> DatabaseTarget:
+    async def _current(self) -> DatabaseTarget | InProcessTarget:
         """The target, renewed when its token is about to expire (zygotes can live long)."""
         expires = self.target.expires_at
         if self.refresh is not None and expires is not None and time.time() > expires - 300:
@@ -190,17 +217,19 @@ class DatabaseProxy(SlotSocket):
                 # has read it: only a few at a time, and never longer than the timeout.
                 async with self._requests:
                     try:
-                        async with asyncio.timeout(settings.database_timeout_seconds):
-                            reply, keep = await self._forward(head, reader)
+                        async with asyncio.timeout(settings.database_timeout_seconds) as budget:
+                            reply, keep = await self._forward(head, reader, writer, budget)
+                    except _AnsweredLate:
+                        return
                     except _Refused as refused:
                         reply, keep = refused.reply, False
                     except TimeoutError:
-                        late = "the DB service did not answer in time"
-                        reply, keep = plain_reply("504 Gateway Timeout", late), False
+                        reply, keep = plain_reply("504 Gateway Timeout", _LATE), False
                     writer.write(reply)
                     try:
-                        async with asyncio.timeout(settings.database_timeout_seconds):
-                            await writer.drain()
+                        if writer.transport.get_write_buffer_size():  # else it is all sent
+                            async with asyncio.timeout(settings.database_timeout_seconds):
+                                await writer.drain()
                     except TimeoutError:
                         writer.transport.abort()  # close() would keep the answer until read
                         return
@@ -213,7 +242,13 @@ class DatabaseProxy(SlotSocket):
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _forward(self, head: bytes, reader: asyncio.StreamReader) -> tuple[bytes, bool]:
+    async def _forward(
+        self,
+        head: bytes,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        budget: asyncio.Timeout,
+    ) -> tuple[bytes, bool]:
         """Answer one request (its head read): the reply and whether the connection stays."""
         if not head or len(head) > MAX_HEAD_BYTES:
             raise _Refused("431 Request Header Fields Too Large", "header too large")
@@ -243,18 +278,23 @@ class DatabaseProxy(SlotSocket):
             raise _Refused("413 Payload Too Large", "request body too large")
         body = await reader.readexactly(length)
         target = await self._current()
-        upstream = "\r\n".join(
-            [
-                request_line,
-                *kept,
-                f"host: {target.host}:{target.port}",
-                f"authorization: Bearer {target.token}",
-                f"content-length: {length}",
-                "",
-                "",
-            ]
-        ).encode("latin-1")
-        status_line, reply_headers, reply_body = await self._exchange(target, upstream + body)
+        if isinstance(target, InProcessTarget):
+            status_line, reply_headers, reply_body = await self._call(
+                target, request_line, kept, body, writer, budget
+            )
+        else:
+            upstream = "\r\n".join(
+                [
+                    request_line,
+                    *kept,
+                    f"host: {target.host}:{target.port}",
+                    f"authorization: Bearer {target.token}",
+                    f"content-length: {length}",
+                    "",
+                    "",
+                ]
+            ).encode("latin-1")
+            status_line, reply_headers, reply_body = await self._exchange(target, upstream + body)
         out = [status_line.replace("HTTP/1.0", "HTTP/1.1", 1)]
         for line in reply_headers:
             if line.partition(":")[0].strip().lower() not in HOP_BY_HOP:
@@ -263,6 +303,57 @@ class DatabaseProxy(SlotSocket):
         if not keep:
             out.append("connection: close")
         return ("\r\n".join([*out, "", ""])).encode("latin-1") + reply_body, keep
+
+    async def _call(
+        self,
+        target: InProcessTarget,
+        request_line: str,
+        headers: list[str],
+        body: bytes,
+        writer: asyncio.StreamWriter,
+        budget: asyncio.Timeout,
+    ) -> tuple[str, list[str], bytes]:
+        """Hand one checked request to the DB service in this process; its answer."""
+        method, _, rest = request_line.partition(" ")
+        pairs = [(name, value.strip()) for name, _, value in (h.partition(":") for h in headers)]
+        pairs += [("authorization", f"Bearer {target.token}"), ("content-length", str(len(body)))]
+        # The call is never cancelled halfway (a statement on a thread, a write lease held):
+        # over HTTP the service would run it to its end too. At the deadline the sandbox gets
+        # its 504 and the connection closes; the answer, when it comes, is dropped. (A timer,
+        # not a task around the call: that would cost two turns of the event loop.)
+        deadline, late = budget.when(), False
+        budget.reschedule(None)
+
+        def answer_late() -> None:
+            nonlocal late
+            late = True
+            writer.write(plain_reply("504 Gateway Timeout", _LATE))
+            writer.close()
+
+        watch = (
+            None if deadline is None else asyncio.get_running_loop().call_at(deadline, answer_late)
+        )
+        try:
+            status, reply_headers, reply_body = await target.service(
+                method, rest.rpartition(" ")[0], pairs, body
+            )
+        except Exception as exc:  # ServiceApp.handle answers 500 itself; any other service
+            if late:
+                raise _AnsweredLate() from exc
+            raise _Refused("502 Bad Gateway", "the DB service sent no valid answer") from exc
+        finally:
+            if watch is not None:
+                watch.cancel()
+        if late:
+            raise _AnsweredLate()
+        if len(reply_body) > MAX_RESPONSE_BYTES:
+            raise _Refused("502 Bad Gateway", "the DB service sent no valid answer")
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        lines = [f"{name}: {value}" for name, value in reply_headers]
+        return f"HTTP/1.1 {status} {phrase}", lines, reply_body
 
     async def _exchange(self, target: DatabaseTarget, data: bytes) -> tuple[str, list[str], bytes]:
         """Send one request to the DB service on a pooled or new connection; its answer."""

@@ -15,6 +15,7 @@ import traceback
 from types import ModuleType
 from typing import Any
 
+from . import db
 from ._binding import BadParameter, Param, bind, describe
 from ._encode import to_json_bytes
 from ._http import Request, Response
@@ -243,6 +244,12 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
         if message is None or message[0].get("op") == "exit":
             os._exit(0)
         header, body = message
+        # The platform asks for short polls when it has CPUs to spare: after the answer (the
+        # next call then finds this worker awake) and for database answers during the call.
+        poll_us = header.get("poll_us", 0)
+        if not isinstance(poll_us, int) or not 0 < poll_us <= MAX_POLL_US:
+            poll_us = 0
+        db.poll_s = poll_us / 1e6
         if cpu:
             soft = min(int(_cpu_used()) + cpu + 1, hard)
             resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
@@ -277,10 +284,7 @@ def serve(sock: socket.socket, functions: FunctionSet, settings: dict[str, Any])
             if value:
                 reply[key] = value
         sock.sendall(_frame(reply, reply_body))
-        # The platform asks for a short poll when it has CPUs to spare: the next call then
-        # finds this worker awake (waking a sleeping process costs more than a short call).
-        poll_us = header.get("poll_us", 0)
-        if isinstance(poll_us, int) and 0 < poll_us <= MAX_POLL_US:
+        if poll_us:
             reader.poll_s = poll_us / 1e6
         if retire:
             os._exit(0)
