@@ -5,9 +5,11 @@ uvicorn app (in its own process) serving the same function. Measured: cold start
 scale-to-zero, worker start from a warm zygote, warm invoke and throughput at concurrency 16
 through the real gateway (in rounds interleaved with the bare app's; throughput from a
 wrk-style epoll client, and from an asyncio one for comparison), idle zygote PSS, and
-tenant B's warm p99 while tenant A spins CPU.
+tenant B's warm p99 while tenant A spins CPU. The burst section: 64, 256 and 1,000 clients
+each making 20 keep-alive requests at once at the trivial function, through the gateway and
+at the bare uvicorn app, interleaved (share of 2xx, p50, p99, throughput).
 
-    .venv/bin/python bench/runtime.py [--quick]
+    .venv/bin/python bench/runtime.py [--quick] [--burst-only]
 """
 
 from __future__ import annotations
@@ -184,6 +186,147 @@ def load(port: int, concurrent: int, total: int, host: str = "") -> float:
     return round(total / elapsed, 1)
 
 
+def raise_fd_limit(wanted: int) -> None:
+    """Let this process hold ``wanted`` open files (as far as the hard limit allows)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+
+
+def burst(port: int, clients: int, per_client: int, host: str = "") -> dict[str, Any]:
+    """``clients`` keep-alive connections, opened first, then all sending at once: each its
+    next request as soon as the answer is in, ``per_client`` in all. Statuses, latency from
+    sending to the whole answer, and throughput. Plain sockets and epoll (see ``load``)."""
+    import select
+    import socket
+
+    raise_fd_limit(clients + 64)
+    request = f"GET /api/hello HTTP/1.1\r\nhost: {host or f'127.0.0.1:{port}'}\r\n\r\n".encode()
+    poller = select.epoll()
+    conns: dict[int, list[Any]] = {}  # fd -> [socket, buffer, sent at, requests left]
+
+    def connect() -> None:
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        conns[sock.fileno()] = [sock, bytearray(), 0.0, per_client]
+        poller.register(sock.fileno(), select.EPOLLIN)
+
+    for _ in range(clients):
+        connect()
+    statuses: dict[str, int] = {}
+    latencies: list[float] = []
+    retry_after: list[int] = []
+    start = time.perf_counter()
+    for conn in conns.values():
+        conn[2] = time.perf_counter()
+        conn[0].send(request)
+    total, done = clients * per_client, 0
+    while done < total:
+        for fd, _ in poller.poll():
+            conn = conns[fd]
+            sock, buffer = conn[0], conn[1]
+            data = sock.recv(65536)
+            if not data:
+                raise RuntimeError("the server closed a connection")
+            buffer += data
+            while (end := buffer.find(b"\r\n\r\n")) >= 0:
+                head = bytes(buffer[:end]).lower()
+                at = head.find(b"\r\ncontent-length:")
+                length = int(head[at + 17 :].split(b"\r\n", 1)[0]) if at >= 0 else 0
+                if len(buffer) < end + 4 + length:
+                    break
+                now = time.perf_counter()
+                latencies.append((now - conn[2]) * 1000)
+                status = head[9:12].decode()
+                statuses[status] = statuses.get(status, 0) + 1
+                at = head.find(b"\r\nretry-after:")
+                if at >= 0:
+                    retry_after.append(int(head[at + 14 :].split(b"\r\n", 1)[0]))
+                del buffer[: end + 4 + length]
+                done += 1
+                conn[3] -= 1
+                if conn[3] > 0:
+                    conn[2] = now
+                    sock.send(request)
+    elapsed = time.perf_counter() - start
+    for conn in conns.values():
+        conn[0].close()
+    ok = sum(n for status, n in statuses.items() if status.startswith("2"))
+    return {
+        "clients": clients,
+        "requests": total,
+        "share_2xx": round(ok / total, 4),
+        "statuses": statuses,
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+        "rps": round(total / elapsed, 1),
+        "retry_after_s": sorted(set(retry_after)),
+    }
+
+
+def run_burst(port: int, clients: int, per_client: int, host: str = "") -> dict[str, Any]:
+    """``burst`` from a separate process."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--burst-client",
+            str(port),
+            str(clients),
+            str(per_client),
+            host,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def lone_calls(port: int, n: int, host: str) -> dict[str, Any]:
+    """Latency of ``n`` requests one after another on one keep-alive connection (2 ms
+    apart, as a lone user's calls)."""
+    import socket
+
+    request = f"GET /api/hello HTTP/1.1\r\nhost: {host}\r\n\r\n".encode()
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    samples, buffer = [], b""
+    for i in range(n + 20):
+        start = time.perf_counter()
+        sock.sendall(request)
+        while b"\r\n\r\n" not in buffer:
+            buffer += sock.recv(65536)
+        head, buffer = buffer.split(b"\r\n\r\n", 1)
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        while len(buffer) < length:
+            buffer += sock.recv(65536)
+        buffer = buffer[length:]
+        assert head.startswith(b"HTTP/1.1 200"), head[:40]
+        if i >= 20:  # the first ones warm up
+            samples.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.002)
+    sock.close()
+    return summary(samples)
+
+
+def run_sequential(port: int, n: int, host: str) -> dict[str, Any]:
+    """``lone_calls`` from a separate process."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--sequential-client", str(port), str(n), host],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
 def run_client(port: int, sequential: int, total: int, host: str = "") -> dict[str, Any]:
     """Measure a server from a separate process (so client and server do not share a loop)."""
     out = subprocess.run(
@@ -247,8 +390,8 @@ def pss_kb(pid: int) -> int:
     return 0
 
 
-def deploy_through_control_plane(settings: Any) -> str:
-    """Tenant ``bench`` with app ``hello`` holding HELLO in its workspace; its dev host."""
+def deploy_through_control_plane(settings: Any, tenant_name: str = "bench") -> str:
+    """A tenant with app ``hello`` holding HELLO in its workspace; its dev host."""
     from atoll.api import ControlPlane
     from atoll.store import apps, tenants
     from atoll.workspace import Change
@@ -256,13 +399,13 @@ def deploy_through_control_plane(settings: Any) -> str:
     cp = ControlPlane.open(settings)
     try:
         with cp.engine.begin() as conn:
-            tenant = tenants.create_tenant(conn, "bench")
+            tenant = tenants.create_tenant(conn, tenant_name)
             app = apps.create_app(conn, tenant.id, "hello")
         sha = cp.workspaces.put_blob(app, HELLO.encode())
         cp.workspaces.commit(app, None, [Change("functions/hello.py", sha)], "bench", "hello")
     finally:
         cp.close()
-    return "dev--hello--bench.localhost"
+    return f"dev--hello--{tenant_name}.localhost"
 
 
 async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict[str, Any]:
@@ -449,8 +592,110 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
     return result
 
 
+async def bench_burst(args: dict[str, int], work: Path, selector: Any) -> dict[str, Any]:
+    """Bursts of keep-alive clients at the trivial function: the real gateway (admission by
+    expected wait) against the bare uvicorn app, interleaved, in the same run."""
+    from atoll.api import ControlPlane
+    from atoll.config import RuntimeSettings, Settings
+    from atoll.gateway.app import Gateway
+    from atoll.gateway.http import GatewayServer
+    from atoll.runtime import Runtime
+    from atoll.server import attach, listen, settle_heap
+
+    runtime_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-burst-", dir="/tmp"))
+    os.chmod(runtime_dir, 0o711)
+    settings = Settings(
+        data_dir=work / "burst-data",
+        runtime=RuntimeSettings(runtime_dir=runtime_dir, sandbox_uid_base=UID + 20, pool_size=2),
+    )
+    runtime = Runtime(settings)
+    await runtime.start()
+    attach(selector, runtime)
+    host = await asyncio.to_thread(deploy_through_control_plane, settings)
+    neighbour = await asyncio.to_thread(deploy_through_control_plane, settings, "neighbour")
+    gateway = GatewayServer(Gateway(ControlPlane.open(settings), runtime))
+    gateway_port = free_port()
+    await gateway.start(listen("127.0.0.1", gateway_port))
+    target = f"{host}:{gateway_port}"
+    b_target = f"{neighbour}:{gateway_port}"
+    bare_port = free_port()
+    bare = subprocess.Popen([sys.executable, __file__, "--bare", str(bare_port)])
+    runs: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    try:
+        await wait_port(bare_port)
+        await asyncio.to_thread(run_burst, gateway_port, 16, 50, target)  # deploy and warm up
+        settle_heap()
+        for _ in range(args["burst_rounds"]):
+            for clients in (64, 256, 1000):
+                pair = runs.setdefault(clients, {"baseline_uvicorn": [], "gateway_http": []})
+                for name, port, host_header in (
+                    ("baseline_uvicorn", bare_port, ""),
+                    ("gateway_http", gateway_port, target),
+                ):
+                    pair[name].append(
+                        await asyncio.to_thread(
+                            run_burst, port, clients, args["burst_requests"], host_header
+                        )
+                    )
+                    await asyncio.sleep(0.5)  # let connections close before the next burst
+        stats = runtime.stats()["apps"]
+        # Tenant B's lone calls, quiet and while tenant A's 1,000 clients burst.
+        b_quiet = await asyncio.to_thread(run_sequential, gateway_port, args["noisy"], b_target)
+        flood = subprocess.Popen(
+            [sys.executable, __file__, "--burst-client", str(gateway_port), "1000",
+             str(args["burst_requests"] * 2), target],
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        await asyncio.sleep(1.0)
+        b_flood = await asyncio.to_thread(run_sequential, gateway_port, args["noisy"], b_target)
+        flood_still_running = flood.poll() is None
+        out, _ = await asyncio.to_thread(flood.communicate)
+        b_after = await asyncio.to_thread(run_sequential, gateway_port, args["noisy"], b_target)
+        a_flood = json.loads(out)
+    finally:
+        bare.terminate()
+        bare.wait()
+        await gateway.close()
+        await runtime.shutdown()
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+    result: dict[str, Any] = {"requests_per_client": args["burst_requests"]}
+    for clients, pair in runs.items():
+        entry: dict[str, Any] = {}
+        for name, rounds in pair.items():
+            entry[name] = {
+                "share_2xx": min(r["share_2xx"] for r in rounds),
+                "p50_ms": median(r["p50_ms"] for r in rounds),
+                "p99_ms": median(r["p99_ms"] for r in rounds),
+                "rps": median(r["rps"] for r in rounds),
+                "rounds": [[r["share_2xx"], r["p50_ms"], r["p99_ms"], r["rps"]] for r in rounds],
+            }
+        rounds = list(zip(pair["baseline_uvicorn"], pair["gateway_http"], strict=True))
+        entry["throughput_vs_uvicorn"] = round(median(g["rps"] / b["rps"] for b, g in rounds), 2)
+        entry["p99_vs_uvicorn"] = round(median(g["p99_ms"] / b["p99_ms"] for b, g in rounds), 2)
+        result[f"clients_{clients}"] = entry
+    quiet_p99 = max(b_quiet["p99_ms"], b_after["p99_ms"])
+    result["neighbour_through_gateway"] = {
+        "tenant_b_quiet_before": b_quiet,
+        "tenant_b_quiet_after": b_after,
+        "tenant_b_while_a_bursts_1000_clients": b_flood,
+        "tenant_a_burst": {k: a_flood[k] for k in ("share_2xx", "p50_ms", "p99_ms", "rps")},
+        "a_still_bursting_when_b_done": flood_still_running,
+        "p99_ratio": round(b_flood["p99_ms"] / quiet_p99, 2),
+        "how": "B's quiet p99 is the worse of before and after the burst",
+    }
+    result["gateway_app_stats"] = stats
+    result["how"] = (
+        "each client one keep-alive connection, all opened first, then all sending at once and "
+        "each sending its next request when the answer is in; rounds interleave uvicorn and "
+        "the gateway; share_2xx is the worst round, the rest medians over rounds"
+    )
+    return result
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
+    burst_only = "--burst-only" in sys.argv
     args = {
         "cold": 10 if quick else 40,
         "spawn": 20 if quick else 100,
@@ -459,7 +704,25 @@ def main() -> None:
         "rounds": 2 if quick else 7,
         "noisy": 100 if quick else 1000,
         "baseline": 10 if quick else 40,
+        "burst_rounds": 1 if quick else 3,
+        "burst_requests": 20,
     }
+    raise_fd_limit(16384)  # 1,000 client connections reach the gateway in this process
+    from atoll.config import Settings
+    from atoll.server import busy_poll_selector
+
+    if burst_only:
+        work = Path(tempfile.mkdtemp(prefix="atoll-bench-"))
+        selector = busy_poll_selector(Settings().busy_poll_us)
+        try:
+            with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector)) as runner:
+                burst_result = runner.run(bench_burst(args, work, selector))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        report = {"benchmark": "runtime-burst", "machine": {"cpus": os.cpu_count()}}
+        report.update(burst=burst_result, targets=burst_targets(burst_result))
+        print(json.dumps(report))
+        return
     bwrap = shutil.which("bwrap") or "/usr/bin/bwrap"
     python = sys.base_prefix + "/bin/python3"
     minimal = [bwrap, "--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib64",
@@ -481,13 +744,13 @@ def main() -> None:
         )
         shutil.rmtree(layout.root, ignore_errors=True)
         # The runtime and the gateway run on the event loop ``atoll serve`` uses.
-        from atoll.config import Settings
-        from atoll.server import busy_poll_selector
-
         selector = busy_poll_selector(Settings().busy_poll_us)
         results["busy_poll_us"] = Settings().busy_poll_us
         with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector)) as runner:
             results.update(runner.run(bench_runtime(args, work, selector)))
+        selector = busy_poll_selector(Settings().busy_poll_us)
+        with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector)) as runner:
+            results["burst"] = runner.run(bench_burst(args, work, selector))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results["targets"] = {
@@ -497,13 +760,30 @@ def main() -> None:
         "throughput_ge_50pct_uvicorn": results["comparison"]["throughput_c16_vs_uvicorn"] >= 0.5,
         "idle_zygote_pss_le_15mb": results["idle_zygote_pss"]["zygote_mb"] <= 15,
         "noisy_p99_le_5x_quiet": results["noisy_neighbour"]["p99_ratio"] <= 5,
+        **burst_targets(results["burst"]),
     }
     print(json.dumps(results))
+
+
+def burst_targets(result: dict[str, Any]) -> dict[str, bool]:
+    """The burst section's target: every request of every burst answered 2xx."""
+    return {
+        "burst_all_2xx": all(
+            result[f"clients_{n}"]["gateway_http"]["share_2xx"] == 1.0 for n in (64, 256, 1000)
+        ),
+        "neighbour_p99_le_5x_quiet": result["neighbour_through_gateway"]["p99_ratio"] <= 5,
+    }
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--bare":
         asyncio.run(serve_bare(int(sys.argv[2])))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--burst-client":
+        port, clients, per_client = (int(a) for a in sys.argv[2:5])
+        host = sys.argv[5] if len(sys.argv) > 5 else ""
+        print(json.dumps(burst(port, clients, per_client, host)))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--sequential-client":
+        print(json.dumps(lone_calls(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
     elif len(sys.argv) > 1 and sys.argv[1] == "--client":
         port, sequential, total = (int(a) for a in sys.argv[2:5])
         host = sys.argv[5] if len(sys.argv) > 5 else ""

@@ -95,3 +95,20 @@ def test_egress_lists_are_bounded() -> None:
 def test_host_port_parsing() -> None:
     assert parse_host_port("API.example.com:443") == ("api.example.com", 443)
     assert parse_host_port("[::1]:8080") == ("::1", 8080)
+
+
+def test_the_wait_budget_stays_within_the_operator_maximum_and_the_timeout() -> None:
+    assert merge_limits({}, CEILING).queue_wait_seconds == 2.0
+    assert merge_limits({"queue_wait_seconds": 0.5}, CEILING).queue_wait_seconds == 0.5
+    capped = maxima(RuntimeSettings(max_queue_wait_seconds=4))
+    assert merge_limits({"queue_wait_seconds": 30}, capped).queue_wait_seconds == 4.0
+    short = merge_limits({"queue_wait_seconds": 5, "timeout_seconds": 1.5}, CEILING)
+    assert short.queue_wait_seconds == 1.5
+    assert merge_limits({"timeout_seconds": 1}, CEILING).queue_wait_seconds == 1.0
+
+
+def test_the_queue_cap_defaults_to_the_platform_hard_cap() -> None:
+    assert merge_limits({}, CEILING).queue == 10_000
+    low = maxima(RuntimeSettings(max_queued_calls=50))
+    assert merge_limits({}, low).queue == 50
+    assert merge_limits({"queue": 8}, low).queue == 8

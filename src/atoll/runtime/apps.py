@@ -1,25 +1,7 @@
-"""One app environment's sandbox, workers, concurrency cap and queue.
+"""One app environment's sandbox, workers, admission and queue; the machine's slots.
 
-Worker policy: a worker is forked from the app's zygote when no idle one is free, serves
-one request at a time, and goes back to the idle list after each success; it is replaced
-after ``worker_max_requests`` requests, after any crash or timeout (its whole process tree
-is killed), and when the zygote scales to zero. A request whose worker dies because the
-whole sandbox ended (a crash elsewhere in the same app) is run once more on a fresh
-sandbox. So warm requests pay no fork, module state may persist between requests of the
-same app (like any long-running server), and nothing ever persists across apps: each app
-environment has its own sandbox.
-
-Pipelining: while the app's calls are short (a moving average of what workers report,
-under ``PIPELINE_BELOW_S``), a call is sent at once to a worker that is already busy
-instead of waiting in the app's queue: the worker begins it the moment it answers the
-previous one, without sleeping in between. A worker holds as many calls as take about
-``PIPELINE_WAIT_S`` together by that average (2 to ``PIPELINE_MAX``), and an awake worker is
-filled before an idle one is woken: waking a sleeping process costs more than a short call,
-so short calls are served by as few workers as keep up with them. Still at most
-``concurrency`` calls run at once, running + waiting calls never exceed
-``concurrency + queue``, and each call's timeout starts when it begins. Calls queued behind
-a worker that ends run on another worker (they provably never began). Slow apps are never
-pipelined, so a long call cannot hold up calls another worker could take.
+How calls are admitted, queued, shared between tenants, placed on workers and pipelined is
+described in docs/runtime.md ("How a request runs", "Admission and fairness").
 """
 
 from __future__ import annotations
@@ -35,6 +17,18 @@ from typing import Any
 from atoll.errors import FunctionTimeout, Overloaded, ResourceLimitHit, TenantCodeError, Unavailable
 from atoll.sdk._protocol import ProtocolError
 
+from .admission import (
+    FairQueue,
+    Refusal,
+    admit,
+    estimate,
+    expected_wait,
+    keep_waiting,
+    live_concurrency,
+    moving_average,
+    retry_after,
+    tenant_limit,
+)
 from .database import DatabaseProxy
 from .egress import EgressProxy
 from .limits import AppConfig
@@ -50,6 +44,72 @@ PIPELINE_MAX = 16  # calls one worker may hold: one running, the rest waiting in
 MAX_NOT_STARTED = 3  # times a call is moved to another worker before it fails
 
 
+class MachineSlots:
+    """Slots for calls on workers over all apps: ``limit`` in all, ``tenant_limit`` of them
+    for any one tenant (the rest stays free for the others). Apps whose next call waits
+    only for a slot take turns by tenant (``admission.FairQueue``)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.tenant_limit = tenant_limit(limit)
+        self.running = 0  # calls holding a slot: on a worker, or about to be
+        self.by_tenant: dict[str, int] = {}
+        self.waiting: FairQueue[AppInstance] = FairQueue()
+        # Apps taken off ``waiting`` while their tenant held its most, until it gives one back.
+        self._parked: dict[str, dict[AppInstance, None]] = {}
+
+    def room(self, tenant: str) -> bool:
+        """Whether a call of ``tenant`` may take a slot now."""
+        return self.running < self.limit and self.by_tenant.get(tenant, 0) < self.tenant_limit
+
+    def take(self, tenant: str) -> None:
+        """Count a slot taken by a call of ``tenant``."""
+        self.running += 1
+        self.by_tenant[tenant] = self.by_tenant.get(tenant, 0) + 1
+
+    def give_back(self, tenant: str) -> None:
+        """Count a slot given back; the tenant's parked apps get their turns again."""
+        self.running -= 1
+        held = self.by_tenant[tenant] - 1
+        if held:
+            self.by_tenant[tenant] = held
+        else:
+            del self.by_tenant[tenant]
+        parked = self._parked.pop(tenant, None)
+        if parked:
+            for app in parked:
+                if app.eligible:
+                    self.waiting.push(tenant, app)
+
+    def contenders(self, tenant: str) -> int:
+        """Other tenants waiting for a slot while every slot is taken."""
+        if self.running < self.limit:
+            return 0
+        return self.waiting.tenants - (1 if self.waiting.has_tenant(tenant) else 0)
+
+    def forget(self, app: AppInstance) -> None:
+        """Take ``app`` out of the turns (it has nothing waiting, or it closed)."""
+        self.waiting.discard(app)
+        parked = self._parked.get(app.ref.tenant)
+        if parked is not None:
+            parked.pop(app, None)
+
+    def dispatch(self) -> None:
+        """Hand free slots to waiting apps, one call per turn."""
+        waiting = self.waiting
+        while self.running < self.limit:
+            app = waiting.pop()
+            if app is None:
+                return
+            tenant = app.ref.tenant
+            if self.by_tenant.get(tenant, 0) >= self.tenant_limit:
+                self._parked.setdefault(tenant, {})[app] = None
+                continue
+            app.grant()
+            if app.eligible:
+                waiting.push(tenant, app)
+
+
 class AppInstance:
     """The running state of one app environment at one release."""
 
@@ -59,12 +119,17 @@ class AppInstance:
         config: AppConfig,
         acquire_sandbox: Callable[[AppInstance], Coroutine[Any, Any, Sandbox]],
         max_requests: int,
+        machine: MachineSlots | None = None,
+        max_waiting_bytes: int = 64 << 20,
+        duration_avg: float | None = None,
     ) -> None:
         self.ref = ref
         self.config = config
         self.limits = config.limits
         self._acquire_sandbox = acquire_sandbox
         self.max_requests = max_requests
+        self.machine = machine if machine is not None else MachineSlots(1 << 30)
+        self.max_waiting_bytes = max_waiting_bytes
         self.sandbox: Sandbox | None = None
         self.proxy: EgressProxy | None = None
         self.db_proxy: DatabaseProxy | None = None
@@ -75,48 +140,167 @@ class AppInstance:
         self.workers: set[Worker] = set()  # live workers of this instance, idle or busy
         self.spawning = 0
         self._change: asyncio.Future[None] | None = None  # resolved when a worker frees up
-        self.duration_avg: float | None = None  # moving average of call durations, seconds
-        self.active = 0
-        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        # Moving averages of call durations, seconds (seeded with the last instance's): a
+        # quick one that decides pipelining, a steadier one that admission plans with.
+        self.duration_avg = duration_avg
+        self.call_time = duration_avg
+        self._last_call = time.monotonic()
+        self._began: dict[int, float] = {}  # while there is no average: calls running, since
+        # A cold app's first call times, until it trims its queue (``_observe``).
+        self._cold_samples: list[float] | None = [] if duration_avg is None else None
+        self.active = 0  # calls holding a slot (running, or queued on a worker's socket)
+        self.waiters: collections.deque[tuple[asyncio.Future[None], int]] = collections.deque()
+        self.waiting_bytes = 0  # request bodies in ``waiters``
+        self.refused = 0
+        self.shed = 0
         self.last_used = time.monotonic()
         self.cold_starts = 0
         self.closed = False
 
-    # -- concurrency --------------------------------------------------------------------
+    # -- admission and slots ------------------------------------------------------------
 
-    async def acquire(self) -> None:
-        """Wait for a slot under the concurrency cap; Overloaded when the queue is full."""
+    async def acquire(self, body_bytes: int = 0) -> None:
+        """Take a slot for one call: at once when the app and the machine have room, else
+        wait in the app's queue if admitted by expected wait, else raise Overloaded."""
         self.last_used = time.monotonic()
-        if self.active < self._cap() and not self.waiters:
+        machine = self.machine
+        tenant = self.ref.tenant
+        if not self.waiters and self.active < self._cap() and machine.room(tenant):
             self.active += 1
+            machine.take(tenant)
             return
-        if self.active + len(self.waiters) >= self.limits.concurrency + self.limits.queue:
-            raise Overloaded(
-                "too many requests for this app; retry shortly",
-                retry_after=1,
-                concurrency=self.limits.concurrency,
-                queue=self.limits.queue,
-            )
+        self._admit(body_bytes)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(future)
+        entry = (future, body_bytes)
+        self.waiters.append(entry)
+        self.waiting_bytes += body_bytes
+        if self.eligible:  # the app has room: only the machine is full
+            machine.waiting.push(tenant, self)
+            machine.dispatch()
         try:
             await future
         except BaseException:
-            if future in self.waiters:
-                self.waiters.remove(future)
-            elif future.done() and not future.cancelled() and future.exception() is None:
+            if future.done() and not future.cancelled() and future.exception() is None:
                 self.release()  # we were handed a slot but are going away
+            elif entry in self.waiters:
+                self.waiters.remove(entry)
+                self.waiting_bytes -= body_bytes
+                if not self.waiters:
+                    machine.forget(self)
             raise
 
     def release(self) -> None:
-        """Give the slot to the next waiter, or free it."""
+        """Give the slot back: to this app's next call, or to the app whose turn it is."""
         self.last_used = time.monotonic()
-        while self.waiters and self.active <= self._cap():
-            future = self.waiters.popleft()
-            if not future.done():
-                future.set_result(None)
-                return
         self.active -= 1
+        machine = self.machine
+        machine.give_back(self.ref.tenant)
+        if self.waiters and self.eligible:
+            machine.waiting.push(self.ref.tenant, self)
+        if machine.waiting:
+            machine.dispatch()
+
+    @property
+    def eligible(self) -> bool:
+        """Whether a call waits here that the app's cap would let run now."""
+        return bool(self.waiters) and self.active < self._cap() and not self.closed
+
+    def grant(self) -> bool:
+        """Start the oldest waiting call if the app has room; whether one started."""
+        while self.waiters and self.active < self._cap():
+            future, size = self.waiters.popleft()
+            self.waiting_bytes -= size
+            if future.done():  # its caller went away
+                continue
+            self.active += 1
+            self.machine.take(self.ref.tenant)
+            future.set_result(None)
+            return True
+        return False
+
+    def _live_concurrency(self) -> int:
+        machine = self.machine
+        others = machine.contenders(self.ref.tenant)
+        return live_concurrency(
+            self.limits.concurrency, machine.tenant_limit, others, machine.limit
+        )
+
+    def _admit(self, body_bytes: int) -> None:
+        """Raise Overloaded unless a call that cannot begin at once may wait."""
+        limits = self.limits
+        oldest = time.monotonic() - next(iter(self._began.values())) if self._began else 0.0
+        live = self._live_concurrency()
+        refusal = admit(
+            ahead=self.active + len(self.waiters),
+            most_ahead=limits.concurrency + limits.queue,
+            waiting_bytes=self.waiting_bytes,
+            body_bytes=body_bytes,
+            most_waiting_bytes=self.max_waiting_bytes,
+            average=estimate(self.call_time, oldest),
+            concurrency=live,
+            budget=limits.queue_wait_seconds,
+        )
+        if refusal is not None:
+            self.refused += 1
+            raise self._overloaded(refusal)
+
+    def _overloaded(self, refusal: Refusal) -> Overloaded:
+        limits = self.limits
+        if refusal.reason == "queue":
+            message = f"too many requests for this app ({limits.concurrency + limits.queue})"
+        elif refusal.reason == "bytes":
+            message = "too many bytes of request bodies are waiting for this app"
+        else:
+            message = (
+                f"this app's queue would make the request wait about {refusal.wait:.1f} s, "
+                f"over its {limits.queue_wait_seconds:g} s budget"
+            )
+        return Overloaded(
+            f"{message}; retry in {refusal.retry_after} s",
+            retry_after=refusal.retry_after,
+            reason=refusal.reason,
+            expected_wait_seconds=round(refusal.wait, 3),
+            queue_wait_seconds=limits.queue_wait_seconds,
+            concurrency=limits.concurrency,
+            queue=limits.queue,
+        )
+
+    def _observe(self, elapsed: float) -> None:
+        """Fold one call's duration into the moving average (and the cold app's count)."""
+        avg = self.duration_avg
+        self.duration_avg = elapsed if avg is None else 0.8 * avg + 0.2 * elapsed
+        now = time.monotonic()
+        self.call_time = moving_average(self.call_time, elapsed, now - self._last_call)
+        self._last_call = now
+        if self._cold_samples is not None:
+            self._cold_samples.append(elapsed)
+            # A worker's first call runs slower (fresh pages, lazy set-up): wait until some
+            # worker has answered twice, and plan with the fastest call seen.
+            if len(self._cold_samples) > self.limits.concurrency:
+                fastest = min(self._cold_samples)
+                self._cold_samples = None
+                self._trim(fastest)
+
+    def _trim(self, average: float) -> None:
+        """Refuse the waiting calls, newest first, that would wait past the budget: those a
+        cold app admitted before it knew its call time."""
+        live = self._live_concurrency()
+        keep = keep_waiting(
+            self.active, len(self.waiters), average, live, self.limits.queue_wait_seconds
+        )
+        if keep >= len(self.waiters):
+            return
+        # Come back when what stays has drained: about the budget.
+        wait = expected_wait(self.active + keep, average, live)
+        refusal = Refusal("wait", wait, retry_after(wait))
+        while len(self.waiters) > keep:
+            future, size = self.waiters.pop()
+            self.waiting_bytes -= size
+            if not future.done():
+                self.shed += 1
+                future.set_exception(self._overloaded(refusal))
+        if not self.waiters:
+            self.machine.forget(self)
 
     @property
     def pipelining(self) -> bool:
@@ -226,8 +410,7 @@ class AppInstance:
         # which only changes how its own app's calls are queued).
         elapsed = reply.elapsed
         if elapsed is not None:
-            avg = self.duration_avg
-            self.duration_avg = elapsed if avg is None else 0.8 * avg + 0.2 * elapsed
+            self._observe(elapsed)
         retire = reply.retire
         self._notify()
         if retire or worker.served >= self.max_requests or self.closed or worker.exit.done():
@@ -247,69 +430,86 @@ class AppInstance:
         which can write any frame on the worker's socket.
         """
         attempt = moved = 0
-        while attempt < 2:
-            sandbox = await self.ensure_sandbox()
-            try:
-                worker = await self._worker(sandbox)
-            except ProtocolError as exc:
-                # Only the app's own code, changing the zygote, makes it break the protocol.
-                raise TenantCodeError(
-                    f"the app's zygote broke the worker protocol: {exc}"
-                ) from None
-            except (SandboxDied, ConnectionError, asyncio.IncompleteReadError):
-                if attempt == 0:
-                    attempt += 1
-                    continue  # the zygote crashed before the request reached it: start over
-                raise Unavailable("the app's sandbox keeps failing to start workers") from None
-            except TimeoutError:
-                sandbox.close()
-                raise Unavailable("the app's sandbox did not start a worker in time") from None
-            try:
-                raw, reply_body = await worker.send(
-                    header, body, MAX_BODY_BYTES, self.limits.timeout_seconds
-                )
-            except NotStarted:
-                # The worker ended before it began this call (a crash or timeout of the call
-                # ahead of it): run it on another worker.
-                moved += 1
-                if moved > MAX_NOT_STARTED:
-                    raise Unavailable("the app's workers keep ending; retry shortly") from None
-                continue
-            except TimeoutError:
-                await sandbox.kill_worker(worker)
-                raise FunctionTimeout(
-                    f"the function ran longer than {self.limits.timeout_seconds:g} s and was "
-                    "stopped",
-                    limit="timeout_seconds",
-                    timeout_seconds=self.limits.timeout_seconds,
-                ) from None
-            except ProtocolError:
-                # Tenant code wrote to the worker's socket: the worker cannot be trusted on.
-                await sandbox.kill_worker(worker)
-                raise TenantCodeError("the function's process broke the worker protocol") from None
-            except (asyncio.IncompleteReadError, ConnectionError):
-                await worker.close()
-                error = await self._death_error(sandbox, worker)
-                if sandbox.dead and attempt == 0:
-                    # The whole sandbox ended (usually because of another request): run this
-                    # one once more on a fresh sandbox rather than fail it.
-                    attempt += 1
+        try:
+            while attempt < 2:
+                sandbox = await self.ensure_sandbox()
+                worker = await self._worker_for(sandbox, attempt)
+                if worker is None:
+                    attempt += 1  # the zygote crashed before the request reached it
                     continue
-                raise error from None
-            reply = parse_worker_reply(raw)
-            self._put_back(worker, reply)
-            status = reply.status
-            if isinstance(status, int) and status >= 500 and sandbox.group is not None:
-                if sandbox.group.pids_exhausted():
-                    reply.error = {
-                        "code": "resource_limit",
-                        "message": "the function hit the process limit "
-                        f"({self.limits.processes} processes)",
-                        "detail": {"limit": "processes"},
-                    }
-                    reply.status = 507
-            return reply, reply_body
+                if self.duration_avg is None:  # a cold app: how long its first calls run
+                    self._began.setdefault(id(header), time.monotonic())
+                try:
+                    raw, reply_body = await worker.send(
+                        header, body, MAX_BODY_BYTES, self.limits.timeout_seconds
+                    )
+                except NotStarted:
+                    # The worker ended before it began this call (a crash or timeout of the
+                    # call ahead of it): run it on another worker.
+                    moved += 1
+                    if moved > MAX_NOT_STARTED:
+                        raise Unavailable("the app's workers keep ending; retry shortly") from None
+                    continue
+                except TimeoutError:
+                    self._observe(self.limits.timeout_seconds)  # it held a worker that long
+                    await sandbox.kill_worker(worker)
+                    raise FunctionTimeout(
+                        f"the function ran longer than {self.limits.timeout_seconds:g} s and "
+                        "was stopped",
+                        limit="timeout_seconds",
+                        timeout_seconds=self.limits.timeout_seconds,
+                    ) from None
+                except ProtocolError:
+                    # Tenant code wrote to the worker's socket: the worker cannot be trusted on.
+                    await sandbox.kill_worker(worker)
+                    raise TenantCodeError(
+                        "the function's process broke the worker protocol"
+                    ) from None
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    await worker.close()
+                    error = await self._death_error(sandbox, worker)
+                    if sandbox.dead and attempt == 0:
+                        # The whole sandbox ended (usually because of another request): run
+                        # this one once more on a fresh sandbox rather than fail it.
+                        attempt += 1
+                        continue
+                    raise error from None
+                reply = parse_worker_reply(raw)
+                self._put_back(worker, reply)
+                status = reply.status
+                if isinstance(status, int) and status >= 500 and sandbox.group is not None:
+                    self._check_pids(reply, sandbox.group.pids_exhausted())
+                return reply, reply_body
+        finally:
+            if self._began:
+                self._began.pop(id(header), None)
         raise Unavailable("the app's sandbox is unavailable")  # pragma: no cover
+
+    async def _worker_for(self, sandbox: Sandbox, attempt: int) -> Worker | None:
+        """A worker of ``sandbox`` for one call; None when the zygote ended on the first try."""
+        try:
+            return await self._worker(sandbox)
+        except ProtocolError as exc:
+            # Only the app's own code, changing the zygote, makes it break the protocol.
+            raise TenantCodeError(f"the app's zygote broke the worker protocol: {exc}") from None
+        except (SandboxDied, ConnectionError, asyncio.IncompleteReadError):
+            if attempt == 0:
+                return None
+            raise Unavailable("the app's sandbox keeps failing to start workers") from None
+        except TimeoutError:
+            sandbox.close()
+            raise Unavailable("the app's sandbox did not start a worker in time") from None
+
+    def _check_pids(self, reply: WorkerReply, exhausted: bool) -> None:
+        """A 5xx while the sandbox is out of processes is the process limit's doing."""
+        if exhausted:
+            reply.error = {
+                "code": "resource_limit",
+                "message": f"the function hit the process limit ({self.limits.processes} "
+                "processes)",
+                "detail": {"limit": "processes"},
+            }
+            reply.status = 507
 
     async def _death_error(self, sandbox: Sandbox, worker: Worker) -> TenantCodeError:
         info: dict[str, Any] = {}
@@ -380,10 +580,12 @@ class AppInstance:
             self.sandbox.close()
             self.sandbox = None
         await self.close_proxies()
+        self.machine.forget(self)
         while self.waiters:
-            future = self.waiters.popleft()
+            future, _ = self.waiters.popleft()
             if not future.done():
                 future.set_exception(Unavailable("the app was stopped; retry"))
+        self.waiting_bytes = 0
 
 
 def _signal_name(number: int) -> str:

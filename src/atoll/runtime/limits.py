@@ -35,8 +35,9 @@ class AppLimits:
     file_size_mb: int = 16
     tmp_mb: int = 64
     concurrency: int = 4
-    queue: int = 32
+    queue: int = 10_000
     cpu_cores: float = 1.0
+    queue_wait_seconds: float = 2.0
 
     @property
     def address_space_bytes(self) -> int:
@@ -65,13 +66,15 @@ def maxima(settings: RuntimeSettings) -> AppLimits:
         file_size_mb=64,
         tmp_mb=settings.max_tmp_mb,
         concurrency=settings.max_concurrency,
-        queue=256,
+        queue=settings.max_queued_calls,
         cpu_cores=2.0,
+        queue_wait_seconds=settings.max_queue_wait_seconds,
     )
 
 
 def merge_limits(requested: Mapping[str, Any], ceiling: AppLimits) -> AppLimits:
-    """Defaults overridden by ``[limits]``, each value clamped to ``ceiling``.
+    """Defaults overridden by ``[limits]``, each value clamped to ``ceiling``; the wait
+    budget also to the app's timeout.
 
     Unknown keys and values of the wrong type are a BuildFailed naming the key.
     """
@@ -89,7 +92,10 @@ def merge_limits(requested: Mapping[str, Any], ceiling: AppLimits) -> AppLimits:
         values[key] = kind(min(value, getattr(ceiling, key)))
     merged = dataclasses.replace(defaults, **values)
     clamped = {f: min(getattr(merged, f), getattr(ceiling, f)) for f in fields if f not in values}
-    return dataclasses.replace(merged, **clamped)
+    merged = dataclasses.replace(merged, **clamped)
+    if merged.queue_wait_seconds > merged.timeout_seconds:
+        merged = dataclasses.replace(merged, queue_wait_seconds=merged.timeout_seconds)
+    return merged
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,7 +30,7 @@ from atoll.errors import (
 )
 
 from . import limits as limits_mod
-from .apps import AppInstance
+from .apps import AppInstance, MachineSlots
 from .cgroups import detect as detect_cgroups
 from .cgroups import remove_tree
 from .database import DatabaseLink, DatabaseProxy
@@ -59,6 +59,7 @@ SPECIALIZE_GRACE = 5.0  # on top of the app's timeout, for importing its functio
 COPY_SKIP = {".git", "node_modules", "__pycache__", ".venv"}
 MAX_SANDBOX_OUTPUT = 1 << 20
 MiB = 1 << 20
+REMEMBERED_AVERAGES = 4096  # call-time averages kept for apps that scaled to zero
 
 
 class Runtime:
@@ -100,10 +101,18 @@ class Runtime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._output_seen: dict[int, int] = {}
-        self.running = 0  # invocations on a worker right now (all apps)
+        self.machine = MachineSlots(self.config.max_running_calls)
+        # Apps' call-time averages, kept when they scale to zero: their next instance
+        # plans admission with it instead of starting cold.
+        self._averages: dict[str, float] = {}
         self.cpus = len(os.sched_getaffinity(0)) or 1
         self.worker_poll_us = self.config.worker_poll_us
         self.started = False
+
+    @property
+    def running(self) -> int:
+        """Invocations holding a slot on a worker right now (all apps)."""
+        return self.machine.running
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -161,7 +170,17 @@ class Runtime:
                 idle = instance.active == 0 and not instance.waiters
                 if idle and now - instance.last_used > self.config.idle_seconds:
                     self.apps.pop(key, None)
+                    self._remember(instance)
                     await instance.close()
+
+    def _remember(self, instance: AppInstance) -> None:
+        """Keep an app's call-time average for its next instance (the newest few thousand)."""
+        if instance.call_time is None:
+            return
+        self._averages.pop(instance.ref.key, None)
+        self._averages[instance.ref.key] = instance.call_time
+        if len(self._averages) > REMEMBERED_AVERAGES:
+            del self._averages[next(iter(self._averages))]
 
     # -- sandboxes ----------------------------------------------------------------------
 
@@ -302,6 +321,7 @@ class Runtime:
         ):
             return instance
         if instance is not None:
+            self._remember(instance)
             # A new release (or new vars): the old zygote drains in the background.
             self.draining.add(instance)
             task = asyncio.get_running_loop().create_task(_drain(instance))
@@ -309,7 +329,15 @@ class Runtime:
             task.add_done_callback(self._tasks.discard)
             task.add_done_callback(lambda _t: self.draining.discard(instance))
         config = limits_mod.load_app_config(ref.code_dir, self.ceiling, self.config)
-        instance = AppInstance(ref, config, self._acquire_for, self.config.worker_max_requests)
+        instance = AppInstance(
+            ref,
+            config,
+            self._acquire_for,
+            self.config.worker_max_requests,
+            machine=self.machine,
+            max_waiting_bytes=self.config.max_queued_body_bytes,
+            duration_avg=self._averages.pop(ref.key, None),
+        )
         self.apps[ref.key] = instance
         return instance
 
@@ -341,8 +369,7 @@ class Runtime:
         }
         try:
             instance = self._instance(ref)
-            await instance.acquire()
-            self.running += 1
+            await instance.acquire(len(request.body))
             try:
                 reply, body = await instance.call(
                     {
@@ -354,12 +381,11 @@ class Runtime:
                         "query": request.query,  # tuples encode as JSON arrays
                         "headers": request.headers,
                         # Spare CPUs: the worker polls for its next call before sleeping.
-                        "poll_us": self.worker_poll_us if self.running < self.cpus else 0,
+                        "poll_us": self.worker_poll_us if self.machine.running < self.cpus else 0,
                     },
                     request.body,
                 )
             finally:
-                self.running -= 1
                 instance.release()
         except AtollError as exc:
             exc.detail.setdefault("request_id", request_id)
@@ -425,10 +451,16 @@ class Runtime:
         """Counts for health pages and benchmarks."""
         return {
             "pool_ready": len(self.pool.ready),
+            "running": self.machine.running,
+            "waiting_for_machine": len(self.machine.waiting),
             "apps": {
                 key: {
                     "active": i.active,
                     "queued": len(i.waiters),
+                    "queued_bytes": i.waiting_bytes,
+                    "refused": i.refused,
+                    "shed": i.shed,
+                    "call_ms": None if i.call_time is None else round(i.call_time * 1000, 3),
                     "idle_workers": len(i.idle),
                     "cold_starts": i.cold_starts,
                     "running": i.sandbox is not None and not i.sandbox.dead,
