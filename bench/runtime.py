@@ -670,9 +670,9 @@ async def bench_burst(args: dict[str, int], work: Path, selector: Any) -> dict[s
                 "rps": median(r["rps"] for r in rounds),
                 "rounds": [[r["share_2xx"], r["p50_ms"], r["p99_ms"], r["rps"]] for r in rounds],
             }
-        rounds = list(zip(pair["baseline_uvicorn"], pair["gateway_http"], strict=True))
-        entry["throughput_vs_uvicorn"] = round(median(g["rps"] / b["rps"] for b, g in rounds), 2)
-        entry["p99_vs_uvicorn"] = round(median(g["p99_ms"] / b["p99_ms"] for b, g in rounds), 2)
+        both = list(zip(pair["baseline_uvicorn"], pair["gateway_http"], strict=True))
+        entry["throughput_vs_uvicorn"] = round(median(g["rps"] / b["rps"] for b, g in both), 2)
+        entry["p99_vs_uvicorn"] = round(median(g["p99_ms"] / b["p99_ms"] for b, g in both), 2)
         result[f"clients_{clients}"] = entry
     quiet_p99 = max(b_quiet["p99_ms"], b_after["p99_ms"])
     result["neighbour_through_gateway"] = {

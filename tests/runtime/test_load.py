@@ -94,7 +94,6 @@ def test_a_cold_slow_app_trims_its_queue_once_its_first_call_answers(rt: Harness
     # The trimmed calls learned it at the first answer, not after waiting their turn (the
     # last of 100 would have waited 10 s).
     slowest_refusal = max(took for result, took in results if isinstance(result, Overloaded))
-    print("slowest refusal", slowest_refusal, len(ok))
     assert slowest_refusal < 3.0, slowest_refusal
     assert all(2 <= exc.detail["retry_after"] <= 4 for exc in refused)
 
