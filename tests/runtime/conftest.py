@@ -159,7 +159,7 @@ def started_runtime(
         yield Harness(loop, runtime, tmp / "apps")
     finally:
         loop.run(runtime.shutdown())
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20  # killed trees can take seconds to reap on a loaded VM
         while sandbox_processes(uid_base, runtime_dir) and time.monotonic() < deadline:
             time.sleep(0.05)
         leftovers = sandbox_processes(uid_base, runtime_dir)
