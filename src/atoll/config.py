@@ -220,6 +220,13 @@ class DatabaseSettings(BaseSettings):
     max_database_mb: int = Field(
         1024, ge=1, description="Size quota of each app environment's database, in MiB."
     )
+    inline_read_ms: float = Field(
+        1.0,
+        ge=0,
+        le=50,
+        description="A read in autocommit first runs on the DB service's event loop, stopped "
+        "after this long and run again on a reader thread (0: every read on a thread).",
+    )
     max_streams: int = Field(1000, ge=1, description="Most open Hrana streams in all.")
     max_streams_per_tenant: int = Field(
         200, ge=1, description="Most open Hrana streams over all of one tenant's databases."

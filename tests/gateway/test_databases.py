@@ -142,6 +142,8 @@ REQUESTS = {
     "wrong_method": get("/v2/pipeline"),
     "version": get("/v3"),
     "health": get("/health"),
+    "head_version": b"HEAD /v3 HTTP/1.1\r\nhost: db\r\nconnection: close\r\n\r\n",
+    "head_pipeline": b"HEAD /v2/pipeline HTTP/1.1\r\nhost: db\r\nconnection: close\r\n\r\n",
     "protobuf": get("/v3-protobuf"),
 }
 
@@ -203,6 +205,10 @@ async def test_in_process_answers_are_the_http_answers(tmp_path: Path) -> None:
     assert status["rw/too_large"] == 413 and status["rw/wrong_method"] == 405
     assert status["rw/wrong_path"] == status["rw/unknown_path"] == 404
     assert b'"one"' in answers["rw/select"]["http"].body
+    # A HEAD answer is a head alone on both links (over HTTP the proxy once waited for a
+    # body that never came).
+    assert status["rw/head_version"] == 200 and answers["rw/head_version"]["http"].body == b""
+    assert status["rw/head_pipeline"] == 405
     for kind in ("forged", "expired", "revoked", "deleted"):
         assert status[f"{kind}/select"] == 401
     assert status["ro/v1_write"] == 403

@@ -48,6 +48,7 @@ class ServiceOptions:
     max_streams_per_database: int = 100
     max_streams_per_tenant: int = 200
     max_open_databases: int = 256
+    inline_read_seconds: float = 0.001
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> ServiceOptions:
@@ -58,6 +59,7 @@ class ServiceOptions:
             "max_streams": databases.max_streams,
             "max_streams_per_database": databases.max_streams_per_database,
             "max_streams_per_tenant": databases.max_streams_per_tenant,
+            "inline_read_seconds": databases.inline_read_ms / 1000,
         }
         return cls(**(values | overrides))
 
@@ -98,7 +100,11 @@ class DbService:
         self.options = options
         self.verifier = verifier
         self.databases = DatabaseRegistry(
-            data_dir, options.limits, options.max_readers, options.max_open_databases
+            data_dir,
+            options.limits,
+            options.max_readers,
+            options.max_open_databases,
+            options.inline_read_seconds,
         )
         self.streams = StreamRegistry(
             options.stream_idle_timeout,

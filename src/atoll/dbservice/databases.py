@@ -2,7 +2,8 @@
 
 The writer is leased to one stream at a time: an autocommit write holds the lease for a
 single statement or batch; an explicit transaction holds it across requests until it ends
-or its stream dies. Reads run on a small pool of read-only connections (WAL readers).
+or its stream dies. Reads run on a small pool of read-only connections (WAL readers); a
+read on a reader just taken tries the event loop first (``InlineReads``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from atoll.errors import AtollError, NotFound
 
-from .engine import Connection, EngineLimits, SqlError
+from .engine import Connection, EngineLimits, Overran, SqlError
 from .generations import generation_path, read_generation
 from .names import DatabaseName
 
@@ -28,6 +29,46 @@ from .names import DatabaseName
 Identity = tuple[int | None, int | None]
 
 T = TypeVar("T")
+
+
+class InlineReads:
+    """When a read may run on the event loop instead of going to a reader thread.
+
+    Most reads take microseconds; the trip to a thread and back costs more than that. So a
+    read on a freshly taken reader runs on the loop, stopped after ``budget_s`` (or at the
+    first lock it would wait for) and then run again on a thread, as if never tried: it is
+    a read in autocommit, so stopping it changes nothing. A database whose read overran
+    runs its reads on threads for ``cool_off_s``, and past ``max_overruns`` overruns in a
+    second no database tries, so slow queries cannot take the loop a budget at a time.
+    """
+
+    def __init__(self, budget_s: float, cool_off_s: float = 1.0, max_overruns: int = 20) -> None:
+        self.budget_s = budget_s
+        self.cool_off_s = cool_off_s
+        self.max_overruns = max_overruns
+        self.overruns = 0  # in all, for stats and tests
+        self._window = (0.0, 0)  # (start of the current second, overruns in it)
+        self._closed_until = 0.0
+
+    def allows(self, db: Database) -> bool:
+        """Whether ``db``'s next read may try the loop."""
+        if self.budget_s <= 0:
+            return False
+        now = time.monotonic()
+        return now >= db.inline_after and now >= self._closed_until
+
+    def overran(self, db: Database) -> None:
+        """Count a read that overran its budget."""
+        now = time.monotonic()
+        self.overruns += 1
+        db.inline_after = now + self.cool_off_s
+        start, count = self._window
+        if now - start >= 1.0:
+            start, count = now, 0
+        count += 1
+        self._window = (start, count)
+        if count >= self.max_overruns:
+            self._closed_until = start + 1.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +105,7 @@ class Database:
         limits: EngineLimits,
         reader_executor: ThreadPoolExecutor,
         max_readers: int = 4,
+        inline: InlineReads | None = None,
     ) -> None:
         self.name = name
         self.tenant = DatabaseName.parse(name).tenant
@@ -76,6 +118,8 @@ class Database:
         self._idle_readers: list[Connection] = []
         self._all_readers: list[Connection] = []
         self._reader_slots = asyncio.Semaphore(max_readers)
+        self._inline = inline
+        self.inline_after = 0.0  # no read tries the loop before this (InlineReads)
         self._pool_lock = threading.Lock()
         self.closed = False
         self.identity: Identity = (None, None)
@@ -215,9 +259,19 @@ class Database:
             self._idle_readers.append(conn)
         self._reader_slots.release()
 
-    async def on_reader(self, conn: Connection, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` on a checked-out reader in the reader thread pool."""
+    async def on_reader(
+        self, conn: Connection, work: Callable[[Connection], T], *, fresh: bool = False
+    ) -> T:
+        """Run ``work`` on a checked-out reader in the reader thread pool, or first on the
+        event loop when the reader is ``fresh`` (just taken, in autocommit; InlineReads)."""
         self._check_open()
+        inline = self._inline
+        if fresh and inline is not None and inline.allows(self):
+            try:
+                return conn.run_inline(inline.budget_s, work)
+            except Overran:
+                inline.overran(self)
+                conn.rollback()  # a BEGIN it ran: the reader goes back as it was taken
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_executor, work, conn)
 
@@ -263,13 +317,19 @@ class DatabaseRegistry:
     """The databases the service has open, looked up by name."""
 
     def __init__(
-        self, data_dir: Path, limits: EngineLimits, max_readers: int = 4, max_open: int = 256
+        self,
+        data_dir: Path,
+        limits: EngineLimits,
+        max_readers: int = 4,
+        max_open: int = 256,
+        inline_read_seconds: float = 0.001,
     ) -> None:
         self.data_dir = data_dir
         self.limits = limits
         self.max_readers = max_readers
         self.max_open = max_open
         self._open: dict[str, Database] = {}
+        self.inline = InlineReads(inline_read_seconds)
         self._opening = asyncio.Lock()
         # Shared by every database; each database uses at most max_readers of its threads,
         # so one tenant's slow queries cannot take all of them.
@@ -306,7 +366,9 @@ class DatabaseRegistry:
                 if db is not None:
                     return db
                 await self._close_idle()
-                db = Database(name, path, self.limits, self._reader_executor, self.max_readers)
+                db = Database(
+                    name, path, self.limits, self._reader_executor, self.max_readers, self.inline
+                )
                 db.identity = identity
                 db.generation = read_generation(marker)
                 try:

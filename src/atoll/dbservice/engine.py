@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import apsw
 
@@ -29,6 +29,8 @@ MiB = 1024 * 1024
 #: ``allow`` runs it; ``reroute`` raises NeedsWriter (a reader on a read-write stream);
 #: ``token`` refuses it (read-only token); ``transaction`` refuses it (read-only transaction).
 WritePolicy = Literal["allow", "reroute", "token", "transaction"]
+
+T = TypeVar("T")
 
 READ_KEYWORDS = frozenset({"SELECT", "VALUES", "WITH", "EXPLAIN", "PRAGMA"})
 TRANSACTION_KEYWORDS = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"})
@@ -92,6 +94,10 @@ class WriteRefused(Forbidden):
     """A write was attempted with a read-only token or inside a read-only transaction."""
 
     code = "write_refused"
+
+
+class Overran(Exception):  # noqa: N818 - a routing signal, not an error
+    """A read tried on the event loop ran past its share of it; run it again on a thread."""
 
 
 class NeedsWriter(Exception):  # noqa: N818 - a routing signal, not an error
@@ -227,14 +233,18 @@ class Connection:
             raise SqlError(f"cannot open database: {exc}", hrana_code=_error_name(exc)) from exc
         self._db.limit(apsw.SQLITE_LIMIT_SQL_LENGTH, limits.max_sql_bytes)
         self._db.limit(apsw.SQLITE_LIMIT_LENGTH, limits.max_value_bytes)
-        self._deadline = float("inf")
+        self._deadline = float("inf")  # the running statement's time limit
+        # Set while a read runs on the event loop: it is stopped here (``Overran``) and
+        # run again on a thread, so a long read never holds up the loop.
+        self.inline_until: float | None = None
+        self._stop_at = float("inf")  # the sooner of the two, checked by the progress handler
         self._db.set_progress_handler(self._progress, 1000)
         self._db.authorizer = self._rules
 
     # -- rules -----------------------------------------------------------------------
 
     def _progress(self) -> bool:
-        return time.monotonic() > self._deadline
+        return time.monotonic() > self._stop_at
 
     @property
     def foreign_keys_touched(self) -> bool:
@@ -261,6 +271,17 @@ class Connection:
     def foreign_keys(self, on: bool) -> None:
         self._db.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
+    def run_inline(self, seconds: float, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` on this thread, stopped with ``Overran`` once it has run ``seconds``
+        or would wait for a lock (the caller runs it again elsewhere)."""
+        self.inline_until = time.monotonic() + seconds
+        self._db.set_busy_timeout(0)
+        try:
+            return work(self)
+        finally:
+            self.inline_until = None
+            self._db.set_busy_timeout(self.limits.busy_timeout_ms)
+
     def rollback(self) -> None:
         """Roll back an open transaction, if any."""
         if self._db.in_transaction:
@@ -277,14 +298,20 @@ class Connection:
 
     # -- running ---------------------------------------------------------------------
 
-    def _translate(self, exc: BaseException, policy: WritePolicy) -> AtollError:
-        if isinstance(exc, apsw.InterruptError) and time.monotonic() > self._deadline:
-            limit = self.limits.statement_timeout
-            return StatementTimeout(
-                f"statement interrupted: it ran longer than the {limit:g} s time limit",
-                hrana_code="STATEMENT_TIMEOUT",
-                limit_seconds=limit,
-            )
+    def _translate(self, exc: BaseException, policy: WritePolicy) -> AtollError | Overran:
+        if isinstance(exc, apsw.InterruptError):
+            now = time.monotonic()
+            if now > self._deadline:
+                limit = self.limits.statement_timeout
+                return StatementTimeout(
+                    f"statement interrupted: it ran longer than the {limit:g} s time limit",
+                    hrana_code="STATEMENT_TIMEOUT",
+                    limit_seconds=limit,
+                )
+            if self.inline_until is not None and now > self.inline_until:
+                return Overran()
+        if isinstance(exc, apsw.BusyError) and self.inline_until is not None:
+            return Overran()  # waiting for a lock is for a thread, not the event loop
         denied = self._rules.denied
         if isinstance(exc, apsw.AuthError) or (denied and "not authorized" in str(exc)):
             reason = denied or "not authorized"
@@ -356,6 +383,10 @@ class Connection:
     def _start(self, sql: str) -> None:
         self._rules.start(first_keyword(sql))
         self._deadline = time.monotonic() + self.limits.statement_timeout
+        self._stop_at = min(self._deadline, self.inline_until or self._deadline)
+
+    def _end(self) -> None:
+        self._deadline = self._stop_at = float("inf")
 
     def _bindings(self, stmt: Stmt, sql: str) -> Any:
         if stmt.named_args and stmt.args:
@@ -383,10 +414,13 @@ class Connection:
             rows = self._collect(cursor.execute(sql, bindings), stmt.want_rows)
         except apsw.ExecTraceAbort as exc:
             raise self._refusal(trace) from exc
+        except Overran:
+            cursor.close(True)  # its statement and read snapshot end here, not when collected
+            raise
         except (apsw.Error, KeyError, TypeError, OverflowError) as exc:
             raise self._translate(exc, policy) from exc
         finally:
-            self._deadline = float("inf")
+            self._end()
         if not trace.cols and not rows and trace.refusal is None and not sql.strip():
             raise SqlError("no SQL statement given", hrana_code="SQL_NO_STATEMENT")
         changed = self._db.total_changes() != before
@@ -416,7 +450,11 @@ class Connection:
         rows: list[list[dict[str, Any]]] = []
         size = 0
         cap = self.limits.max_result_bytes
+        inline_until = self.inline_until
         for row in cursor:
+            # Encoding rows is Python work the progress handler does not see.
+            if inline_until is not None and time.monotonic() > inline_until:
+                raise Overran()
             if not want_rows:
                 continue
             size += 16 * len(row)
@@ -467,7 +505,7 @@ class Connection:
         except (apsw.Error, KeyError) as exc:
             raise self._translate(exc, policy) from exc
         finally:
-            self._deadline = float("inf")
+            self._end()
 
     def describe(self, sql: str) -> dict[str, Any]:
         """Parse a statement without running it: parameters, columns, read-only, explain."""
@@ -492,7 +530,7 @@ class Connection:
         except apsw.Error as exc:
             raise self._translate(exc, "allow") from exc
         finally:
-            self._deadline = float("inf")
+            self._end()
         if not info:
             raise SqlError("no SQL statement given", hrana_code="SQL_NO_STATEMENT")
         return {
@@ -524,7 +562,7 @@ class Connection:
         except (apsw.Error, KeyError) as exc:
             raise self._translate(exc, "allow") from exc
         finally:
-            self._deadline = float("inf")
+            self._end()
         return cols, rows
 
 

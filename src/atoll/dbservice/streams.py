@@ -151,7 +151,7 @@ class Stream:
             self.reader = await db.checkout_reader()
             policy: WritePolicy = "token" if self.mode == "ro" else "reroute"
             try:
-                return await db.on_reader(self.reader, lambda c: work(c, policy))
+                return await db.on_reader(self.reader, lambda c: work(c, policy), fresh=True)
             except NeedsWriter:
                 pass
             finally:

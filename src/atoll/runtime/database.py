@@ -109,9 +109,12 @@ class _Upstream:
         )
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[str, list[str], bytes, bool]:
+async def _read_response(
+    reader: asyncio.StreamReader, head_only: bool = False
+) -> tuple[str, list[str], bytes, bool]:
     """An HTTP/1.x response: status line, header lines, whole body, and whether the
-    connection may carry another request."""
+    connection may carry another request. The answer to a HEAD request (``head_only``)
+    has no body, whatever its headers say."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status_line, header_lines = lines[0], [line for line in lines[1:] if line]
@@ -121,7 +124,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[str, list[str], 
         name, _, value = line.partition(":")
         fields[name.strip().lower()] = value.strip().lower()
     reusable = version == "HTTP/1.1" and fields.get("connection") != "close"
-    if "chunked" in fields.get("transfer-encoding", ""):
+    if head_only:
+        body = b""
+    elif "chunked" in fields.get("transfer-encoding", ""):
         body = await _read_chunked(reader)
     elif "content-length" in fields:
         length = int(fields["content-length"])
@@ -277,6 +282,7 @@ class DatabaseProxy(SlotSocket):
         if length > MAX_BODY_BYTES:
             raise _Refused("413 Payload Too Large", "request body too large")
         body = await reader.readexactly(length)
+        head_only = request_line.startswith("HEAD ")
         target = await self._current()
         if isinstance(target, InProcessTarget):
             status_line, reply_headers, reply_body = await self._call(
@@ -294,15 +300,23 @@ class DatabaseProxy(SlotSocket):
                     "",
                 ]
             ).encode("latin-1")
-            status_line, reply_headers, reply_body = await self._exchange(target, upstream + body)
+            status_line, reply_headers, reply_body = await self._exchange(
+                target, upstream + body, head_only
+            )
         out = [status_line.replace("HTTP/1.0", "HTTP/1.1", 1)]
+        length = len(reply_body)
         for line in reply_headers:
-            if line.partition(":")[0].strip().lower() not in HOP_BY_HOP:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            if head_only and name == "content-length" and _LENGTH.fullmatch(value.strip()):
+                length = int(value.strip())  # what a GET would have sent
+            if name not in HOP_BY_HOP:
                 out.append(line)
-        out.append(f"content-length: {len(reply_body)}")
+        out.append(f"content-length: {length}")
         if not keep:
             out.append("connection: close")
-        return ("\r\n".join([*out, "", ""])).encode("latin-1") + reply_body, keep
+        answer = b"" if head_only else reply_body  # a HEAD answer is its head alone
+        return ("\r\n".join([*out, "", ""])).encode("latin-1") + answer, keep
 
     async def _call(
         self,
@@ -355,7 +369,9 @@ class DatabaseProxy(SlotSocket):
         lines = [f"{name}: {value}" for name, value in reply_headers]
         return f"HTTP/1.1 {status} {phrase}", lines, reply_body
 
-    async def _exchange(self, target: DatabaseTarget, data: bytes) -> tuple[str, list[str], bytes]:
+    async def _exchange(
+        self, target: DatabaseTarget, data: bytes, head_only: bool = False
+    ) -> tuple[str, list[str], bytes]:
         """Send one request to the DB service on a pooled or new connection; its answer."""
         address = (target.host, target.port)
         up = self._pooled(address)
@@ -369,7 +385,7 @@ class DatabaseProxy(SlotSocket):
         try:
             up.writer.write(data)
             await up.writer.drain()
-            status_line, headers, body, reusable = await _read_response(up.reader)
+            status_line, headers, body, reusable = await _read_response(up.reader, head_only)
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             up.writer.close()
             raise _Refused("502 Bad Gateway", "the DB service sent no valid answer") from None
