@@ -15,6 +15,9 @@ import pytest
 from atoll.dbservice import EngineLimits, ServiceOptions, create_database
 from atoll.dbservice.databases import Database, InlineReads
 from atoll.dbservice.engine import Connection, Overran
+from atoll.dbservice.protocol import parse_batch
+from atoll.dbservice.streams import BatchRun
+from atoll.errors import AtollError
 
 from .conftest import Service
 
@@ -113,6 +116,29 @@ async def test_an_overrun_after_begin_leaves_the_reader_as_the_thread_would(
             [(3_000_000,)],
         )
         assert inline.overruns == 1 and reader.in_transaction
+        reader.rollback()
+        db.checkin_reader(reader)
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
+async def test_a_batch_that_overran_runs_again_from_its_first_step(
+    tmp_path: Path, readers: ThreadPoolExecutor
+) -> None:
+    inline = InlineReads(0.001, cool_off_s=3600)
+    db = await _database(tmp_path, readers, inline)
+    try:
+        reader = await db.checkout_reader()
+        steps = [{"stmt": {"sql": "BEGIN"}}, {"stmt": {"sql": LONG_READ}}]
+        sqls: list[str | AtollError] = ["BEGIN", LONG_READ]
+        run = BatchRun(parse_batch({"steps": steps}), sqls)
+        result = await db.on_reader(reader, lambda c: run(c, "reroute"), fresh=True)
+        assert inline.overruns == 1
+        # The BEGIN ran again on the thread (the loop's was rolled back): still in it.
+        assert reader.in_transaction
+        assert result["step_errors"] == [None, None]
+        assert result["step_results"][1]["rows"] == [[{"type": "integer", "value": "3000000"}]]
         reader.rollback()
         db.checkin_reader(reader)
     finally:

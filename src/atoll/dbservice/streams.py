@@ -24,6 +24,7 @@ from .engine import (
     READ_KEYWORDS,
     Connection,
     NeedsWriter,
+    Overran,
     WritePolicy,
     first_keyword,
     hrana_code,
@@ -89,6 +90,16 @@ class BatchRun:
         return any(isinstance(s, str) and route(s)[1] for s in self.sqls)
 
     def __call__(self, conn: Connection, policy: WritePolicy) -> dict[str, Any]:
+        start = self.next
+        try:
+            return self._run(conn, policy)
+        except Overran:  # it runs again from ``start``, on a reader rolled back to before it
+            self.next = start
+            for index in range(start, len(self.steps)):
+                self.outcomes[index] = self.results[index] = self.errors[index] = None
+            raise
+
+    def _run(self, conn: Connection, policy: WritePolicy) -> dict[str, Any]:
         for index in range(self.next, len(self.steps)):
             step = self.steps[index]
             if step.condition is not None and not eval_cond(
