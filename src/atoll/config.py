@@ -177,6 +177,19 @@ class HttpLimits(BaseSettings):
         "them): a reverse proxy on this host is one address for all its visitors. JSON list of "
         "CIDRs; [] caps loopback clients too.",
     )
+    tenant_share_requests: int = Field(
+        4,
+        ge=1,
+        description="While the gateway's event loop runs late, most requests one tenant may "
+        "have in flight through it (or the app's concurrency, if higher); its other answered "
+        "connections wait (at most 1 s) before their next request is read.",
+    )
+    tenant_share_lag_ms: float = Field(
+        5.0,
+        gt=0,
+        description="How late the gateway's event loop must run a timer to count as saturated "
+        "(tenants are then held to their share until it is on time for a second).",
+    )
     max_head_bytes: int = Field(
         64 * 1024, ge=1024, description="Largest request head (request line and headers): 431."
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,11 +13,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from atoll.api import ControlPlane
+from atoll.errors import NotFound
 from atoll.gateway.app import Gateway
+from atoll.gateway.deployments import Deployment
+from atoll.gateway.hosts import AppHost
 from atoll.gateway.http import GatewayServer
 from atoll.runtime import BwrapBackend, Runtime
 from atoll.server import listen
-from tests.api.builds import build_done, env_of
+from tests.api.builds import build_done, env_of, wait_for_build
 from tests.attacks import HOSTILE_HEADERS
 from tests.conftest import commit_text
 
@@ -257,3 +262,36 @@ async def test_static_files_and_errors_are_not_sniffed(
     assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff"
     r = await gateway.get("/<script>alert(1)</script>", headers=origin)
     assert r.status_code == 404 and r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_requests_arriving_while_a_lookup_runs_share_it(
+    cp: ControlPlane, client: TestClient, acme: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    gateway = Gateway(cp, Runtime(cp.settings))
+    revision = commit_text(client, acme, "shop", {"functions/hello.py": HELLO})["revision"]
+    await asyncio.to_thread(wait_for_build, client, acme, "shop", str(revision))
+    calls = 0
+    resolve = gateway.deployments.resolve
+    loop_thread = threading.get_ident()
+
+    def counted(host: AppHost) -> Deployment:
+        nonlocal calls
+        assert threading.get_ident() != loop_thread
+        calls += 1
+        time.sleep(0.05)  # a metadata query on a busy machine
+        return resolve(host)
+
+    gateway.deployments.resolve = counted  # type: ignore[method-assign]
+    gateway.deployments._checked.clear()  # what the build confirmed has lapsed
+    try:
+        host = "dev--shop--acme.localhost:8080"
+        found = await asyncio.gather(*(gateway.deployment(host) for _ in range(50)))
+        assert calls == 1 and len({d.revision for d in found}) == 1
+        missing = "dev--nope--acme.localhost:8080"
+        results = await asyncio.gather(
+            *(gateway.deployment(missing) for _ in range(5)), return_exceptions=True
+        )
+        assert calls == 2 and all(isinstance(r, NotFound) for r in results)
+    finally:
+        await asyncio.to_thread(gateway.deployments.close)

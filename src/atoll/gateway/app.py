@@ -7,6 +7,7 @@ as an ASGI app, function calls too. ``atoll.gateway.http`` serves both on a sock
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -86,6 +87,7 @@ class Gateway:
         self.deployments = Deployments(cp)
         self._hosts: dict[str, AppHost] = {}
         self._refs: dict[AppHost, AppRef] = {}
+        self._resolving: dict[AppHost, asyncio.Future[Deployment]] = {}
         # Every path belongs to the app: the gateway has no routes of its own to shadow them.
         self._pages = Starlette(routes=[Route("/{path:path}", self._page, methods=METHODS)])
 
@@ -104,13 +106,41 @@ class Gateway:
             self._hosts[host_header] = host
         return host
 
+    def share_of(self, host_header: str) -> tuple[str, int]:
+        """Whose share of the gateway a request counts in, and the least that share may be.
+
+        The tenant of a known deployment, at least its app's concurrency; requests for
+        hosts that name no known deployment (made-up tenants included) share one "" key.
+        """
+        try:
+            host = self._host(host_header)
+        except NotFound:
+            return "", 0
+        if not self.deployments.known(host):
+            return "", 0
+        concurrency = self.runtime.concurrency(f"{host.tenant}/{host.app}/{host.env}")
+        return host.tenant, concurrency or 0
+
     async def deployment(self, host_header: str) -> Deployment:
         """The deployment an origin serves; ``NotFound`` when it names none."""
         host = self._host(host_header)
         deployment = self.deployments.cached(host)
-        if deployment is None:
-            deployment = await run_in_threadpool(self.deployments.resolve, host)
-        return deployment
+        if deployment is not None:
+            return deployment
+        # One lookup per host at a time: when the cached answer lapses under load, the
+        # requests arriving meanwhile wait for it instead of each queueing its own (which
+        # held a neighbour's lookup behind a thousand of them).
+        pending = self._resolving.get(host)
+        if pending is None:
+            pending = asyncio.ensure_future(run_in_threadpool(self.deployments.resolve, host))
+            self._resolving[host] = pending
+            pending.add_done_callback(lambda done: self._resolved(host, done))
+        return await asyncio.shield(pending)
+
+    def _resolved(self, host: AppHost, done: asyncio.Future[Deployment]) -> None:
+        self._resolving.pop(host, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here: its waiters may all have gone
 
     def _ref(self, deployment: Deployment) -> AppRef:
         """The runtime's name for a deployment (one object per deployment, so the runtime's

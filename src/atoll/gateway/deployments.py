@@ -120,6 +120,10 @@ class Deployments:
             return None
         return self._live.get(host)
 
+    def known(self, host: AppHost) -> bool:
+        """Whether ``host`` served a deployment here (maybe not confirmed lately)."""
+        return host in self._live
+
     def resolve(self, host: AppHost) -> Deployment:
         """The deployment behind ``host``; ``NotFound`` if there is none."""
         generation = self.cp.workspaces.generation

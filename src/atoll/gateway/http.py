@@ -34,6 +34,7 @@ import httptools
 from atoll.config import HttpLimits
 from atoll.errors import AtollError, BadRequest
 from atoll.gateway.app import MAX_FUNCTION_BODY, Gateway, is_function_path, too_large_body
+from atoll.gateway.fairness import FairShares
 from atoll.http_heads import (
     LINGER_SECONDS,
     ConnectionLedger,
@@ -150,6 +151,7 @@ class GatewayConnection(asyncio.Protocol):
         self.answered = False  # whether a response was written (else idle means "never asked")
         self.client: tuple[str, int] | None = None
         self.address: str | None = None  # the client group the ledger counts it in
+        self.parked = False  # reading paused until its tenant's turn (FairShares)
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -280,6 +282,13 @@ class GatewayConnection(asyncio.Protocol):
         for victim in self.server.ledger.update(self, self.address, self._waiting()):
             victim.evict()
 
+    def unpark(self) -> None:
+        """Read again: its tenant's turn came (FairShares)."""
+        if self.parked:
+            self.parked = False
+            if self.reading and self.transport is not None and not self.transport.is_closing():
+                self.transport.resume_reading()
+
     def evict(self) -> None:
         """Close at once, without an answer: the ledger needs room."""
         self.close()
@@ -309,22 +318,34 @@ class GatewayConnection(asyncio.Protocol):
             self.task = self.loop.create_task(self._answer_all())
 
     async def _answer_all(self) -> None:
+        shares = self.server.shares
+        tenant: str | None = None
         try:
             while self.queue and not self.closed:
                 request = self.queue.popleft()
                 self.queued_bytes -= request.size
                 roomy = len(self.queue) < MAX_QUEUED // 2 and self.queued_bytes <= MAX_QUEUED_BYTES
-                if not self.reading and roomy and not self.discarding:
+                if not self.reading and roomy and not self.discarding and not self.parked:
                     self.reading = True
                     assert self.transport is not None
                     self.transport.resume_reading()
-                keep_alive = await self._answer(request) and not self.server.closing
+                host = request.header(b"host").decode("latin-1")
+                tenant = shares.started(*self.server.gateway.share_of(host))
+                try:
+                    keep_alive = await self._answer(request) and not self.server.closing
+                finally:
+                    shares.finished(tenant)
                 self.answered = True
                 if self.drained is not None and not self.drained.done():
                     await self.drained
                 if not keep_alive:
                     self.close(linger=self.discarding)
                     return
+            if tenant is not None and not self.closed and self.reading and not self.discarding:
+                if shares.park(tenant, self):  # its tenant has its share in flight: wait
+                    self.parked = True
+                    assert self.transport is not None
+                    self.transport.pause_reading()
         except Exception:  # a bug here must not leave the client hanging
             log.exception("gateway connection failed")
             self.close()
@@ -501,7 +522,8 @@ class GatewayConnection(asyncio.Protocol):
                 self._fail(RequestTimeout(f"the request head did not arrive within {timeout}"))
         elif current is not None and now - current.started > request_timeout:
             self._fail(RequestTimeout(f"the request did not arrive within {request_timeout:g} s"))
-        elif self._idle() and current is None and head_started is None:
+        elif self._idle() and current is None and head_started is None and not self.parked:
+            # (A parked connection may hold a request it has not been let to read yet.)
             if now - self.last_active > idle_timeout:
                 self.close()
 
@@ -528,6 +550,9 @@ class GatewayServer:
         self.address: tuple[str, int] | None = None
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self.shares = FairShares(
+            self.limits.tenant_share_requests, self.limits.tenant_share_lag_ms / 1000
+        )
 
     async def start(self, sock: socket.socket) -> None:
         """Accept connections on ``sock`` (already bound and listening)."""
@@ -540,6 +565,7 @@ class GatewayServer:
             backlog=BACKLOG,  # asyncio's default: 100
         )
         self._sweeper = loop.create_task(self._sweep())
+        self.shares.start()
 
     async def _sweep(self) -> None:
         while True:
@@ -552,6 +578,7 @@ class GatewayServer:
         """Stop accepting; let requests and builds in flight finish (up to ``grace`` s); close
         the other connections (a build the exit then cuts short is redone at the next start)."""
         self.closing = True
+        self.shares.stop()
         builds = asyncio.create_task(asyncio.to_thread(self.gateway.close, grace))
         if self._server is not None:
             self._server.close()

@@ -311,6 +311,12 @@ class Runtime:
 
     # -- invocations --------------------------------------------------------------------
 
+    def concurrency(self, key: str) -> int | None:
+        """How many calls the app environment ``key`` (``AppRef.key``) may run at once, if
+        it runs here now."""
+        instance = self.apps.get(key)
+        return None if instance is None else instance.limits.concurrency
+
     def _instance(self, ref: AppRef) -> AppInstance:
         instance = self.apps.get(ref.key)
         # ``is`` first: the gateway passes the same AppRef object while nothing changed.
