@@ -392,7 +392,7 @@ def pss_kb(pid: int) -> int:
 
 def deploy_through_control_plane(settings: Any, tenant_name: str = "bench") -> str:
     """A tenant with app ``hello`` holding HELLO in its workspace; its dev host."""
-    from atoll.api import ControlPlane
+    from atoll.services import ControlPlane
     from atoll.store import apps, tenants
     from atoll.workspace import Change
 
@@ -409,13 +409,13 @@ def deploy_through_control_plane(settings: Any, tenant_name: str = "bench") -> s
 
 
 async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict[str, Any]:
-    from atoll.api import ControlPlane
     from atoll.config import RuntimeSettings, Settings
     from atoll.gateway.app import Gateway
     from atoll.gateway.http import GatewayServer
     from atoll.runtime import AppRef, InvokeRequest, Runtime
     from atoll.runtime.cgroups import descendants
     from atoll.server import attach, listen, settle_heap
+    from atoll.services import ControlPlane
 
     runtime_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-rt-", dir="/tmp"))
     os.chmod(runtime_dir, 0o711)
@@ -595,12 +595,12 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
 async def bench_burst(args: dict[str, int], work: Path, selector: Any) -> dict[str, Any]:
     """Bursts of keep-alive clients at the trivial function: the real gateway (admission by
     expected wait) against the bare uvicorn app, interleaved, in the same run."""
-    from atoll.api import ControlPlane
     from atoll.config import RuntimeSettings, Settings
     from atoll.gateway.app import Gateway
     from atoll.gateway.http import GatewayServer
     from atoll.runtime import Runtime
     from atoll.server import attach, listen, settle_heap
+    from atoll.services import ControlPlane
 
     runtime_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-burst-", dir="/tmp"))
     os.chmod(runtime_dir, 0o711)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from atoll.api import ControlPlane, make_app
+from atoll.api import make_app
 from atoll.api.bootstrap import ensure_admin_token
 from atoll.config import Settings
+from atoll.services import ControlPlane
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from atoll.api import ControlPlane
 from atoll.api.bootstrap import ensure_admin_token
 from atoll.config import RuntimeSettings, Settings
 from atoll.errors import Unavailable
 from atoll.runtime import Runtime
 from atoll.server import sandbox_report, secure_data_dir
+from atoll.services import ControlPlane
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="other uids need root")
 STRANGER = 54_321

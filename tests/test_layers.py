@@ -12,7 +12,7 @@ LAYERS: list[set[str]] = [
     {"errors", "config", "names", "http_heads", "__init__"},
     {"store", "workspace", "sdui", "sdk"},
     {"builder", "dbservice", "runtime"},
-    {"releases", "agent"},
+    {"releases", "agent", "services"},
     {"api", "gateway", "ide", "deploy"},
     {"cli", "server"},
 ]

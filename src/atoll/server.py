@@ -19,7 +19,7 @@ from pathlib import Path
 import uvicorn
 
 from atoll import dbservice
-from atoll.api import ControlPlane, make_app
+from atoll.api import make_app
 from atoll.api.bootstrap import DEMO_APP, DEMO_TENANT, ensure_admin_token, ensure_demo
 from atoll.builder.platform import build_platform_assets
 from atoll.config import HttpLimits, Settings
@@ -29,6 +29,7 @@ from atoll.gateway.databases import ServiceDatabaseLink
 from atoll.gateway.http import GatewayServer
 from atoll.http_heads import ConnectionLedger, GuardedConfig, Waiting
 from atoll.runtime import Runtime
+from atoll.services import ControlPlane
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -6,8 +6,8 @@ import stat
 
 from fastapi.testclient import TestClient
 
-from atoll.api import ControlPlane
 from atoll.api.bootstrap import ensure_admin_token
+from atoll.services import ControlPlane
 from tests.conftest import make_tenant
 
 

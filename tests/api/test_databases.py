@@ -12,9 +12,10 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from atoll.api import ControlPlane, make_app
+from atoll.api import make_app
 from atoll.api.bootstrap import ensure_admin_token
 from atoll.config import DatabaseSettings, Settings
+from atoll.services import ControlPlane
 from tests.conftest import make_tenant
 from tests.dbservice.running import Service, running_service, stmt
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from atoll.api import ControlPlane
 from atoll.gateway.deployments import Deployments
+from atoll.services import ControlPlane
 from atoll.store import builds
 from tests.api.builds import env_of, wait_for_build
 from tests.conftest import commit_text

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from atoll.api import ControlPlane
 from atoll.api.bootstrap import DEMO_APP, ensure_demo
 from atoll.gateway.deployments import Deployments
 from atoll.gateway.hosts import AppHost
+from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds
 from atoll.store import tenants as tenant_repo

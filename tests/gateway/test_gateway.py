@@ -12,7 +12,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from atoll.api import ControlPlane
 from atoll.errors import NotFound
 from atoll.gateway.app import Gateway
 from atoll.gateway.deployments import Deployment
@@ -20,6 +19,7 @@ from atoll.gateway.hosts import AppHost
 from atoll.gateway.http import GatewayServer
 from atoll.runtime import BwrapBackend, Runtime
 from atoll.server import listen
+from atoll.services import ControlPlane
 from tests.api.builds import build_done, env_of, wait_for_build
 from tests.attacks import HOSTILE_HEADERS
 from tests.conftest import commit_text

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from atoll.api import ControlPlane
 from atoll.config import HttpLimits
 from atoll.gateway.app import MAX_FUNCTION_BODY, Gateway
 from atoll.gateway.http import GatewayServer
 from atoll.runtime import BwrapBackend, Runtime
 from atoll.server import listen
+from atoll.services import ControlPlane
 from tests.conftest import commit_text
 
 pytestmark = [

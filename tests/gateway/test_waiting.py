@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi.testclient import TestClient
 
-from atoll.api import ControlPlane
 from atoll.config import HttpLimits
 from atoll.gateway.app import Gateway
 from atoll.gateway.http import GatewayServer
 from atoll.http_heads import Waiting
 from atoll.runtime import BwrapBackend, Runtime
 from atoll.server import listen
+from atoll.services import ControlPlane
 from tests.conftest import commit_text
 
 pytestmark = [

@@ -15,9 +15,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 
-from atoll.api import ControlPlane, make_app
+from atoll.api import make_app
 from atoll.api.bootstrap import ensure_admin_token
 from atoll.config import Settings
+from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds, metadata, open_store
 from atoll.store import tenants as tenant_repo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from atoll.api import ControlPlane
+from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.workspace.checkouts import checkout
 from tests.conftest import commit_text

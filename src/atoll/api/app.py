@@ -14,8 +14,8 @@ from atoll import __version__
 from atoll.api import apps, databases, envs, files, frontdoor, functions, tenants
 from atoll.api.errors import install_error_handlers
 from atoll.api.limits import BodySizeLimit
-from atoll.api.platform import ControlPlane
 from atoll.sdui import page_json_schema
+from atoll.services import ControlPlane
 
 PAGE_SCHEMA = page_json_schema()
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 
 from atoll import dbservice
 from atoll.api.auth import Platform, TenantCaller
-from atoll.api.platform import ControlPlane
 from atoll.api.schemas import AppCreate, AppOut
+from atoll.services import ControlPlane
 from atoll.store import apps as repo
 from atoll.store.records import App
 

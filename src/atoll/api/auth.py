@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from atoll.api.platform import ControlPlane
 from atoll.errors import Forbidden, Unauthorized
+from atoll.services import ControlPlane
 from atoll.store import tenants as tenant_repo
 from atoll.store.records import Tenant, Token
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from atoll.api.platform import ControlPlane
 from atoll.errors import NotFound
+from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import tenants as tenant_repo
 from atoll.store.records import App

@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field
 from atoll import dbservice
 from atoll.api.apps import find_app
 from atoll.api.auth import Platform, Principal, TenantCaller
-from atoll.api.platform import ControlPlane
 from atoll.api.schemas import Body
 from atoll.dbservice.snapshots import get_snapshot
 from atoll.errors import BadInput, NotFound
 from atoll.names import DEFAULT_ENVIRONMENTS, check_slug
+from atoll.services import ControlPlane
 
 router = APIRouter(tags=["databases"])
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter
 
 from atoll.api.apps import find_app
 from atoll.api.auth import Platform, TenantCaller
-from atoll.api.platform import ControlPlane
 from atoll.api.schemas import EnvOut
 from atoll.errors import BadInput, InvalidName, NotFound
 from atoll.names import DEFAULT_ENVIRONMENTS, check_slug
+from atoll.services import ControlPlane
 from atoll.store import builds
 from atoll.store.records import App, Tenant
 

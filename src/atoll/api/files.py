@@ -14,7 +14,6 @@ from starlette.concurrency import run_in_threadpool
 from atoll.api.apps import find_app
 from atoll.api.auth import Platform, Principal, TenantCaller
 from atoll.api.limits import read_body
-from atoll.api.platform import ControlPlane
 from atoll.api.schemas import (
     BlobOut,
     ChangeIn,
@@ -28,6 +27,7 @@ from atoll.api.schemas import (
     RevisionWithFiles,
 )
 from atoll.errors import BadInput, InvalidPath
+from atoll.services import ControlPlane
 from atoll.store.records import App, Revision
 from atoll.workspace import Change
 

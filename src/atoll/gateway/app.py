@@ -19,7 +19,6 @@ from starlette.routing import Route
 
 from atoll.api.errors import error_response as api_error_response
 from atoll.api.limits import read_body
-from atoll.api.platform import ControlPlane
 from atoll.builder.assets import find_asset
 from atoll.builder.frontend import AppFrontend
 from atoll.errors import AtollError, LimitExceeded, NotFound
@@ -27,6 +26,7 @@ from atoll.gateway.deployments import Deployment, Deployments
 from atoll.gateway.headers import edge_headers
 from atoll.gateway.hosts import AppHost, parse_host
 from atoll.runtime import AppRef, InvokeRequest, InvokeResponse, Runtime, error_response
+from atoll.services import ControlPlane
 
 MAX_FUNCTION_BODY = 6 * 1024 * 1024
 HOST_CACHE = 4096  # Host header values remembered as parsed

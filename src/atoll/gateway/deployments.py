@@ -26,7 +26,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from atoll import dbservice
-from atoll.api.platform import ControlPlane
 from atoll.builder.frontend import AppFrontend, build_frontend
 from atoll.builder.functions import check_functions
 from atoll.builder.platform import PlatformAssets, build_platform_assets
@@ -34,6 +33,7 @@ from atoll.builder.reports import MIGRATIONS_DIR, build_errors, build_failure
 from atoll.errors import AtollError, BuildFailed, NotFound
 from atoll.gateway.hosts import AppHost
 from atoll.runtime.limits import load_app_config, maxima
+from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds
 from atoll.store import tenants as tenant_repo

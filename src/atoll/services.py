@@ -1,4 +1,5 @@
-"""What every control-plane request can reach: settings, the metadata store, workspaces."""
+"""The long-lived objects ``server.py`` builds once and hands to the API and the gateway:
+settings, the metadata store, workspaces and logs."""
 
 from __future__ import annotations
 
