@@ -71,3 +71,14 @@ def test_the_check_itself_catches_an_upward_import(tmp_path: Path) -> None:
     bad.write_text("def f():\n    from atoll.api import make_app\n")
     assert imports_of(bad) == {"api"}
     assert layer_of("api") > layer_of("store")
+
+
+def test_api_and_gateway_never_import_each_other() -> None:
+    # Both are given what they share (atoll.services) by server.py; neither is the other's.
+    crossings = [
+        f"{path.relative_to(SRC)} imports atoll.{other}"
+        for own, other in (("api", "gateway"), ("gateway", "api"))
+        for path in (SRC / own).rglob("*.py")
+        if other in imports_of(path)
+    ]
+    assert crossings == []

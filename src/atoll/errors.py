@@ -44,7 +44,21 @@ class AtollError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body for this error."""
-        return {"error": {"code": self.code, "message": self.message, "detail": self.detail}}
+        return error_body(self.code, self.message, self.detail)
+
+
+def error_body(code: str, message: str, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The platform's one JSON error shape, for the API, the gateway and the DB service."""
+    return {"error": {"code": code, "message": message, "detail": detail or {}}}
+
+
+def error_headers(status: int) -> dict[str, str]:
+    """What every JSON error response carries besides its body."""
+    # Messages echo what the caller sent: never let a browser take the JSON for a page.
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return headers
 
 
 class BadRequest(AtollError):

@@ -17,7 +17,8 @@ rules, for every connection:
   between requests (``Waiting.IDLE``) are each capped per client address and in all; one
   more closes the oldest of its kind, from that address or in all.
 
-Bodies are the application's to bound (``BodySizeLimit``, the DB service's own limit).
+Bodies are the application's to bound (``BodySizeLimit``, the DB service's own limit);
+``read_body`` reads a whole one under a cap, for the API and the gateway alike.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from collections.abc import Iterator
 from typing import Any, ClassVar, Protocol
 
 import uvicorn
+from starlette.requests import Request
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from atoll.config import HttpLimits
-from atoll.errors import AtollError
+from atoll.errors import AtollError, LimitExceeded
 
 # After refusing a request, input is read and dropped this long before the socket closes:
 # closing with unread input resets the connection, and the client would miss the answer.
@@ -434,3 +436,19 @@ class HeadGuardedProtocol(HttpToolsProtocol):
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
             self.transport.close()
+
+
+async def read_body(request: Request, limit: int, name: str, what: str = "request body") -> bytes:
+    """The whole body, refused with ``LimitExceeded`` as soon as it passes ``limit`` bytes."""
+    too_big = LimitExceeded(f"{what} is larger than {limit} bytes", limit=name, max=limit)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)

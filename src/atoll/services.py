@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from atoll.config import Settings
+from atoll.names import AppEnv
 from atoll.runtime.logs import LogStore
 from atoll.store import open_store
 from atoll.workspace import Workspaces
@@ -42,7 +43,8 @@ class ControlPlane:
 
     def origin_host(self, env: str, app: str, tenant: str) -> str:
         """The ``Host`` of one app environment's origin."""
-        return f"{env}--{app}--{tenant}.{self.settings.public_host}:{self.settings.gateway_port}"
+        app_env = AppEnv(tenant=tenant, app=app, env=env)
+        return app_env.origin_host(self.settings.public_host, self.settings.gateway_port)
 
     def origin_url(self, env: str, app: str, tenant: str) -> str:
         """The browser origin of one app environment, as a URL (``http://{host}/``)."""

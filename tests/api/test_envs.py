@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from atoll.gateway.deployments import Deployments
+from atoll.releases.deployments import Deployments
 from atoll.services import ControlPlane
 from atoll.store import builds
 from tests.api.builds import env_of, wait_for_build

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from atoll.errors import NotFound
 from atoll.gateway.app import Gateway
-from atoll.gateway.deployments import Deployment
-from atoll.gateway.hosts import AppHost
 from atoll.gateway.http import GatewayServer
+from atoll.names import AppEnv
+from atoll.releases.deployments import Deployment
 from atoll.runtime import BwrapBackend, Runtime
 from atoll.server import listen
 from atoll.services import ControlPlane
@@ -275,7 +275,7 @@ async def test_requests_arriving_while_a_lookup_runs_share_it(
     resolve = gateway.deployments.resolve
     loop_thread = threading.get_ident()
 
-    def counted(host: AppHost) -> Deployment:
+    def counted(host: AppEnv) -> Deployment:
         nonlocal calls
         assert threading.get_ident() != loop_thread
         calls += 1

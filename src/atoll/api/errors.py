@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from atoll.errors import AtollError
+from atoll.errors import AtollError, error_body, error_headers
 
 log = logging.getLogger("atoll.api")
 
@@ -27,12 +27,8 @@ _HTTP_CODES = {
 
 def error_response(status: int, code: str, message: str, **detail: Any) -> JSONResponse:
     """A JSON error response in the platform's shape."""
-    # Messages echo what the caller sent: never let a browser take the JSON for a page.
-    headers = {"X-Content-Type-Options": "nosniff"}
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    body = {"error": {"code": code, "message": message, "detail": detail}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    body = error_body(code, message, detail)
+    return JSONResponse(body, status_code=status, headers=error_headers(status))
 
 
 async def _atoll_error(_request: Request, exc: Exception) -> JSONResponse:

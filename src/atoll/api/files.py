@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 
 from atoll.api.apps import find_app
 from atoll.api.auth import Platform, Principal, TenantCaller
-from atoll.api.limits import read_body
 from atoll.api.schemas import (
     BlobOut,
     ChangeIn,
@@ -27,6 +26,7 @@ from atoll.api.schemas import (
     RevisionWithFiles,
 )
 from atoll.errors import BadInput, InvalidPath
+from atoll.http_heads import read_body
 from atoll.services import ControlPlane
 from atoll.store.records import App, Revision
 from atoll.workspace import Change

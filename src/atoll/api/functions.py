@@ -18,7 +18,7 @@ from atoll.api.apps import find_app
 from atoll.api.auth import Platform, TenantCaller
 from atoll.api.schemas import Body
 from atoll.errors import Unavailable
-from atoll.names import check_slug
+from atoll.names import AppEnv, check_slug
 
 router = APIRouter(tags=["functions"])
 
@@ -93,7 +93,7 @@ async def logs(
     assert who.tenant is not None
     check_slug(env, "environment")
     await run_in_threadpool(find_app, cp, who.tenant.id, app)
-    key = f"{who.tenant.slug}/{app}/{env}"
+    key = AppEnv(tenant=who.tenant.slug, app=app, env=env).key
     if not follow:
         entries = await run_in_threadpool(cp.logs.read, key, limit, request_id)
         return {"entries": entries}

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atoll.config import Limits
-from atoll.errors import LimitExceeded
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -87,19 +85,3 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-async def read_body(request: Request, limit: int, name: str, what: str = "request body") -> bytes:
-    """The whole body, refused with ``LimitExceeded`` as soon as it passes ``limit`` bytes."""
-    too_big = LimitExceeded(f"{what} is larger than {limit} bytes", limit=name, max=limit)
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise too_big
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from atoll.errors import InvalidName
-
-_SLUG = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
+from atoll.names import AppEnv, is_valid_slug
 
 
 def check_slug(kind: str, value: str) -> str:
     """Return ``value`` if it is a valid tenant/app/environment slug, else raise InvalidName."""
-    if not _SLUG.match(value) or "--" in value:
+    if not is_valid_slug(value):
         raise InvalidName(f"invalid {kind} name {value!r}", kind=kind, value=value)
     return value
 
@@ -30,6 +28,11 @@ class DatabaseName:
         check_slug("tenant", self.tenant)
         check_slug("app", self.app)
         check_slug("environment", self.env)
+
+    @classmethod
+    def of(cls, app_env: AppEnv) -> DatabaseName:
+        """The database of ``app_env``."""
+        return cls(tenant=app_env.tenant, app=app_env.app, env=app_env.env)
 
     @classmethod
     def parse(cls, text: str) -> DatabaseName:

@@ -17,14 +17,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from atoll.api.errors import error_response as api_error_response
-from atoll.api.limits import read_body
 from atoll.builder.assets import find_asset
 from atoll.builder.frontend import AppFrontend
-from atoll.errors import AtollError, LimitExceeded, NotFound
-from atoll.gateway.deployments import Deployment, Deployments
+from atoll.errors import AtollError, LimitExceeded, NotFound, error_headers
 from atoll.gateway.headers import edge_headers
-from atoll.gateway.hosts import AppHost, parse_host
+from atoll.http_heads import read_body
+from atoll.names import AppEnv
+from atoll.releases.deployments import Deployment, Deployments
 from atoll.runtime import AppRef, InvokeRequest, InvokeResponse, Runtime, error_response
 from atoll.services import ControlPlane
 
@@ -85,9 +84,9 @@ class Gateway:
         self.cp = cp
         self.runtime = runtime
         self.deployments = Deployments(cp)
-        self._hosts: dict[str, AppHost] = {}
-        self._refs: dict[AppHost, AppRef] = {}
-        self._resolving: dict[AppHost, asyncio.Future[Deployment]] = {}
+        self._hosts: dict[str, AppEnv] = {}
+        self._refs: dict[AppEnv, AppRef] = {}
+        self._resolving: dict[AppEnv, asyncio.Future[Deployment]] = {}
         # Every path belongs to the app: the gateway has no routes of its own to shadow them.
         self._pages = Starlette(routes=[Route("/{path:path}", self._page, methods=METHODS)])
 
@@ -95,10 +94,10 @@ class Gateway:
         """Build no more heads; wait up to ``timeout`` s for the builds under way."""
         self.deployments.close(timeout)
 
-    def _host(self, host_header: str) -> AppHost:
+    def _host(self, host_header: str) -> AppEnv:
         host = self._hosts.get(host_header)
         if host is None:
-            host = parse_host(host_header, self.cp.settings.public_host)
+            host = AppEnv.from_host(host_header, self.cp.settings.public_host)
             if host is None:
                 raise NotFound("no app is served at this address")
             if len(self._hosts) >= HOST_CACHE:
@@ -118,7 +117,7 @@ class Gateway:
             return "", 0
         if not self.deployments.known(host):
             return "", 0
-        concurrency = self.runtime.concurrency(f"{host.tenant}/{host.app}/{host.env}")
+        concurrency = self.runtime.concurrency(host.key)
         return host.tenant, concurrency or 0
 
     async def deployment(self, host_header: str) -> Deployment:
@@ -137,7 +136,7 @@ class Gateway:
             pending.add_done_callback(lambda done: self._resolved(host, done))
         return await asyncio.shield(pending)
 
-    def _resolved(self, host: AppHost, done: asyncio.Future[Deployment]) -> None:
+    def _resolved(self, host: AppEnv, done: asyncio.Future[Deployment]) -> None:
         self._resolving.pop(host, None)
         if not done.cancelled():
             done.exception()  # retrieved here: its waiters may all have gone
@@ -219,7 +218,7 @@ class Gateway:
                     return found
             raise NotFound(f"no page at {path}", path=path)
         except AtollError as exc:
-            return api_error_response(exc.status, exc.code, exc.message, **exc.detail)
+            return JSONResponse(exc.to_dict(), exc.status, headers=error_headers(exc.status))
 
 
 def make_gateway(cp: ControlPlane, runtime: Runtime) -> Callable[[Scope, Receive, Send], Any]:

@@ -56,7 +56,7 @@ class ServiceDatabaseLink(DatabaseLink):
 
     async def target(self, ref: AppRef) -> DatabaseTarget | InProcessTarget | None:
         """The DB service and a read-write token for ``ref``'s database only."""
-        name = DatabaseName(tenant=ref.tenant, app=ref.app, env=ref.env)
+        name = DatabaseName.of(ref.app_env)
         ttl = self.settings.databases.proxy_token_ttl_seconds
         token = self.issuer.issue(str(name), "rw", ttl, generation=self._generation(ref, name))
         if self.in_process is not None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from atoll.errors import AtollError, Overloaded
+from atoll.names import AppEnv
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,9 +24,14 @@ class AppRef:
     vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @functools.cached_property
+    def app_env(self) -> AppEnv:
+        """The app environment it runs for."""
+        return AppEnv(tenant=self.tenant, app=self.app, env=self.env)
+
+    @functools.cached_property
     def key(self) -> str:
         """``tenant/app/env``: the unit of pooling, limits and logs."""
-        return f"{self.tenant}/{self.app}/{self.env}"
+        return self.app_env.key
 
     @property
     def show_tracebacks(self) -> bool:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from atoll.errors import AlreadyExists, NotFound, StaleRevision
 from atoll.names import check_slug
 from atoll.store.records import App, Revision
-from atoll.store.tables import apps, env_builds, revisions
+from atoll.store.tables import apps, env_builds, revisions, tenants
 from atoll.store.tenants import now, utc
 
 
@@ -70,6 +70,16 @@ def get_app(conn: sa.Connection, tenant_id: int, slug: str) -> App:
     if row is None:
         raise NotFound(f"app {slug!r} not found", app=slug)
     return _app(row)
+
+
+def find_app(conn: sa.Connection, tenant_slug: str, app_slug: str) -> App | None:
+    """The app ``app_slug`` of the tenant ``tenant_slug``, or None when either is missing."""
+    row = conn.execute(
+        sa.select(apps)
+        .join(tenants, tenants.c.id == apps.c.tenant_id)
+        .where(tenants.c.slug == tenant_slug, apps.c.slug == app_slug)
+    ).first()
+    return None if row is None else _app(row)
 
 
 def list_apps(conn: sa.Connection, tenant_id: int) -> list[App]:

@@ -31,17 +31,16 @@ from atoll.builder.functions import check_functions
 from atoll.builder.platform import PlatformAssets, build_platform_assets
 from atoll.builder.reports import MIGRATIONS_DIR, build_errors, build_failure
 from atoll.errors import AtollError, BuildFailed, NotFound
-from atoll.gateway.hosts import AppHost
+from atoll.names import AppEnv
 from atoll.runtime.limits import load_app_config, maxima
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds
 from atoll.store import tenants as tenant_repo
 from atoll.store.records import App, BuildError, BuildState, Revision
-from atoll.store.tables import apps, tenants
 from atoll.workspace.checkouts import checkout
 
-log = logging.getLogger("atoll.gateway")
+log = logging.getLogger("atoll.releases")
 
 BUILD_ENV = "dev"  # the one environment that follows the workspace
 CONCURRENT_BUILDS = 4  # builds started by commits that run at once, over all apps
@@ -55,7 +54,7 @@ INTERNAL_FAILURE = (
 class Deployment:
     """The code deployed to one app environment, ready to serve."""
 
-    host: AppHost
+    host: AppEnv
     revision: str
     code_dir: Path
     frontend: AppFrontend
@@ -76,18 +75,18 @@ class Deployments:
 
     def __init__(self, cp: ControlPlane) -> None:
         self.cp = cp
-        self._live: dict[AppHost, Deployment] = {}
-        self._checked: dict[AppHost, tuple[float, int]] = {}
-        self._failed: dict[AppHost, tuple[str, AtollError]] = {}
-        self._locks: dict[AppHost, threading.Lock] = {}
+        self._live: dict[AppEnv, Deployment] = {}
+        self._checked: dict[AppEnv, tuple[float, int]] = {}
+        self._failed: dict[AppEnv, tuple[str, AtollError]] = {}
+        self._locks: dict[AppEnv, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._platform: PlatformAssets | None = None
         self._platform_lock = threading.Lock()
         self._tenants: dict[int, str] = {}
         # Build workers: one thread per app environment with a head to build, and whether
         # another head came while it built (it then builds the newest head again).
-        self._workers: dict[AppHost, threading.Thread] = {}
-        self._again: set[AppHost] = set()
+        self._workers: dict[AppEnv, threading.Thread] = {}
+        self._again: set[AppEnv] = set()
         self._queue_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(CONCURRENT_BUILDS)
         self._closed = False
@@ -108,7 +107,7 @@ class Deployments:
                 self._platform = build_platform_assets()
             return self._platform
 
-    def cached(self, host: AppHost) -> Deployment | None:
+    def cached(self, host: AppEnv) -> Deployment | None:
         """The deployment behind ``host`` if it was confirmed recently and nothing moved since.
 
         This is the hot path of every request: no metadata query, no thread hop.
@@ -120,11 +119,11 @@ class Deployments:
             return None
         return self._live.get(host)
 
-    def known(self, host: AppHost) -> bool:
+    def known(self, host: AppEnv) -> bool:
         """Whether ``host`` served a deployment here (maybe not confirmed lately)."""
         return host in self._live
 
-    def resolve(self, host: AppHost) -> Deployment:
+    def resolve(self, host: AppEnv) -> Deployment:
         """The deployment behind ``host``; ``NotFound`` if there is none."""
         generation = self.cp.workspaces.generation
         deployment = self._resolve(host)
@@ -147,7 +146,7 @@ class Deployments:
         """A revision was committed: record its build as started, and start it."""
         if self._closed:
             return
-        host = AppHost(env=BUILD_ENV, app=app.slug, tenant=self._tenant(app.tenant_id))
+        host = AppEnv(env=BUILD_ENV, app=app.slug, tenant=self._tenant(app.tenant_id))
         # Recorded before this returns, so whoever made the commit sees the build at once.
         at = tenant_repo.now()
         self._record(builds.start_build, app.id, BUILD_ENV, revision.id, revision.number, at)
@@ -167,9 +166,9 @@ class Deployments:
                 return
             at = tenant_repo.now()
             self._record(builds.start_build, head.app_id, BUILD_ENV, head.revision, head.number, at)
-            self._queue(AppHost(env=BUILD_ENV, app=head.app, tenant=head.tenant))
+            self._queue(AppEnv(env=BUILD_ENV, app=head.app, tenant=head.tenant))
 
-    def _queue(self, host: AppHost) -> None:
+    def _queue(self, host: AppEnv) -> None:
         """Build the head of ``host`` on its worker thread (started unless one runs)."""
         with self._queue_lock:
             if self._closed:
@@ -183,7 +182,7 @@ class Deployments:
             self._workers[host] = thread
         thread.start()
 
-    def _work(self, host: AppHost) -> None:
+    def _work(self, host: AppEnv) -> None:
         while True:
             with self._slots:
                 try:
@@ -209,11 +208,11 @@ class Deployments:
 
     # -- resolving (and building on demand) ----------------------------------------------
 
-    def _lock(self, host: AppHost) -> threading.Lock:
+    def _lock(self, host: AppEnv) -> threading.Lock:
         with self._locks_lock:
             return self._locks.setdefault(host, threading.Lock())
 
-    def _resolve(self, host: AppHost) -> Deployment:
+    def _resolve(self, host: AppEnv) -> Deployment:
         self._checked.pop(host, None)
         app = self._app(host)
         head = app.head_revision
@@ -241,22 +240,16 @@ class Deployments:
                 return live  # the last revision that built keeps serving
             raise failed[1]
 
-    def _app(self, host: AppHost) -> App:
-        query = (
-            sa.select(apps.c.tenant_id)
-            .join(tenants, tenants.c.id == apps.c.tenant_id)
-            .where(tenants.c.slug == host.tenant, apps.c.slug == host.app)
-        )
+    def _app(self, host: AppEnv) -> App:
         with self.cp.engine.connect() as conn:
-            tenant_id = conn.execute(query).scalar()
-            if tenant_id is None:
-                raise NotFound("no app is served at this address")
-            app = app_repo.get_app(conn, tenant_id, host.app)
+            app = app_repo.find_app(conn, host.tenant, host.app)
+        if app is None:
+            raise NotFound("no app is served at this address")
         if host.env != BUILD_ENV or app.head_revision is None:
             raise NotFound(f"nothing is deployed to {host.env} yet", env=host.env)
         return app
 
-    def _build(self, host: AppHost, app: App) -> Deployment:
+    def _build(self, host: AppEnv, app: App) -> Deployment:
         """Deploy the app's head, recording the attempt and appending its outcome to the log."""
         revision = self.cp.workspaces.revision(app)
         started, clock = tenant_repo.now(), time.monotonic()
@@ -273,7 +266,7 @@ class Deployments:
         self._finished(host, app, revision, started, clock, [])
         return deployment
 
-    def _redeploy_last_good(self, host: AppHost, app: App) -> Deployment | None:
+    def _redeploy_last_good(self, host: AppEnv, app: App) -> Deployment | None:
         """The revision that last built, deployed again (this process never served it: it
         started after that build); None if there is none or it no longer deploys."""
         with self.cp.engine.connect() as conn:
@@ -295,7 +288,7 @@ class Deployments:
 
     def _finished(
         self,
-        host: AppHost,
+        host: AppEnv,
         app: App,
         revision: Revision,
         started: datetime,
@@ -337,7 +330,7 @@ class Deployments:
             tenant_repo.now(),
         )
 
-    def _serving(self, host: AppHost, app: App) -> str:
+    def _serving(self, host: AppEnv, app: App) -> str:
         """Which revision the environment serves, as ``rN`` (for a log line)."""
         live = self._live.get(host)
         if live is not None:
@@ -358,8 +351,8 @@ class Deployments:
         except sa.exc.SQLAlchemyError:
             log.exception("cannot record a build of app %s", args[0])
 
-    def _log(self, host: AppHost, entry: dict[str, Any]) -> None:
-        key = f"{host.tenant}/{host.app}/{host.env}"
+    def _log(self, host: AppEnv, entry: dict[str, Any]) -> None:
+        key = host.key
         if self._loop is not None and not self._loop.is_closed():
             try:
                 # Log followers are woken on the loop's thread; builds run on others.
@@ -371,7 +364,7 @@ class Deployments:
 
     # -- what a build does -------------------------------------------------------------
 
-    def _deploy(self, host: AppHost, app: App, revision: Revision) -> Deployment:
+    def _deploy(self, host: AppEnv, app: App, revision: Revision) -> Deployment:
         code_dir = checkout(self.cp.workspaces, app, revision)
         problems = check_functions(code_dir) + self._config_errors(code_dir)
         try:
@@ -420,7 +413,7 @@ class Deployments:
                 shutil.rmtree(work, ignore_errors=True)
         return AppFrontend.load(target, self.platform())
 
-    def _migrate(self, host: AppHost, code_dir: Path) -> None:
+    def _migrate(self, host: AppEnv, code_dir: Path) -> None:
         """Bring the environment's database up to the code's migrations (snapshot first)."""
         folder = code_dir / MIGRATIONS_DIR
         files: dict[str, str] = {}
@@ -430,7 +423,7 @@ class Deployments:
                 files[rel] = path.read_bytes().decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise BuildFailed("a migration must be UTF-8 text", file=rel) from exc
-        name = dbservice.DatabaseName(tenant=host.tenant, app=host.app, env=host.env)
+        name = dbservice.DatabaseName.of(host)
         data_dir = self.cp.settings.data_dir
         dbservice.create_database(data_dir, name)
         if files:

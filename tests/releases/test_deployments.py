@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from atoll.api.bootstrap import DEMO_APP, ensure_demo
-from atoll.gateway.deployments import Deployments
-from atoll.gateway.hosts import AppHost
+from atoll.names import AppEnv
+from atoll.releases.deployments import Deployments
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HELLO = "def get() -> str:\n    return 'hello'\n"
-SHOP = AppHost(env="dev", app="shop", tenant="acme")
+SHOP = AppEnv(env="dev", app="shop", tenant="acme")
 
 
 def _push(client: TestClient, headers: dict[str, str], files: dict[str, str | None]) -> str:
