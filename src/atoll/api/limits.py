@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atoll.config import Limits
+from atoll.errors import LimitExceeded, error_headers
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -64,20 +65,14 @@ class BodySizeLimit:
 
     @staticmethod
     async def _refuse(send: Send, limit: int, name: str) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "limit_exceeded",
-                    "message": f"request body is larger than {limit} bytes",
-                    "detail": {"limit": name, "max": limit},
-                }
-            }
-        ).encode()
+        refused = LimitExceeded(f"request body is larger than {limit} bytes", limit=name, max=limit)
+        body = json.dumps(refused.to_dict()).encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
+                    *((k.lower().encode(), v.encode()) for k, v in error_headers(413).items()),
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),

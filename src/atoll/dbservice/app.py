@@ -20,7 +20,14 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from atoll.config import Settings
-from atoll.errors import AtollError, LimitExceeded, NotFound, Unauthorized, Unavailable
+from atoll.errors import (
+    AtollError,
+    LimitExceeded,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    error_headers,
+)
 
 from .databases import Database, DatabaseRegistry
 from .engine import EngineLimits, hrana_code
@@ -81,9 +88,7 @@ class JSONBody(Response):
 def error_reply(exc: AtollError) -> Reply:
     """A Hrana ``Error`` body (plus the platform's error object) with the error's status."""
     body = error_object(exc.message, hrana_code(exc)) | exc.to_dict()
-    headers = [_JSON_TYPE]
-    if exc.status == 401:
-        headers.append(("www-authenticate", "Bearer"))
+    headers = [_JSON_TYPE, *((k.lower(), v) for k, v in error_headers(exc.status).items())]
     return exc.status, headers, _dumps(body)
 
 
