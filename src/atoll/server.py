@@ -28,6 +28,7 @@ from atoll.gateway.app import Gateway
 from atoll.gateway.databases import ServiceDatabaseLink
 from atoll.gateway.http import GatewayServer
 from atoll.http_heads import ConnectionLedger, GuardedConfig, Waiting
+from atoll.releases import Releases
 from atoll.runtime import Runtime
 from atoll.services import ControlPlane
 
@@ -310,6 +311,11 @@ def serve(settings: Settings, demo: bool = False) -> None:
     build_platform_assets()  # once here, so the first page view does not wait for it
     cp = ControlPlane.open(settings)
     admin = ensure_admin_token(cp)
+    interrupted = Releases(cp).recover()
+    if interrupted:
+        _say(
+            f"atoll: {interrupted} release build(s) cut short by the last stop are recorded failed"
+        )
     _say(f"atoll: data dir      {settings.data_dir.resolve()}")
     if note:
         _say(note)

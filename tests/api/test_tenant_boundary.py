@@ -37,6 +37,9 @@ def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("GET", "/api/v1/apps/{app}/envs/{env}/db/snapshots"): {},
         ("POST", "/api/v1/apps/{app}/envs/{env}/db/snapshots"): {"json": {}},
         ("POST", "/api/v1/apps/{app}/envs/{env}/db/snapshots/{snapshot}/restore"): {},
+        ("POST", "/api/v1/apps/{app}/releases"): {"json": {"notes": "theirs"}},
+        ("GET", "/api/v1/apps/{app}/releases"): {},
+        ("GET", "/api/v1/apps/{app}/releases/{version}"): {},
     }
 
 
@@ -60,12 +63,19 @@ def test_another_tenants_app_is_404_on_every_route(
     assert client.post("/api/v1/apps/shop/envs/dev/db/exec", json=sql, headers=acme).is_success
     head = head_of(client, acme, "shop")
     assert head is not None
+    assert client.post("/api/v1/apps/shop/releases", json={}, headers=acme).status_code == 201
     snap = client.post("/api/v1/apps/shop/envs/dev/db/snapshots", json={}, headers=acme).json()[
         "id"
     ]
     for (method, template), kwargs in _calls(head).items():
         url = template.format(
-            app="shop", path="a.txt", revision=head, env="dev", table="t", snapshot=snap
+            app="shop",
+            path="a.txt",
+            revision=head,
+            env="dev",
+            table="t",
+            snapshot=snap,
+            version="v1",
         )
         r = client.request(method, url, headers=globex, **kwargs)
         assert r.status_code == 404, (method, template, r.status_code, r.text)
@@ -77,6 +87,8 @@ def test_another_tenants_app_is_404_on_every_route(
     rows = client.get("/api/v1/apps/shop/envs/dev/db/tables/t/rows", headers=acme).json()
     assert rows["rows"] == [["secret"]]
     assert client.get("/api/v1/apps", headers=globex).json() == []
+    releases = client.get("/api/v1/apps/shop/releases", headers=acme).json()["releases"]
+    assert [r["version"] for r in releases] == ["v1"]
 
 
 def test_same_app_name_in_two_tenants_is_two_apps(

@@ -11,7 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atoll import __version__
-from atoll.api import apps, databases, envs, files, frontdoor, functions, tenants
+from atoll.api import apps, databases, envs, files, frontdoor, functions, releases, tenants
 from atoll.api.errors import install_error_handlers
 from atoll.api.limits import BodySizeLimit
 from atoll.sdui import page_json_schema
@@ -91,6 +91,7 @@ def make_app(cp: ControlPlane) -> FastAPI:
     v1.include_router(functions.router)
     v1.include_router(databases.router)
     v1.include_router(envs.router)
+    v1.include_router(releases.router)
     app.include_router(v1)
     app.include_router(frontdoor.make_router())
     return app

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from atoll.store.records import App, BuildError, EnvBuild, Revision, Tenant, Token
+from atoll.store.records import App, BuildError, EnvBuild, Release, Revision, Tenant, Token
 
 
 class Body(BaseModel):
@@ -283,3 +283,54 @@ class EnvOut(BaseModel):
             url=url,
             build=BuildOut.of(build) if build else None,
         )
+
+
+class ReleaseIn(BaseModel):
+    """What ``POST /apps/{app}/releases`` takes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notes: str = Field("", max_length=2000, description="What this release is (shown in lists).")
+
+
+class ReleaseOut(BaseModel):
+    """A release: the revision it was built from, how the build went, and its notes."""
+
+    version: str = Field(description="v1, v2, ... per app.")
+    number: int
+    status: Literal["building", "ready", "failed"]
+    revision: str = Field(description="The workspace revision it was built from.")
+    revision_number: int
+    errors: list[BuildErrorOut] = Field(description="At most 50; empty unless failed.")
+    notes: str
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, release: Release) -> ReleaseOut:
+        """From a store record."""
+        return cls(
+            version=release.version,
+            number=release.number,
+            status=release.state,
+            revision=release.revision,
+            revision_number=release.revision_number,
+            errors=[BuildErrorOut.of(e) for e in release.errors],
+            notes=release.notes,
+            created_by=release.created_by,
+            created_at=release.created_at,
+            finished_at=release.finished_at,
+        )
+
+
+class ReleaseCreated(ReleaseOut):
+    """A release just built, with how long its build took."""
+
+    duration_ms: float
+
+
+class ReleaseList(BaseModel):
+    """An app's releases, newest first."""
+
+    releases: list[ReleaseOut]

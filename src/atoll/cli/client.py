@@ -156,6 +156,11 @@ class ApiClient:
         self._timeout = timeout
         self._conn: _Connection | None = None
 
+    def wait_longer(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for answers from now on (long builds)."""
+        self.close()  # a kept-alive connection keeps the old timeout
+        self._timeout = max(self._timeout, timeout)
+
     def close(self) -> None:
         """Close the kept-alive connection."""
         if self._conn is not None:

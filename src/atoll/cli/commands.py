@@ -25,12 +25,14 @@ GROUPS = {
     "token": "API tokens of your tenant.",
     "app": "Apps of your tenant.",
     "env": "An app's environments.",
+    "release": "An app's releases: its code built once, numbered v1, v2, ...",
     "db": "An app environment's database.",
 }
 SECTIONS = {
     "start": "Getting started",
     "code": "Apps and their code",
     "run": "Running apps",
+    "ship": "Releases",
     "data": "Data",
     "account": "Tenants and tokens",
     "shell": "This program",

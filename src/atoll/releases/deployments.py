@@ -365,53 +365,10 @@ class Deployments:
     # -- what a build does -------------------------------------------------------------
 
     def _deploy(self, host: AppEnv, app: App, revision: Revision) -> Deployment:
-        code_dir = checkout(self.cp.workspaces, app, revision)
-        problems = check_functions(code_dir) + self._config_errors(code_dir)
-        try:
-            frontend = self._frontend(app, revision, code_dir)
-        except AtollError as exc:
-            if not problems:
-                raise
-            problems += build_errors(exc)
-        if problems:
-            summary = f"r{revision.number} does not build"
-            raise build_failure(summary, builds.bounded_errors(problems))
+        code_dir, built = build_revision(self.cp, app, revision)
+        frontend = AppFrontend.load(built, self.platform())
         self._migrate(host, code_dir)
         return Deployment(host, revision.id, code_dir, frontend, revision.number)
-
-    def _config_errors(self, code_dir: Path) -> list[BuildError]:
-        """What is wrong with the app's ``atoll.toml`` (its functions could not run)."""
-        runtime = self.cp.settings.runtime
-        try:
-            load_app_config(code_dir, maxima(runtime), runtime)
-        except AtollError as exc:
-            return build_errors(exc, file="atoll.toml")
-        return []
-
-    def _frontend(self, app: App, revision: Revision, code_dir: Path) -> AppFrontend:
-        """The revision's pages and component bundles, built once into the app's folder."""
-        root = self.cp.workspaces.apps_root / str(app.id) / "builds"
-        target = root / revision.id
-        if not target.is_dir():
-            root.mkdir(parents=True, exist_ok=True)
-            # The app's component packages stay pinned from build to build by their lockfile.
-            lock_path = root.parent / "npm-lock.json"
-            lock = lock_path.read_bytes() if lock_path.is_file() else None
-            work = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
-            try:
-                built = build_frontend(code_dir, work, deps_dir=root.parent / "npm", lockfile=lock)
-                for warning in built.warnings:
-                    log.warning("%s@%s: %s", app.slug, revision.number, warning)
-                if built.components.lockfile:
-                    lock_path.write_text(built.components.lockfile)
-                try:
-                    work.rename(target)
-                except OSError:
-                    if not target.is_dir():  # lost a race to an identical build: fine
-                        raise
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-        return AppFrontend.load(target, self.platform())
 
     def _migrate(self, host: AppEnv, code_dir: Path) -> None:
         """Bring the environment's database up to the code's migrations (snapshot first)."""
@@ -436,3 +393,59 @@ class Deployments:
                 limits=dbservice.EngineLimits.from_settings(settings, statement_timeout=300.0),
                 keep_snapshots=settings.databases.max_snapshots,
             )
+
+
+def build_revision(cp: ControlPlane, app: App, revision: Revision) -> tuple[Path, Path]:
+    """Check and build one revision: its code checked out, functions compiled, ``atoll.toml``
+    read, pages and components built. Its code folder and built frontend folder, both
+    keyed by the revision (a revision built before is not built again); ``BuildFailed``
+    with every problem found, at its file and line."""
+    code_dir = checkout(cp.workspaces, app, revision)
+    problems = check_functions(code_dir) + _config_errors(cp, code_dir)
+    built: Path | None = None
+    try:
+        built = _frontend(cp, app, revision, code_dir)
+    except AtollError as exc:
+        if not problems:
+            raise
+        problems += build_errors(exc)
+    if problems or built is None:
+        summary = f"r{revision.number} does not build"
+        raise build_failure(summary, builds.bounded_errors(problems))
+    return code_dir, built
+
+
+def _config_errors(cp: ControlPlane, code_dir: Path) -> list[BuildError]:
+    """What is wrong with the app's ``atoll.toml`` (its functions could not run)."""
+    runtime = cp.settings.runtime
+    try:
+        load_app_config(code_dir, maxima(runtime), runtime)
+    except AtollError as exc:
+        return build_errors(exc, file="atoll.toml")
+    return []
+
+
+def _frontend(cp: ControlPlane, app: App, revision: Revision, code_dir: Path) -> Path:
+    """The revision's pages and component bundles, built once into the app's folder."""
+    root = cp.workspaces.apps_root / str(app.id) / "builds"
+    target = root / revision.id
+    if not target.is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        # The app's component packages stay pinned from build to build by their lockfile.
+        lock_path = root.parent / "npm-lock.json"
+        lock = lock_path.read_bytes() if lock_path.is_file() else None
+        work = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+        try:
+            built = build_frontend(code_dir, work, deps_dir=root.parent / "npm", lockfile=lock)
+            for warning in built.warnings:
+                log.warning("%s@%s: %s", app.slug, revision.number, warning)
+            if built.components.lockfile:
+                lock_path.write_text(built.components.lockfile)
+            try:
+                work.rename(target)
+            except OSError:
+                if not target.is_dir():  # lost a race to an identical build: fine
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return target

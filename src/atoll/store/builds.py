@@ -59,7 +59,8 @@ def bounded_errors(errors: Sequence[BuildError]) -> list[BuildError]:
     return kept
 
 
-def _errors_json(errors: Sequence[BuildError]) -> str:
+def errors_to_json(errors: Sequence[BuildError]) -> str:
+    """Build errors as the JSON text the store keeps (bounded)."""
     return json.dumps(
         [
             {"file": e.file, "line": e.line, "column": e.column, "message": e.message}
@@ -69,7 +70,8 @@ def _errors_json(errors: Sequence[BuildError]) -> str:
     )
 
 
-def _errors(text: str) -> tuple[BuildError, ...]:
+def errors_from_json(text: str) -> tuple[BuildError, ...]:
+    """Build errors from the store's JSON text."""
     return tuple(
         BuildError(e.get("file"), e.get("line"), e.get("column"), str(e.get("message", "")))
         for e in json.loads(text)
@@ -83,7 +85,7 @@ def _env_build(row: Any) -> EnvBuild:
         revision=row.revision,
         number=row.number,
         state=row.state,
-        errors=_errors(row.errors),
+        errors=errors_from_json(row.errors),
         started_at=utc(row.started_at),
         finished_at=as_utc(row.finished_at),
         live_revision=row.live_revision,
@@ -146,7 +148,7 @@ def finish_build(
         "revision": revision,
         "number": number,
         "state": state,
-        "errors": _errors_json(errors),
+        "errors": errors_to_json(errors),
         "started_at": started_at,
         "finished_at": finished_at,
     }

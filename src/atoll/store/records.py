@@ -92,3 +92,25 @@ class EnvBuild:
     finished_at: datetime | None
     live_revision: str | None
     live_number: int | None
+
+
+@dataclass(frozen=True)
+class Release:
+    """A revision built once into an immutable release, ``v{number}`` of its app."""
+
+    id: int
+    app_id: int
+    number: int
+    revision: str
+    revision_number: int
+    state: BuildState
+    errors: tuple[BuildError, ...]
+    notes: str
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def version(self) -> str:
+        """``v{number}``."""
+        return f"v{self.number}"

@@ -90,3 +90,24 @@ env_builds = sa.Table(
     sa.Column("live_number", sa.Integer),
     sa.PrimaryKeyConstraint("app_id", "env", name="pk_env_builds"),
 )
+
+releases = sa.Table(
+    "releases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("app_id", sa.Integer, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    # v1, v2, ... per app; never reused.
+    sa.Column("number", sa.Integer, nullable=False),
+    # The workspace revision it was built from (its artifacts are keyed by it).
+    sa.Column("revision", sa.String(64), nullable=False),
+    sa.Column("revision_number", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    # JSON text [{file, line, column, message}], bounded by ``store.builds``.
+    sa.Column("errors", sa.Text, nullable=False),
+    sa.Column("notes", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("app_id", "number", name="uq_releases_app_number"),
+    sqlite_autoincrement=True,
+)

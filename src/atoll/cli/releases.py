@@ -1,0 +1,98 @@
+"""An app's releases: build the workspace head into the next one, list them, show one."""
+
+from __future__ import annotations
+
+import sys
+
+from atoll.cli.commands import APP, Cli, command
+from atoll.cli.output import Progress, fail, style, table, when
+from atoll.cli.parsing import Arg
+
+TYPE_CHECKING = False  # typing costs ~10 ms to import; the CLI starts for every command
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _errors(release: dict[str, Any]) -> list[str]:
+    return [
+        ":".join(str(p) for p in (e.get("file"), e.get("line"), e.get("column")) if p)
+        + (": " if e.get("file") else "")
+        + str(e.get("message", ""))
+        for e in release.get("errors") or []
+    ]
+
+
+@command(
+    "release create",
+    "Build the app's workspace head into its next release (v1, v2, ...).",
+    APP,
+    Arg("--notes", default="", metavar="TEXT", help="what this release is"),
+    Arg(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="how long to wait for the build (default: 600 s)",
+    ),
+    section="ship",
+)
+def release_create(cli: Cli) -> None:
+    """``atoll release create``."""
+    app = cli.app()
+    client = cli.client()
+    client.wait_longer(cli.args.timeout)
+    progress = Progress()
+    progress(f"building a release of {app} ...")
+    try:
+        got = client.json("POST", f"/apps/{app}/releases", json={"notes": cli.args.notes})
+    finally:
+        progress.done()
+    version, status = got["version"], got["status"]
+    seconds = got.get("duration_ms", 0) / 1000
+    data = {"version": version, "status": status, "errors": got["errors"], "release": got}
+    if status == "ready":
+        human = f"{version} built in {seconds:.1f} s (r{got['revision_number']})"
+        cli.out(data, style(human, "32", sys.stdout))
+        return
+    lines = [f"{version} did not build (r{got['revision_number']}); it deploys nowhere"]
+    lines += _errors(got)
+    cli.out(data, "\n".join(lines))
+    sys.exit(1)
+
+
+@command("release list", "The app's releases, newest first.", APP, section="ship")
+def release_list(cli: Cli) -> None:
+    """``atoll release list``."""
+    app = cli.app()
+    got = cli.client().json("GET", f"/apps/{app}/releases")
+    rows = [
+        [r["version"], r["status"], f"r{r['revision_number']}", when(r["created_at"]), r["notes"]]
+        for r in got["releases"]
+    ]
+    empty = f"no releases of {app} yet: 'atoll release create --app {app}' builds one"
+    cli.out(got, table(["VERSION", "STATUS", "REVISION", "CREATED", "NOTES"], rows, empty))
+
+
+@command(
+    "release show",
+    "One release: what it was built from, by whom, and its build errors.",
+    Arg("version", metavar="VERSION", help="v1, v2, ..."),
+    APP,
+    section="ship",
+)
+def release_show(cli: Cli) -> None:
+    """``atoll release show``."""
+    app = cli.app()
+    version = cli.args.version
+    got = cli.client().json("GET", f"/apps/{app}/releases/{version}")
+    if not isinstance(got, dict):
+        fail("the server sent something that is not a release", 1)
+    lines = [
+        f"{got['version']}  {got['status']}",
+        f"revision  r{got['revision_number']} ({got['revision'][:12]})",
+        f"created   {when(got['created_at'])} by {got['created_by']}",
+    ]
+    if got.get("notes"):
+        lines.append(f"notes     {got['notes']}")
+    lines += _errors(got)
+    cli.out(got, "\n".join(lines))

@@ -1,0 +1,101 @@
+"""Release records: numbered per app, written once when built, never changed after."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from atoll.errors import Conflict, NotFound
+from atoll.store.builds import bounded_errors, errors_from_json, errors_to_json
+from atoll.store.records import BuildError, BuildState, Release
+from atoll.store.tables import releases
+from atoll.store.tenants import as_utc, utc
+
+MAX_NOTES_CHARS = 2000
+
+
+def _release(row: Any) -> Release:
+    return Release(
+        id=row.id,
+        app_id=row.app_id,
+        number=row.number,
+        revision=row.revision,
+        revision_number=row.revision_number,
+        state=row.state,
+        errors=errors_from_json(row.errors),
+        notes=row.notes,
+        created_by=row.created_by,
+        created_at=utc(row.created_at),
+        finished_at=as_utc(row.finished_at),
+    )
+
+
+def start_release(
+    conn: sa.Connection,
+    app_id: int,
+    revision: str,
+    revision_number: int,
+    notes: str,
+    created_by: str,
+    at: datetime,
+) -> Release:
+    """Record a new release of the app, building; it takes the next number."""
+    number = (
+        conn.execute(
+            sa.select(sa.func.max(releases.c.number)).where(releases.c.app_id == app_id)
+        ).scalar()
+        or 0
+    ) + 1
+    values = {
+        "app_id": app_id,
+        "number": number,
+        "revision": revision,
+        "revision_number": revision_number,
+        "state": "building",
+        "errors": "[]",
+        "notes": notes[:MAX_NOTES_CHARS],
+        "created_by": created_by[:200],
+        "created_at": at,
+    }
+    try:
+        with conn.begin_nested():
+            release_id = conn.execute(sa.insert(releases).values(**values)).inserted_primary_key
+    except sa.exc.IntegrityError as exc:  # another release took the number meanwhile
+        raise Conflict("another release of this app is being created; try again") from exc
+    assert release_id is not None
+    return _release(conn.execute(sa.select(releases).where(releases.c.id == release_id[0])).one())
+
+
+def finish_release(
+    conn: sa.Connection,
+    release_id: int,
+    state: BuildState,
+    errors: list[BuildError],
+    at: datetime,
+) -> None:
+    """Record how a building release's build went; a finished release is never touched."""
+    conn.execute(
+        sa.update(releases)
+        .where(releases.c.id == release_id, releases.c.state == "building")
+        .values(state=state, errors=errors_to_json(bounded_errors(errors)), finished_at=at)
+    )
+
+
+def list_releases(conn: sa.Connection, app_id: int) -> list[Release]:
+    """The app's releases, newest first."""
+    rows = conn.execute(
+        sa.select(releases).where(releases.c.app_id == app_id).order_by(releases.c.number.desc())
+    )
+    return [_release(row) for row in rows]
+
+
+def get_release(conn: sa.Connection, app_id: int, number: int) -> Release:
+    """The app's release ``v{number}``; ``NotFound`` when it has none."""
+    row = conn.execute(
+        sa.select(releases).where(releases.c.app_id == app_id, releases.c.number == number)
+    ).first()
+    if row is None:
+        raise NotFound(f"release v{number} not found", release=f"v{number}")
+    return _release(row)
