@@ -129,3 +129,27 @@ def test_a_build_cut_short_by_a_stop_is_recorded_failed(
     assert Releases(cp).recover() == 0
     # The next release takes the next number.
     assert _create(client, acme)["version"] == "v2"
+
+
+def test_promotion_input_is_checked_before_anything_moves(
+    client: TestClient, acme: dict[str, str], shop: str
+) -> None:
+    _create(client, acme)
+    for body, status in (
+        ({"release": "vx"}, 422),
+        ({"release": "v1", "from": "Not An Env"}, 422),
+        ({"release": "v1", "extra": True}, 422),
+        ({"release": 1}, 422),
+        ({"release": "v1" * 10}, 422),
+    ):
+        r = client.post("/api/v1/apps/shop/envs/prod/promote", json=body, headers=acme)
+        assert r.status_code == status, (body, r.text)
+    r = client.post("/api/v1/apps/shop/envs/PROD!/promote", json={}, headers=acme)
+    assert r.status_code == 422
+    r = client.post("/api/v1/apps/shop/envs/prod/rollback", json={"to": "v-1"}, headers=acme)
+    assert r.status_code == 422
+    r = client.post("/api/v1/apps/shop/envs/prod/rollback", json={}, headers=acme)
+    assert r.status_code == 409 and "nothing is deployed to prod" in r.text
+    assert client.get("/api/v1/apps/shop/envs/prod/history", headers=acme).json() == {"deploys": []}
+    envs = client.get("/api/v1/apps/shop/envs", headers=acme).json()
+    assert [e["release"] for e in envs] == [None, None, None]  # nothing moved

@@ -40,6 +40,9 @@ def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/apps/{app}/releases"): {"json": {"notes": "theirs"}},
         ("GET", "/api/v1/apps/{app}/releases"): {},
         ("GET", "/api/v1/apps/{app}/releases/{version}"): {},
+        ("POST", "/api/v1/apps/{app}/envs/{env}/promote"): {"json": {"release": "v1"}},
+        ("POST", "/api/v1/apps/{app}/envs/{env}/rollback"): {"json": {}},
+        ("GET", "/api/v1/apps/{app}/envs/{env}/history"): {},
     }
 
 

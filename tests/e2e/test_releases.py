@@ -4,6 +4,8 @@ failed build kept with its errors, and usage mistakes (issue 11, the build part)
 from __future__ import annotations
 
 import json
+import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,3 +77,81 @@ def test_releases_through_the_cli(server: Served, tmp_path: Path) -> None:
         done = server.cli(*args, token=token, check=False)
         assert done.returncode == code, (args, done.stderr)
         assert text in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+
+
+def _call(server: Served, env: str, app: str, tenant: str) -> str:
+    """What ``/api/hello`` of an app environment answers, through the gateway."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.gateway_port}/api/hello",
+        headers={"Host": f"{env}--{app}--{tenant}.localhost:{server.gateway_port}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        answer: str = json.loads(reply.read())
+        return answer
+
+
+def test_promotion_and_rollback_move_what_each_environment_serves(
+    server: Served, tmp_path: Path
+) -> None:
+    token = json.loads(
+        server.cli("--json", "tenant", "create", "mover", token=server.admin_token).stdout
+    )["token"]
+    src = tmp_path / "site"
+    (src / "functions").mkdir(parents=True)
+    (src / "migrations").mkdir()
+    (src / "atoll.toml").write_text('name = "site"\n')
+    (src / "functions" / "hello.py").write_text("def get() -> str:\n    return 'one'\n")
+    server.cli("app", "create", "site", "--from", str(src), token=token)
+    server.cli("release", "create", "--app", "site", token=token)  # v1
+    # v2: new code and an additive migration.
+    (src / "functions" / "hello.py").write_text("def get() -> str:\n    return 'two'\n")
+    (src / "migrations" / "0001_notes.sql").write_text("CREATE TABLE notes (body TEXT);\n")
+    server.cli("push", str(src), "--app", "site", "--force", token=token)
+    server.cli("release", "create", "--app", "site", token=token)  # v2
+
+    def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return server.cli(*args, "--app", "site", token=token, check=check)
+
+    got = json.loads(cli("--json", "promote", "--to", "prod", "--release", "v1").stdout)
+    assert (got["env"], got["release"], got["previous"]) == ("prod", "v1", None)
+    assert _call(server, "prod", "site", "mover") == "one"
+    assert _call(server, "dev", "site", "mover") == "two"  # dev follows the workspace
+
+    cli("promote", "--to", "staging", "--release", "v2")
+    assert _call(server, "staging", "site", "mover") == "two"
+    moved = cli("promote", "--to", "prod", "--from", "staging")
+    assert moved.stdout.startswith("prod serves v2 (was v1)"), moved.stdout
+    assert _call(server, "prod", "site", "mover") == "two"
+    cli("db", "exec", "INSERT INTO notes VALUES ('kept')", "--env", "prod")
+
+    back = json.loads(cli("--json", "rollback", "--env", "prod").stdout)
+    assert (back["release"], back["previous"]) == ("v1", "v2")
+    assert _call(server, "prod", "site", "mover") == "one"
+    # The additive migration stays, and so does the data written under v2.
+    rows = json.loads(cli("--json", "db", "exec", "SELECT body FROM notes", "--env", "prod").stdout)
+    assert rows["rows"] == [["kept"]]
+
+    envs = json.loads(cli("--json", "env", "list").stdout)["environments"]
+    serving = {e["name"]: e["release"] for e in envs}
+    assert serving == {"dev": None, "staging": "v2", "prod": "v1"}
+    history = json.loads(cli("--json", "env", "history", "--env", "prod").stdout)["deploys"]
+    assert [(d["action"], d["from_release"], d["to_release"], d["result"]) for d in history] == [
+        ("rollback", "v2", "v1", "ok"),
+        ("promote", "v1", "v2", "ok"),
+        ("promote", None, "v1", "ok"),
+    ]
+    assert all(d["by"] == "mover/default" for d in history)
+
+    for args, text in (
+        (["promote", "--to", "dev"], "dev follows the workspace"),
+        (["promote", "--to", "qa"], "environment 'qa' not found"),
+        (["promote", "--to", "prod", "--release", "v9"], "release v9 not found"),
+        (["promote", "--to", "prod", "--from", "dev"], "serves the workspace"),
+        (["rollback", "--env", "staging"], "served no release before v2"),
+        (["rollback", "--env", "prod", "--to", "v1"], "already serves v1"),
+    ):
+        done = cli(*args, check=False)
+        assert done.returncode == 1, (args, done.stderr)
+        assert text in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+    done = cli("promote", "--to", "prod", "--release", "v1", "--from", "staging", check=False)
+    assert done.returncode == 2 and "not both" in done.stderr

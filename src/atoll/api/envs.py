@@ -9,8 +9,10 @@ from atoll.api.auth import Platform, TenantCaller
 from atoll.api.schemas import EnvOut
 from atoll.errors import BadInput, InvalidName, NotFound
 from atoll.names import DEFAULT_ENVIRONMENTS, check_slug
+from atoll.releases import BUILD_ENV
 from atoll.services import ControlPlane
 from atoll.store import builds
+from atoll.store import releases as release_repo
 from atoll.store.records import App, Tenant
 
 router = APIRouter(tags=["environments"])
@@ -19,8 +21,20 @@ router = APIRouter(tags=["environments"])
 def _envs(cp: ControlPlane, tenant: Tenant, app: App, names: tuple[str, ...]) -> list[EnvOut]:
     with cp.engine.connect() as conn:
         found = {name: builds.get_build(conn, app.id, name) for name in names}
+        pointers = release_repo.list_env_releases(conn, app.id)
+        deployed = {
+            env: release_repo.get_release(conn, app.id, pointer.release_number)
+            for env, pointer in pointers.items()
+            if env in names
+        }
     return [
-        EnvOut.of(name, cp.origin_url(name, app.slug, tenant.slug), found[name]) for name in names
+        EnvOut.of(
+            name,
+            cp.origin_url(name, app.slug, tenant.slug),
+            found[name] if name == BUILD_ENV else None,
+            deployed.get(name),
+        )
+        for name in names
     ]
 
 

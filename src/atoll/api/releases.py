@@ -1,4 +1,6 @@
-"""An app's releases: build the workspace head into the next one, list them, read one.
+"""An app's releases: build the workspace head into the next one, list them, read one;
+deploy one to an environment (promote), point an environment back (rollback), and each
+environment's history of both.
 
 Releases never change once built: there is no route that edits or deletes one (the
 methods answer 405 and say so).
@@ -13,9 +15,22 @@ from starlette.concurrency import run_in_threadpool
 
 from atoll.api.apps import find_app
 from atoll.api.auth import Platform, TenantCaller
-from atoll.api.schemas import ReleaseCreated, ReleaseIn, ReleaseList, ReleaseOut
-from atoll.errors import AtollError, BadInput
+from atoll.api.schemas import (
+    Deployed,
+    DeployOut,
+    History,
+    PromoteIn,
+    ReleaseCreated,
+    ReleaseIn,
+    ReleaseList,
+    ReleaseOut,
+    RollbackIn,
+)
+from atoll.errors import AtollError, BadInput, InvalidName
+from atoll.names import check_slug
 from atoll.releases import Releases
+from atoll.services import ControlPlane
+from atoll.store.records import Release, Tenant
 
 router = APIRouter(tags=["releases"])
 
@@ -57,7 +72,7 @@ def list_releases(app: str, who: TenantCaller, cp: Platform) -> ReleaseList:
     """The app's releases, newest first."""
     assert who.tenant is not None
     found = find_app(cp, who.tenant.id, app)
-    return ReleaseList(releases=[ReleaseOut.of(r) for r in Releases(cp).list(found)])
+    return ReleaseList(releases=[ReleaseOut.of(r) for r in Releases(cp).of_app(found)])
 
 
 @router.get("/apps/{app}/releases/{version}")
@@ -79,3 +94,65 @@ def change_release(app: str, version: str, who: TenantCaller) -> None:
         app=app,
         version=version,
     )
+
+
+def _env(env: str) -> str:
+    try:
+        return check_slug(env, "environment")
+    except InvalidName as exc:
+        raise BadInput(exc.message, **exc.detail) from None
+
+
+def _deployed(
+    cp: ControlPlane, tenant: Tenant, app: str, env: str, before: int | None, release: Release
+) -> Deployed:
+    return Deployed(
+        env=env,
+        release=release.version,
+        previous=f"v{before}" if before else None,
+        revision=release.revision,
+        url=cp.origin_url(env, app, tenant.slug),
+    )
+
+
+@router.post("/apps/{app}/envs/{env}/promote")
+async def promote(app: str, env: str, body: PromoteIn, who: TenantCaller, cp: Platform) -> Deployed:
+    """Deploy an existing release to ``staging`` or ``prod``: the same artifacts, no
+    rebuild. The environment's database is snapshotted and migrated to the release's
+    migrations first; then the environment serves the release."""
+    assert who.tenant is not None
+    tenant = who.tenant
+    _env(env)
+    number = parse_version(body.release) if body.release is not None else None
+    from_env = _env(body.from_env) if body.from_env is not None else None
+    found = await run_in_threadpool(find_app, cp, tenant.id, app)
+    before, release = await run_in_threadpool(
+        Releases(cp).promote, tenant.slug, found, env, who.author, number, from_env
+    )
+    return _deployed(cp, tenant, app, env, before, release)
+
+
+@router.post("/apps/{app}/envs/{env}/rollback")
+async def rollback(
+    app: str, env: str, body: RollbackIn, who: TenantCaller, cp: Platform
+) -> Deployed:
+    """Point the environment back at an earlier release (default: the one it served
+    before), without rebuilding. The database is left as it is."""
+    assert who.tenant is not None
+    tenant = who.tenant
+    _env(env)
+    number = parse_version(body.to) if body.to is not None else None
+    found = await run_in_threadpool(find_app, cp, tenant.id, app)
+    before, release = await run_in_threadpool(
+        Releases(cp).rollback, tenant.slug, found, env, who.author, number
+    )
+    return _deployed(cp, tenant, app, env, before, release)
+
+
+@router.get("/apps/{app}/envs/{env}/history")
+def history(app: str, env: str, who: TenantCaller, cp: Platform) -> History:
+    """The environment's promotions and rollbacks, newest first (at most 100)."""
+    assert who.tenant is not None
+    _env(env)
+    found = find_app(cp, who.tenant.id, app)
+    return History(deploys=[DeployOut.of(d) for d in Releases(cp).history(found, env)])

@@ -7,7 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from atoll.store.records import App, BuildError, EnvBuild, Release, Revision, Tenant, Token
+from atoll.store.records import (
+    App,
+    BuildError,
+    Deploy,
+    EnvBuild,
+    Release,
+    Revision,
+    Tenant,
+    Token,
+)
 
 
 class Body(BaseModel):
@@ -266,15 +275,30 @@ class EnvOut(BaseModel):
     """An app environment: what it serves, where, and how its latest build went."""
 
     name: str
-    release: str | None = Field(description="The release deployed here (none until releases).")
-    revision: str | None = Field(description="The revision served: the last one that built.")
+    release: str | None = Field(
+        description="The release deployed here (v3); null in dev, which serves the workspace."
+    )
+    revision: str | None = Field(
+        description="The revision served: in dev the last one that built, elsewhere the release's."
+    )
     number: int | None = Field(description="That revision's number.")
     url: str = Field(description="The environment's browser origin.")
-    build: BuildOut | None = Field(description="The latest build attempt; null if none yet.")
+    build: BuildOut | None = Field(description="dev's latest build attempt; null if none yet.")
 
     @classmethod
-    def of(cls, name: str, url: str, build: EnvBuild | None) -> EnvOut:
-        """From the environment's build record (None if it never built)."""
+    def of(
+        cls, name: str, url: str, build: EnvBuild | None, release: Release | None = None
+    ) -> EnvOut:
+        """From dev's build record (None if it never built), or the release deployed."""
+        if release is not None:
+            return cls(
+                name=name,
+                release=release.version,
+                revision=release.revision,
+                number=release.revision_number,
+                url=url,
+                build=None,
+            )
         return cls(
             name=name,
             release=None,
@@ -334,3 +358,64 @@ class ReleaseList(BaseModel):
     """An app's releases, newest first."""
 
     releases: list[ReleaseOut]
+
+
+class PromoteIn(BaseModel):
+    """What ``POST /apps/{app}/envs/{env}/promote`` takes: a release, or an environment
+    whose release to take (neither: the newest release that built)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    release: str | None = Field(None, max_length=12, description="v3 (or 3).")
+    from_env: str | None = Field(None, alias="from", max_length=40, description="e.g. staging")
+
+
+class RollbackIn(BaseModel):
+    """What ``POST /apps/{app}/envs/{env}/rollback`` takes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str | None = Field(None, max_length=12, description="v2; default: what it served before")
+
+
+class Deployed(BaseModel):
+    """An environment after a promotion or rollback."""
+
+    env: str
+    release: str = Field(description="What it serves now.")
+    previous: str | None = Field(description="What it served before.")
+    revision: str
+    url: str
+
+
+class DeployOut(BaseModel):
+    """One promotion or rollback."""
+
+    action: Literal["promote", "rollback"]
+    from_release: str | None
+    to_release: str
+    result: Literal["ok", "failed"]
+    detail: str
+    by: str
+    at: datetime
+    duration_ms: float
+
+    @classmethod
+    def of(cls, deploy: Deploy) -> DeployOut:
+        """From a store record."""
+        return cls(
+            action=deploy.action,
+            from_release=f"v{deploy.from_number}" if deploy.from_number else None,
+            to_release=f"v{deploy.to_number}",
+            result=deploy.result,
+            detail=deploy.detail,
+            by=deploy.by,
+            at=deploy.at,
+            duration_ms=deploy.duration_ms,
+        )
+
+
+class History(BaseModel):
+    """An environment's promotions and rollbacks, newest first."""
+
+    deploys: list[DeployOut]

@@ -1,10 +1,11 @@
-"""An app's releases: build the workspace head into the next one, list them, show one."""
+"""An app's releases: build the workspace head into the next one, list them, show one;
+promote one to an environment, roll an environment back, and its history."""
 
 from __future__ import annotations
 
 import sys
 
-from atoll.cli.commands import APP, Cli, command
+from atoll.cli.commands import APP, ENV, Cli, command
 from atoll.cli.output import Progress, fail, style, table, when
 from atoll.cli.parsing import Arg
 
@@ -96,3 +97,62 @@ def release_show(cli: Cli) -> None:
         lines.append(f"notes     {got['notes']}")
     lines += _errors(got)
     cli.out(got, "\n".join(lines))
+
+
+@command(
+    "promote",
+    "Deploy a release to an environment: the same build, its database migrated first.",
+    APP,
+    Arg("--to", required=True, metavar="ENV", help="staging or prod"),
+    Arg("--release", metavar="VERSION", help="the release (default: the newest that built)"),
+    Arg("--from", dest="from_env", metavar="ENV", help="take the release ENV serves"),
+    section="ship",
+)
+def promote(cli: Cli) -> None:
+    """``atoll promote``."""
+    app = cli.app()
+    if cli.args.release and cli.args.from_env:
+        fail("give --release or --from, not both", 2)
+    body = {"release": cli.args.release, "from": cli.args.from_env}
+    client = cli.client()
+    client.wait_longer(600.0)  # migrations run first
+    got = client.json("POST", f"/apps/{app}/envs/{cli.args.to}/promote", json=body)
+    was = f" (was {got['previous']})" if got.get("previous") else ""
+    cli.out(got, f"{got['env']} serves {got['release']}{was}: {got['url']}")
+
+
+@command(
+    "rollback",
+    "Point an environment back at an earlier release (default: the one before).",
+    APP,
+    Arg("--env", required=True, metavar="ENV", help="staging or prod"),
+    Arg("--to", metavar="VERSION", help="the release (default: what it served before)"),
+    section="ship",
+)
+def rollback(cli: Cli) -> None:
+    """``atoll rollback``."""
+    app = cli.app()
+    got = cli.client().json(
+        "POST", f"/apps/{app}/envs/{cli.args.env}/rollback", json={"to": cli.args.to}
+    )
+    cli.out(got, f"{got['env']} serves {got['release']} (was {got['previous']}): {got['url']}")
+
+
+@command(
+    "env history",
+    "An environment's promotions and rollbacks, newest first.",
+    APP,
+    ENV,
+    section="ship",
+)
+def env_history(cli: Cli) -> None:
+    """``atoll env history``."""
+    app = cli.app()
+    got = cli.client().json("GET", f"/apps/{app}/envs/{cli.args.env}/history")
+    rows = [
+        [when(d["at"]), d["action"], d["from_release"] or "-", d["to_release"], d["result"],
+         d["by"], d["detail"]]
+        for d in got["deploys"]
+    ]  # fmt: skip
+    empty = f"nothing was deployed to {cli.args.env} yet"
+    cli.out(got, table(["WHEN", "ACTION", "FROM", "TO", "RESULT", "BY", "DETAIL"], rows, empty))

@@ -36,6 +36,7 @@ from atoll.runtime.limits import load_app_config, maxima
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds
+from atoll.store import releases as release_repo
 from atoll.store import tenants as tenant_repo
 from atoll.store.records import App, BuildError, BuildState, Revision
 from atoll.workspace.checkouts import checkout
@@ -59,6 +60,7 @@ class Deployment:
     code_dir: Path
     frontend: AppFrontend
     number: int
+    release: str | None = None  # v3, outside dev (dev serves the workspace head)
 
 
 # How long a resolved deployment is trusted without asking the metadata store again, when no
@@ -214,6 +216,8 @@ class Deployments:
 
     def _resolve(self, host: AppEnv) -> Deployment:
         self._checked.pop(host, None)
+        if host.env != BUILD_ENV:
+            return self._released(host)
         app = self._app(host)
         head = app.head_revision
         live = self._live.get(host)
@@ -248,6 +252,32 @@ class Deployments:
         if host.env != BUILD_ENV or app.head_revision is None:
             raise NotFound(f"nothing is deployed to {host.env} yet", env=host.env)
         return app
+
+    def _released(self, host: AppEnv) -> Deployment:
+        """What an environment other than dev serves: the release promoted there (its
+        migrations were applied when it was promoted), built once per revision."""
+        with self.cp.engine.connect() as conn:
+            app = app_repo.find_app(conn, host.tenant, host.app)
+            if app is None:
+                raise NotFound("no app is served at this address")
+            pointer = release_repo.get_env_release(conn, app.id, host.env)
+            if pointer is None:
+                raise NotFound(f"nothing is deployed to {host.env} yet", env=host.env)
+            release = release_repo.get_release(conn, app.id, pointer.release_number)
+        live = self._live.get(host)
+        if live is not None and live.release == release.version:
+            return live
+        with self._lock(host):
+            live = self._live.get(host)
+            if live is not None and live.release == release.version:
+                return live
+            revision = self.cp.workspaces.revision(app, release.revision)
+            code_dir, built = build_revision(self.cp, app, revision)
+            frontend = AppFrontend.load(built, self.platform())
+            number = revision.number
+            live = Deployment(host, revision.id, code_dir, frontend, number, release.version)
+            self._live[host] = live
+            return live
 
     def _build(self, host: AppEnv, app: App) -> Deployment:
         """Deploy the app's head, recording the attempt and appending its outcome to the log."""
@@ -371,28 +401,32 @@ class Deployments:
         return Deployment(host, revision.id, code_dir, frontend, revision.number)
 
     def _migrate(self, host: AppEnv, code_dir: Path) -> None:
-        """Bring the environment's database up to the code's migrations (snapshot first)."""
-        folder = code_dir / MIGRATIONS_DIR
-        files: dict[str, str] = {}
-        for path in sorted(folder.glob("*.sql")):
-            rel = f"{MIGRATIONS_DIR}/{path.name}"
-            try:
-                files[rel] = path.read_bytes().decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise BuildFailed("a migration must be UTF-8 text", file=rel) from exc
-        name = dbservice.DatabaseName.of(host)
-        data_dir = self.cp.settings.data_dir
-        dbservice.create_database(data_dir, name)
-        if files:
-            settings = self.cp.settings
-            dbservice.apply_migrations(
-                data_dir,
-                name,
-                dbservice.load_migrations(files),
-                # Migrations are tenant SQL: the operator's quota, a longer time limit.
-                limits=dbservice.EngineLimits.from_settings(settings, statement_timeout=300.0),
-                keep_snapshots=settings.databases.max_snapshots,
-            )
+        migrate(self.cp, host, code_dir)
+
+
+def migrate(cp: ControlPlane, host: AppEnv, code_dir: Path) -> None:
+    """Bring the environment's database up to the code's migrations (snapshot first)."""
+    folder = code_dir / MIGRATIONS_DIR
+    files: dict[str, str] = {}
+    for path in sorted(folder.glob("*.sql")):
+        rel = f"{MIGRATIONS_DIR}/{path.name}"
+        try:
+            files[rel] = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BuildFailed("a migration must be UTF-8 text", file=rel) from exc
+    name = dbservice.DatabaseName.of(host)
+    data_dir = cp.settings.data_dir
+    dbservice.create_database(data_dir, name)
+    if files:
+        settings = cp.settings
+        dbservice.apply_migrations(
+            data_dir,
+            name,
+            dbservice.load_migrations(files),
+            # Migrations are tenant SQL: the operator's quota, a longer time limit.
+            limits=dbservice.EngineLimits.from_settings(settings, statement_timeout=300.0),
+            keep_snapshots=settings.databases.max_snapshots,
+        )
 
 
 def build_revision(cp: ControlPlane, app: App, revision: Revision) -> tuple[Path, Path]:

@@ -7,6 +7,12 @@ The record is written when the build starts and finished once with its outcome; 
 changes it after that. A failed build is kept with its errors (file, line, message) and
 deploys nowhere. A build cut short by a stop of the server is recorded as failed when the
 server starts again.
+
+Promotion deploys an existing release to ``staging`` or ``prod`` (``dev`` follows the
+workspace): no rebuild, the same artifacts; the environment's database is migrated to the
+release's migrations first (a snapshot is taken before), then its pointer moves, in one
+metadata transaction with the history entry. Rollback moves the pointer back to an earlier
+release. Each is recorded (who, when, from, to, result, duration).
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ import time
 import sqlalchemy as sa
 
 from atoll.builder.reports import build_errors
-from atoll.errors import AtollError, Conflict
-from atoll.releases.deployments import INTERNAL_FAILURE, build_revision
+from atoll.errors import AtollError, Conflict, NotFound
+from atoll.names import DEFAULT_ENVIRONMENTS, AppEnv
+from atoll.releases.deployments import BUILD_ENV, INTERNAL_FAILURE, build_revision, migrate
 from atoll.services import ControlPlane
 from atoll.store import releases as release_repo
 from atoll.store import tenants as tenant_repo
-from atoll.store.records import App, BuildError, BuildState, Release
+from atoll.store.records import App, BuildError, BuildState, Deploy, EnvRelease, Release
 from atoll.store.tables import releases
 
 log = logging.getLogger("atoll.releases")
@@ -79,7 +86,7 @@ class Releases:
                 release = release_repo.get_release(conn, app.id, release.number)
         return release, seconds
 
-    def list(self, app: App) -> list[Release]:
+    def of_app(self, app: App) -> list[Release]:
         """The app's releases, newest first."""
         with self.cp.engine.connect() as conn:
             return release_repo.list_releases(conn, app.id)
@@ -88,3 +95,155 @@ class Releases:
         """The app's release ``v{number}``; ``NotFound`` when there is none."""
         with self.cp.engine.connect() as conn:
             return release_repo.get_release(conn, app.id, number)
+
+    # -- environments ------------------------------------------------------------------
+
+    def deployed(self, app: App) -> dict[str, EnvRelease]:
+        """What each of the app's environments serves (dev serves the workspace: absent)."""
+        with self.cp.engine.connect() as conn:
+            return release_repo.list_env_releases(conn, app.id)
+
+    def history(self, app: App, env: str) -> list[Deploy]:
+        """The environment's promotions and rollbacks, newest first."""
+        if env not in DEFAULT_ENVIRONMENTS:
+            raise NotFound(f"environment {env!r} not found", env=env)
+        with self.cp.engine.connect() as conn:
+            return release_repo.list_deploys(conn, app.id, env)
+
+    def promote(
+        self,
+        tenant: str,
+        app: App,
+        env: str,
+        by: str,
+        number: int | None = None,
+        from_env: str | None = None,
+    ) -> tuple[int | None, Release]:
+        """Deploy release ``v{number}`` (or what ``from_env`` serves, or the newest that
+        built) to ``env``; what it served before, and the release it serves now."""
+        _check_env(env)
+        with self.cp.engine.connect() as conn:
+            if from_env is not None:
+                number = self._serving(conn, app, from_env)
+            elif number is None:
+                ready = [r for r in release_repo.list_releases(conn, app.id) if r.state == "ready"]
+                if not ready:
+                    raise Conflict(
+                        f"app {app.slug!r} has no release that built: "
+                        "'atoll release create' builds one"
+                    )
+                number = ready[0].number
+            release = _deployable(release_repo.get_release(conn, app.id, number))
+            current = release_repo.get_env_release(conn, app.id, env)
+        before = current.release_number if current else None
+        self._deploy(tenant, app, env, "promote", before, release, by)
+        return before, release
+
+    def rollback(
+        self, tenant: str, app: App, env: str, by: str, number: int | None = None
+    ) -> tuple[int, Release]:
+        """Point ``env`` back at release ``v{number}`` (or at what it served before);
+        what it served before, and the release it serves now."""
+        _check_env(env)
+        with self.cp.engine.connect() as conn:
+            current = release_repo.get_env_release(conn, app.id, env)
+            if current is None:
+                raise Conflict(f"nothing is deployed to {env} yet: nothing to roll back")
+            if number is None:
+                earlier = [
+                    d.from_number
+                    for d in release_repo.list_deploys(conn, app.id, env)
+                    if d.result == "ok"
+                    and d.to_number == current.release_number
+                    and d.from_number is not None
+                ]
+                if not earlier:
+                    raise Conflict(
+                        f"{env} served no release before v{current.release_number}: "
+                        "name one with --to"
+                    )
+                number = earlier[0]
+            if number == current.release_number:
+                raise Conflict(f"{env} already serves v{number}")
+            release = _deployable(release_repo.get_release(conn, app.id, number))
+        self._deploy(tenant, app, env, "rollback", current.release_number, release, by)
+        return current.release_number, release
+
+    def _serving(self, conn: sa.Connection, app: App, env: str) -> int:
+        _check_env(env, source=True)
+        pointer = release_repo.get_env_release(conn, app.id, env)
+        if pointer is None:
+            raise Conflict(f"nothing is deployed to {env} yet: promote a release there first")
+        return pointer.release_number
+
+    def _deploy(
+        self,
+        tenant: str,
+        app: App,
+        env: str,
+        action: str,
+        before: int | None,
+        release: Release,
+        by: str,
+    ) -> None:
+        clock = time.monotonic()
+        host = AppEnv(tenant=tenant, app=app.slug, env=env)
+        try:
+            revision = self.cp.workspaces.revision(app, release.revision)
+            code_dir, _built = build_revision(self.cp, app, revision)  # kept: no rebuild
+            if action == "promote":
+                migrate(self.cp, host, code_dir)  # snapshot, then the release's migrations
+        except AtollError as exc:
+            self._record(app, env, action, before, release, "failed", exc.message, by, clock)
+            raise
+        with self.cp.engine.begin() as conn:
+            at = tenant_repo.now()
+            release_repo.set_env_release(conn, app.id, env, release.number, by, at)
+            ms = round((time.monotonic() - clock) * 1000, 1)
+            release_repo.record_deploy(
+                conn, app.id, env, action, before, release.number, "ok", "", by, at, ms
+            )
+        self.cp.workspaces.changed()  # the gateway looks again at once
+
+    def _record(
+        self,
+        app: App,
+        env: str,
+        action: str,
+        before: int | None,
+        release: Release,
+        result: str,
+        detail: str,
+        by: str,
+        clock: float,
+    ) -> None:
+        ms = round((time.monotonic() - clock) * 1000, 1)
+        with self.cp.engine.begin() as conn:
+            release_repo.record_deploy(
+                conn,
+                app.id,
+                env,
+                action,
+                before,
+                release.number,
+                result,
+                detail,
+                by,
+                tenant_repo.now(),
+                ms,
+            )
+
+
+def _check_env(env: str, source: bool = False) -> None:
+    if env == BUILD_ENV and not source:
+        raise Conflict(f"{BUILD_ENV} follows the workspace: promote to staging or prod")
+    if env == BUILD_ENV:
+        raise Conflict(f"{BUILD_ENV} serves the workspace, not a release: name a release")
+    if env not in DEFAULT_ENVIRONMENTS:
+        raise NotFound(f"environment {env!r} not found", env=env)
+
+
+def _deployable(release: Release) -> Release:
+    if release.state != "ready":
+        raise Conflict(f"{release.version} did not build ({release.state}); it deploys nowhere")
+    return release

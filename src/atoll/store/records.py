@@ -114,3 +114,30 @@ class Release:
     def version(self) -> str:
         """``v{number}``."""
         return f"v{self.number}"
+
+
+@dataclass(frozen=True)
+class EnvRelease:
+    """The release an app environment serves, since when and by whom."""
+
+    app_id: int
+    env: str
+    release_number: int
+    deployed_at: datetime
+    deployed_by: str
+
+
+@dataclass(frozen=True)
+class Deploy:
+    """One promotion or rollback of an app environment, as it went."""
+
+    id: int
+    env: str
+    action: str
+    from_number: int | None
+    to_number: int
+    result: str
+    detail: str
+    by: str
+    at: datetime
+    duration_ms: float

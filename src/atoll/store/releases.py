@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from atoll.errors import Conflict, NotFound
 from atoll.store.builds import bounded_errors, errors_from_json, errors_to_json
-from atoll.store.records import BuildError, BuildState, Release
-from atoll.store.tables import releases
+from atoll.store.records import BuildError, BuildState, Deploy, EnvRelease, Release
+from atoll.store.tables import deploys, env_releases, releases
 from atoll.store.tenants import as_utc, utc
 
 MAX_NOTES_CHARS = 2000
@@ -99,3 +99,96 @@ def get_release(conn: sa.Connection, app_id: int, number: int) -> Release:
     if row is None:
         raise NotFound(f"release v{number} not found", release=f"v{number}")
     return _release(row)
+
+
+def _env_release(row: Any) -> EnvRelease:
+    return EnvRelease(
+        app_id=row.app_id,
+        env=row.env,
+        release_number=row.release_number,
+        deployed_at=utc(row.deployed_at),
+        deployed_by=row.deployed_by,
+    )
+
+
+def get_env_release(conn: sa.Connection, app_id: int, env: str) -> EnvRelease | None:
+    """The release ``env`` serves, or None when none was deployed there."""
+    row = conn.execute(
+        sa.select(env_releases).where(env_releases.c.app_id == app_id, env_releases.c.env == env)
+    ).first()
+    return None if row is None else _env_release(row)
+
+
+def list_env_releases(conn: sa.Connection, app_id: int) -> dict[str, EnvRelease]:
+    """The releases the app's environments serve, by environment."""
+    rows = conn.execute(sa.select(env_releases).where(env_releases.c.app_id == app_id))
+    return {row.env: _env_release(row) for row in rows}
+
+
+def set_env_release(
+    conn: sa.Connection, app_id: int, env: str, number: int, by: str, at: datetime
+) -> None:
+    """Point ``env`` at release ``v{number}``."""
+    values = {"release_number": number, "deployed_at": at, "deployed_by": by[:200]}
+    done = conn.execute(
+        sa.update(env_releases)
+        .where(env_releases.c.app_id == app_id, env_releases.c.env == env)
+        .values(**values)
+    )
+    if not done.rowcount:
+        conn.execute(sa.insert(env_releases).values(app_id=app_id, env=env, **values))
+
+
+def record_deploy(
+    conn: sa.Connection,
+    app_id: int,
+    env: str,
+    action: str,
+    from_number: int | None,
+    to_number: int,
+    result: str,
+    detail: str,
+    by: str,
+    at: datetime,
+    duration_ms: float,
+) -> None:
+    """Add one promotion or rollback to the environment's history."""
+    conn.execute(
+        sa.insert(deploys).values(
+            app_id=app_id,
+            env=env,
+            action=action,
+            from_number=from_number,
+            to_number=to_number,
+            result=result,
+            detail=detail[:2000],
+            by=by[:200],
+            at=at,
+            duration_ms=duration_ms,
+        )
+    )
+
+
+def list_deploys(conn: sa.Connection, app_id: int, env: str, limit: int = 100) -> list[Deploy]:
+    """The environment's promotions and rollbacks, newest first."""
+    rows = conn.execute(
+        sa.select(deploys)
+        .where(deploys.c.app_id == app_id, deploys.c.env == env)
+        .order_by(deploys.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        Deploy(
+            id=row.id,
+            env=row.env,
+            action=row.action,
+            from_number=row.from_number,
+            to_number=row.to_number,
+            result=row.result,
+            detail=row.detail,
+            by=row.by,
+            at=utc(row.at),
+            duration_ms=row.duration_ms,
+        )
+        for row in rows
+    ]

@@ -111,3 +111,32 @@ releases = sa.Table(
     sa.UniqueConstraint("app_id", "number", name="uq_releases_app_number"),
     sqlite_autoincrement=True,
 )
+
+env_releases = sa.Table(
+    "env_releases",
+    metadata,
+    sa.Column("app_id", sa.Integer, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("env", sa.String(40), nullable=False),
+    # The release this environment serves: moved by promotion and rollback only.
+    sa.Column("release_number", sa.Integer, nullable=False),
+    sa.Column("deployed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deployed_by", sa.String(200), nullable=False),
+    sa.PrimaryKeyConstraint("app_id", "env", name="pk_env_releases"),
+)
+
+deploys = sa.Table(
+    "deploys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("app_id", sa.Integer, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("env", sa.String(40), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # promote, rollback
+    sa.Column("from_number", sa.Integer),
+    sa.Column("to_number", sa.Integer, nullable=False),
+    sa.Column("result", sa.String(16), nullable=False),  # ok, failed
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("by", sa.String(200), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sqlite_autoincrement=True,
+)

@@ -303,6 +303,10 @@ class Workspaces:
         self._committed(moved, rev)
         return rev, True
 
+    def changed(self) -> None:
+        """Something readers cache beside the heads moved (an environment's release)."""
+        self.generation = next(self._changes)
+
     def read(self, app: App, path: str, ref: str | None = None) -> tuple[bytes, str, Revision]:
         """The content and SHA-256 of ``path`` at a revision (the head by default)."""
         check_path(path, self.limits.max_path_length)
