@@ -46,7 +46,8 @@ def test_the_control_plane_is_printed_as_the_base_url_the_cli_takes(tmp_path: Pa
 def test_the_demo_lines_export_what_the_cli_reads(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, port=9200, gateway_port=9201)
     lines = demo_report(settings, "atl_demo")
-    assert "atoll: demo app      http://dev--todo--demo.localhost:9201/" in lines
+    assert "atoll: demo app      http://dev--todo--demo.localhost:9201/ (dev)" in lines
+    assert "                     http://prod--todo--demo.localhost:9201/ (prod, v1)" in lines
     assert lines[-3:] == [
         "atoll: use the CLI as the demo tenant:",
         "    export ATOLL_SERVER=http://127.0.0.1:9200",

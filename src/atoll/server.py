@@ -237,7 +237,8 @@ def demo_report(settings: Settings, token: str) -> list[str]:
     """Start-up lines of ``--demo``: its tenant, its app's URL, how to use the CLI as it."""
     return [
         f"atoll: demo tenant   {DEMO_TENANT}, app {DEMO_APP}, token {token}",
-        f"atoll: demo app      {app_origin(settings, 'dev', DEMO_APP, DEMO_TENANT)}",
+        f"atoll: demo app      {app_origin(settings, 'dev', DEMO_APP, DEMO_TENANT)} (dev)",
+        f"                     {app_origin(settings, 'prod', DEMO_APP, DEMO_TENANT)} (prod, v1)",
         "atoll: use the CLI as the demo tenant:",
         f"    export ATOLL_SERVER={control_plane_url(settings)}",
         f"    export ATOLL_TOKEN={token}",

@@ -150,6 +150,11 @@ def test_demo_is_installed_and_idempotent(served: Served, tmp_path: Path) -> Non
     out = tmp_path / "todo"
     served.cli("pull", str(out), "--app", "todo", token=demo_token)
     assert _tree(out) == _tree(REPO / "examples" / "todo")
+    # Released as v1 and serving in prod, so a newcomer sees dev and prod at once.
+    envs = served.cli("--json", "env", "list", "--app", "todo", token=demo_token).stdout
+    assert {e["name"]: e["release"] for e in json.loads(envs)["environments"]}["prod"] == "v1"
+    releases = served.cli("--json", "release", "list", "--app", "todo", token=demo_token)
+    assert [r["version"] for r in json.loads(releases.stdout)["releases"]] == ["v1"]
     # A restart on the same data dir keeps the same tokens and does not re-import.
     stop_server(served.process)
     again = start_server(served.data_dir, served.log, "--demo")
@@ -158,5 +163,7 @@ def test_demo_is_installed_and_idempotent(served: Served, tmp_path: Path) -> Non
         assert (again.data_dir / "demo.token").read_text().strip() == demo_token
         apps = json.loads(again.cli("app", "list", "--json", token=demo_token).stdout)["apps"]
         assert apps[0]["revisions"] == 1
+        listed = again.cli("--json", "release", "list", "--app", "todo", token=demo_token)
+        assert len(json.loads(listed.stdout)["releases"]) == 1  # not released again
     finally:
         stop_server(again.process)

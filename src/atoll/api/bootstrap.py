@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from atoll.errors import NotFound
+from atoll.releases import Releases
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import tenants as tenant_repo
@@ -72,4 +73,11 @@ def ensure_demo(cp: ControlPlane, example: Path) -> str:
             app = app_repo.create_app(conn, tenant.id, DEMO_APP)
     if app.head_revision is None:
         import_folder(cp, app, example, f"{DEMO_TENANT}/demo", f"import {example.name} example")
+        with cp.engine.connect() as conn:
+            app = app_repo.get_app(conn, tenant.id, DEMO_APP)
+    releases = Releases(cp)
+    if not releases.of_app(app):  # the example released as v1 and serving in prod
+        release, _seconds = releases.create(app, "the example, as installed", "demo/demo")
+        if release.state == "ready":
+            releases.promote(DEMO_TENANT, app, "prod", "demo/demo", release.number)
     return secret
