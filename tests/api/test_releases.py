@@ -153,3 +153,13 @@ def test_promotion_input_is_checked_before_anything_moves(
     assert client.get("/api/v1/apps/shop/envs/prod/history", headers=acme).json() == {"deploys": []}
     envs = client.get("/api/v1/apps/shop/envs", headers=acme).json()
     assert [e["release"] for e in envs] == [None, None, None]  # nothing moved
+
+
+def test_a_deleted_app_takes_its_releases_along(
+    client: TestClient, acme: dict[str, str], shop: str
+) -> None:
+    _create(client, acme)
+    r = client.delete("/api/v1/apps/shop", headers=acme)
+    assert r.status_code in (200, 204), r.text
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    assert client.get("/api/v1/apps/shop/releases", headers=acme).json() == {"releases": []}

@@ -10,7 +10,15 @@ import sqlalchemy as sa
 from atoll.errors import AlreadyExists, NotFound, StaleRevision
 from atoll.names import check_slug
 from atoll.store.records import App, Revision
-from atoll.store.tables import apps, env_builds, revisions, tenants
+from atoll.store.tables import (
+    apps,
+    deploys,
+    env_builds,
+    env_releases,
+    releases,
+    revisions,
+    tenants,
+)
 from atoll.store.tenants import now, utc
 
 
@@ -89,8 +97,9 @@ def list_apps(conn: sa.Connection, tenant_id: int) -> list[App]:
 
 
 def delete_app(conn: sa.Connection, app_id: int) -> None:
-    """Delete an app's rows (its revisions and build records go with it)."""
-    conn.execute(env_builds.delete().where(env_builds.c.app_id == app_id))
+    """Delete an app's rows (its revisions, builds, releases and deploys go with it)."""
+    for table in (deploys, env_releases, releases, env_builds):
+        conn.execute(table.delete().where(table.c.app_id == app_id))
     conn.execute(revisions.delete().where(revisions.c.app_id == app_id))
     conn.execute(apps.delete().where(apps.c.id == app_id))
 
