@@ -1,7 +1,8 @@
 """Which code serves an app environment, built and migrated once per revision.
 
-Until releases exist, the workspace head counts as deployed to ``dev`` and nothing is
-deployed anywhere else. Every new head starts building at once, on a worker thread; a
+The workspace head is deployed to ``dev``; other environments serve the release promoted
+there (``store.releases``), built from its revision. Every new head starts building at
+once, on a worker thread; a
 request that comes first builds it itself, through the same code and lock, so a head is
 built once. A head whose build (functions, ``atoll.toml``, pages, components, migrations)
 fails is not deployed: dev keeps serving the last revision that built, as the contract
