@@ -398,11 +398,8 @@ class Deployments:
     def _deploy(self, host: AppEnv, app: App, revision: Revision) -> Deployment:
         code_dir, built = build_revision(self.cp, app, revision)
         frontend = AppFrontend.load(built, self.platform())
-        self._migrate(host, code_dir)
-        return Deployment(host, revision.id, code_dir, frontend, revision.number)
-
-    def _migrate(self, host: AppEnv, code_dir: Path) -> None:
         migrate(self.cp, host, code_dir)
+        return Deployment(host, revision.id, code_dir, frontend, revision.number)
 
 
 def migrate(cp: ControlPlane, host: AppEnv, code_dir: Path) -> None:

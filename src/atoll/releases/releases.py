@@ -188,57 +188,36 @@ class Releases:
     ) -> None:
         clock = time.monotonic()
         host = AppEnv(tenant=tenant, app=app.slug, env=env)
+        failure: AtollError | None = None
         try:
             revision = self.cp.workspaces.revision(app, release.revision)
             code_dir, _built = build_revision(self.cp, app, revision)  # kept: no rebuild
             if action == "promote":
                 migrate(self.cp, host, code_dir)  # snapshot, then the release's migrations
         except AtollError as exc:
-            self._record(app, env, action, before, release, "failed", exc.message, by, clock)
-            raise
+            failure = exc
+        # The pointer and its history entry move together; a failure is history only.
         with self.cp.engine.begin() as conn:
             at = tenant_repo.now()
-            release_repo.set_env_release(conn, app.id, env, release.number, by, at)
+            if failure is None:
+                release_repo.set_env_release(conn, app.id, env, release.number, by, at)
+            result, detail = ("failed", failure.message) if failure else ("ok", "")
             ms = round((time.monotonic() - clock) * 1000, 1)
             release_repo.record_deploy(
-                conn, app.id, env, action, before, release.number, "ok", "", by, at, ms
+                conn, app.id, env, action, before, release.number, result, detail, by, at, ms
             )
+        if failure is not None:
+            raise failure
         self.cp.workspaces.changed()  # the gateway looks again at once
-
-    def _record(
-        self,
-        app: App,
-        env: str,
-        action: str,
-        before: int | None,
-        release: Release,
-        result: str,
-        detail: str,
-        by: str,
-        clock: float,
-    ) -> None:
-        ms = round((time.monotonic() - clock) * 1000, 1)
-        with self.cp.engine.begin() as conn:
-            release_repo.record_deploy(
-                conn,
-                app.id,
-                env,
-                action,
-                before,
-                release.number,
-                result,
-                detail,
-                by,
-                tenant_repo.now(),
-                ms,
-            )
 
 
 def _check_env(env: str, source: bool = False) -> None:
-    if env == BUILD_ENV and not source:
-        raise Conflict(f"{BUILD_ENV} follows the workspace: promote to staging or prod")
     if env == BUILD_ENV:
-        raise Conflict(f"{BUILD_ENV} serves the workspace, not a release: name a release")
+        raise Conflict(
+            f"{BUILD_ENV} serves the workspace, not a release: name a release"
+            if source
+            else f"{BUILD_ENV} follows the workspace: promote to staging or prod"
+        )
     if env not in DEFAULT_ENVIRONMENTS:
         raise NotFound(f"environment {env!r} not found", env=env)
 
