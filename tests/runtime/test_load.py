@@ -106,6 +106,19 @@ def test_a_trivial_app_admits_a_thousand_waiting_calls(rt: Harness) -> None:
     assert len(ok) == 1000 and not refused
 
 
+def test_a_slow_first_call_does_not_make_a_fast_app_refuse_a_burst(rt: Harness) -> None:
+    ref = sleepy(rt, "firstslow", "")
+    # A worker's first call is slow (here on purpose; on a loaded machine by itself), the
+    # next ones quick and close together: each moves a moving average only a little.
+    for seconds in (0.1, 0.0, 0.0):
+        assert isinstance(
+            rt.call(ref, "/api/sleepy", query={"seconds": str(seconds)}), InvokeResponse
+        )
+    assert rt.runtime.apps[ref.key].call_time < 0.05
+    ok, refused = split(burst(rt, ref, request(0.0), 1000))
+    assert len(ok) == 1000 and not refused, [exc.detail for exc in refused[:1]]
+
+
 def test_request_bodies_waiting_are_capped_in_bytes(rt: Harness) -> None:
     ref = sleepy(rt, "bodies", "[limits]\nconcurrency = 1\n")
     assert isinstance(rt.call(ref, "/api/sleepy", query={"seconds": "0.05"}), InvokeResponse)

@@ -270,16 +270,20 @@ class AppInstance:
         avg = self.duration_avg
         self.duration_avg = elapsed if avg is None else 0.8 * avg + 0.2 * elapsed
         now = time.monotonic()
-        self.call_time = moving_average(self.call_time, elapsed, now - self._last_call)
-        self._last_call = now
-        if self._cold_samples is not None:
-            self._cold_samples.append(elapsed)
-            # A worker's first call runs slower (fresh pages, lazy set-up): wait until some
-            # worker has answered twice, and plan with the fastest call seen.
-            if len(self._cold_samples) > self.limits.concurrency:
-                fastest = min(self._cold_samples)
-                self._cold_samples = None
-                self._trim(fastest)
+        since_last, self._last_call = now - self._last_call, now
+        samples = self._cold_samples
+        if samples is None:
+            self.call_time = moving_average(self.call_time, elapsed, since_last)
+            return
+        # A worker's first call runs slower (fresh pages, lazy set-up, a loaded machine):
+        # plan with the fastest call seen until some worker has answered twice, then trim
+        # the queue with it and let the moving average start from it. (Averaging from the
+        # first call kept a fast app planning with its cold start through a whole burst.)
+        samples.append(elapsed)
+        self.call_time = fastest = min(samples)
+        if len(samples) > self.limits.concurrency:
+            self._cold_samples = None
+            self._trim(fastest)
 
     def _trim(self, average: float) -> None:
         """Refuse the waiting calls, newest first, that would wait past the budget: those a
