@@ -9,7 +9,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "atoll"
 
 # Bottom to top. A module may import from its own layer or any layer below it.
 LAYERS: list[set[str]] = [
-    {"errors", "config", "names", "http_heads", "__init__"},
+    {"errors", "config", "names", "http_heads", "faults", "__init__"},
     {"store", "workspace", "sdui", "sdk"},
     {"builder", "dbservice", "runtime"},
     {"releases", "agent", "services"},

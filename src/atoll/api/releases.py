@@ -8,6 +8,7 @@ methods answer 405 and say so).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from fastapi import APIRouter, status
@@ -24,6 +25,7 @@ from atoll.api.schemas import (
     ReleaseIn,
     ReleaseList,
     ReleaseOut,
+    RestoredDbOut,
     RollbackIn,
 )
 from atoll.errors import AtollError, BadInput, InvalidName
@@ -137,16 +139,21 @@ async def rollback(
     app: str, env: str, body: RollbackIn, who: TenantCaller, cp: Platform
 ) -> Deployed:
     """Point the environment back at an earlier release (default: the one it served
-    before), without rebuilding. The database is left as it is."""
+    before), without rebuilding. The database is left as it is, unless a destructive
+    migration the release never saw ran on it: then 409 ``rollback_blocked`` names the
+    migration and the snapshot that ``restore_db`` restores."""
     assert who.tenant is not None
     tenant = who.tenant
     _env(env)
     number = parse_version(body.to) if body.to is not None else None
     found = await run_in_threadpool(find_app, cp, tenant.id, app)
-    before, release = await run_in_threadpool(
-        Releases(cp).rollback, tenant.slug, found, env, who.author, number
+    before, release, restored = await run_in_threadpool(
+        Releases(cp).rollback, tenant.slug, found, env, who.author, number, body.restore_db
     )
-    return _deployed(cp, tenant, app, env, before, release)
+    deployed = _deployed(cp, tenant, app, env, before, release)
+    if restored is not None:
+        deployed.restored_db = RestoredDbOut(**dataclasses.asdict(restored))
+    return deployed
 
 
 @router.get("/apps/{app}/envs/{env}/history")

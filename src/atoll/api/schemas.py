@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from atoll.store.records import (
     App,
@@ -376,6 +376,24 @@ class RollbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: str | None = Field(None, max_length=12, description="v2; default: what it served before")
+    restore_db: StrictBool = Field(
+        False,
+        description="When a destructive migration the release never saw ran on the database "
+        "since, restore the snapshot taken before it (rows written since are lost). Without "
+        "it such a rollback is refused with 409 rollback_blocked, naming the migration and "
+        "the snapshot.",
+    )
+
+
+class RestoredDbOut(BaseModel):
+    """What a rollback with ``restore_db`` did to the database."""
+
+    snapshot: str = Field(description="The snapshot restored, taken before `migration` ran.")
+    migration: str = Field(description="The destructive migration undone (and all after it).")
+    safety_snapshot: str | None = Field(description="The replaced content, kept to undo this.")
+    lost_rows: dict[str, int] = Field(
+        description="Per table, rows written or changed since the snapshot: now gone."
+    )
 
 
 class Deployed(BaseModel):
@@ -386,6 +404,9 @@ class Deployed(BaseModel):
     previous: str | None = Field(description="What it served before.")
     revision: str
     url: str
+    restored_db: RestoredDbOut | None = Field(
+        None, description="Set when a rollback restored the database."
+    )
 
 
 class DeployOut(BaseModel):

@@ -127,15 +127,36 @@ def promote(cli: Cli) -> None:
     APP,
     Arg("--env", required=True, metavar="ENV", help="staging or prod"),
     Arg("--to", metavar="VERSION", help="the release (default: what it served before)"),
+    Arg(
+        "--restore-db",
+        action="store_true",
+        help="if a destructive migration ran since that release, restore the database "
+        "snapshot taken before it (rows written since are lost; they are counted)",
+    ),
     section="ship",
 )
 def rollback(cli: Cli) -> None:
     """``atoll rollback``."""
     app = cli.app()
-    got = cli.client().json(
-        "POST", f"/apps/{app}/envs/{cli.args.env}/rollback", json={"to": cli.args.to}
-    )
-    cli.out(got, f"{got['env']} serves {got['release']} (was {got['previous']}): {got['url']}")
+    body = {"to": cli.args.to, "restore_db": cli.args.restore_db}
+    got = cli.client().json("POST", f"/apps/{app}/envs/{cli.args.env}/rollback", json=body)
+    lines = [f"{got['env']} serves {got['release']} (was {got['previous']}): {got['url']}"]
+    restored = got.get("restored_db")
+    if restored:
+        lines.append(
+            f"database restored to snapshot {restored['snapshot']}, taken before "
+            f"{restored['migration']}"
+        )
+        lost = restored["lost_rows"]
+        lines.append(
+            "rows written since and now lost: "
+            + (", ".join(f"{t}: {n}" for t, n in sorted(lost.items())) or "none")
+        )
+        if restored.get("safety_snapshot"):
+            lines.append(
+                f"the content it replaced is kept as snapshot {restored['safety_snapshot']}"
+            )
+    cli.out(got, "\n".join(lines))
 
 
 @command(

@@ -48,10 +48,12 @@ from .migrations import (
     MigrationError,
     MigrationReport,
     apply_migrations,
+    blocking_migration,
     classify_migration,
     dry_run_migrations,
     list_applied_migrations,
     load_migrations,
+    snapshot_before,
 )
 from .names import DatabaseName
 from .server import bind_socket, bind_unix_socket, default_socket_path, make_server, serve
@@ -61,6 +63,7 @@ from .snapshots import (
     list_snapshots,
     prune_snapshots,
     restore_snapshot,
+    rows_since,
     take_snapshot,
 )
 from .tokens import TokenClaims, TokenIssuer, TokenVerifier
@@ -89,6 +92,7 @@ __all__ = [
     "apply_migrations",
     "bind_socket",
     "bind_unix_socket",
+    "blocking_migration",
     "classify_migration",
     "connect",
     "connection_info",
@@ -108,8 +112,10 @@ __all__ = [
     "make_server",
     "prune_snapshots",
     "restore_snapshot",
+    "rows_since",
     "revoke_database_tokens",
     "serve",
+    "snapshot_before",
     "service_url",
     "table_rows",
     "take_snapshot",

@@ -13,7 +13,7 @@ import hashlib
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Literal
 import apsw
 
 from atoll.errors import AtollError, BadInput, Conflict, NotFound
+from atoll.faults import crash_point
 
 from .engine import Connection, EngineLimits, split_statements
 from .names import DatabaseName
@@ -37,6 +38,7 @@ _FILENAME = re.compile(r"^(?:.*/)?(\d{4})_([a-z0-9][a-z0-9_]*)\.sql$")
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?(?:\*/|$)", re.S)
 _STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]")
 _CREATE_STATEMENTS = {"TABLE", "INDEX", "UNIQUE", "VIEW", "TRIGGER", "VIRTUAL"}
+_SNAPSHOT_REASON = re.compile(r"before-migration-(\d{4})")
 _LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|/\*.*?(?:\*/|$))*", re.S)
 
 
@@ -74,6 +76,11 @@ class AppliedMigration:
     checksum: str
     kind: str
     applied_at: str
+
+    @property
+    def filename(self) -> str:
+        """``NNNN_name.sql``."""
+        return f"{self.version:04d}_{self.name}.sql"
 
 
 @dataclass(frozen=True)
@@ -241,6 +248,37 @@ def plan_migrations(
     return pending
 
 
+def snapshot_reason(version: int) -> str:
+    """The reason of the snapshot taken before migration ``version`` (and those after it in
+    the same run) were applied."""
+    return f"before-migration-{version:04d}"
+
+
+def blocking_migration(
+    applied: Sequence[AppliedMigration], kept: Collection[int]
+) -> AppliedMigration | None:
+    """The first destructive migration among ``applied`` that code knowing only the
+    migrations ``kept`` never saw: the one that stops that code running on this database.
+    Additive migrations it never saw do not block it."""
+    for record in applied:
+        if record.version not in kept and record.kind != "additive":
+            return record
+    return None
+
+
+def snapshot_before(
+    snapshots: Sequence[SnapshotInfo], after: int, upto: int
+) -> SnapshotInfo | None:
+    """The newest of ``snapshots`` taken before migrating a database from ``after`` (or
+    later) up to ``upto``: restored, it has migrations up to ``after`` and none from
+    ``upto`` on."""
+    for snapshot in sorted(snapshots, key=lambda s: s.created_at, reverse=True):
+        match = _SNAPSHOT_REASON.fullmatch(snapshot.reason)
+        if match and after < int(match.group(1)) <= upto:
+            return snapshot
+    return None
+
+
 # -- doing it ---------------------------------------------------------------------------
 
 
@@ -348,8 +386,9 @@ def apply_migrations(
         pending = plan_migrations(applied_migrations(conn), migrations)
         if not pending:
             return MigrationReport()
-        reason = f"before-migration-{pending[0].version:04d}"
+        reason = snapshot_reason(pending[0].version)
         snapshot = take_snapshot(data_dir, name, reason, keep=keep_snapshots)
+        crash_point("after-snapshot")
         report = _apply_all(conn, pending)
     finally:
         conn.close()

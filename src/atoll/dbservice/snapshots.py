@@ -179,6 +179,59 @@ def restore_snapshot(
     return safety
 
 
+def rows_since(data_dir: Path, database: DatabaseName | str, ident: str) -> dict[str, int]:
+    """Per table, the rows the live database holds that the snapshot does not: written or
+    changed since it was taken, so lost if it were restored. Rows are compared on the
+    columns both versions of a table share; a table the snapshot lacks counts whole.
+    Tables without a lost row are left out.
+    """
+    name = _name(database)
+    snapshot = get_snapshot(data_dir, name, ident)
+    conn = apsw.Connection(str(name.path(data_dir)), flags=apsw.SQLITE_OPEN_READONLY)
+    conn.set_busy_timeout(5000)
+    try:
+        conn.execute("ATTACH DATABASE ? AS snap", (str(snapshot.path),))
+        then = {t: _columns(conn, "snap", t) for t in _tables(conn, "snap")}
+        lost = {}
+        for table in _tables(conn, "main"):
+            shared = [c for c in _columns(conn, "main", table) if c in then.get(table, ())]
+            quoted = _quote(table)
+            if shared:
+                cols = ", ".join(_quote(c) for c in shared)
+                sql = (
+                    f"SELECT count(*) FROM (SELECT {cols} FROM main.{quoted} "
+                    f"EXCEPT SELECT {cols} FROM snap.{quoted})"
+                )
+            else:
+                sql = f"SELECT count(*) FROM main.{quoted}"
+            count = conn.execute(sql).fetchall()[0][0]
+            if count:
+                lost[table] = int(count)
+        return lost
+    except apsw.Error as exc:
+        raise Conflict(f"could not compare with snapshot {ident}: {exc}", snapshot=ident) from exc
+    finally:
+        conn.close()
+
+
+def _tables(conn: apsw.Connection, schema: str) -> list[str]:
+    """The app's own ordinary tables in ``schema`` (not SQLite's, not the platform's)."""
+    rows = conn.execute(
+        f"SELECT name FROM {schema}.sqlite_schema WHERE type = 'table' "
+        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_atoll\\_%' ESCAPE '\\' "
+        "AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name"
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def _columns(conn: apsw.Connection, schema: str, table: str) -> list[str]:
+    return [str(row[1]) for row in conn.execute(f"PRAGMA {schema}.table_info({_quote(table)})")]
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def delete_snapshot(data_dir: Path, database: DatabaseName | str, ident: str) -> None:
     """Delete one snapshot; NotFound if there is none."""
     get_snapshot(data_dir, database, ident).path.unlink()

@@ -1,7 +1,15 @@
-"""Which code serves which app environment: building revisions, deploying them, releases
-(and, as they land, promotion, rollback and history)."""
+"""Which code serves which app environment: building revisions into releases, deploying
+them to environments (promotion, rollback with the database in mind) and their history."""
 
 from atoll.releases.deployments import BUILD_ENV, Deployment, Deployments, build_revision
-from atoll.releases.releases import Releases
+from atoll.releases.releases import Releases, RestoredDb, RollbackBlocked
 
-__all__ = ["BUILD_ENV", "Deployment", "Deployments", "Releases", "build_revision"]
+__all__ = [
+    "BUILD_ENV",
+    "Deployment",
+    "Deployments",
+    "Releases",
+    "RestoredDb",
+    "RollbackBlocked",
+    "build_revision",
+]

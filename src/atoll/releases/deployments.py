@@ -402,25 +402,30 @@ class Deployments:
         return Deployment(host, revision.id, code_dir, frontend, revision.number)
 
 
-def migrate(cp: ControlPlane, host: AppEnv, code_dir: Path) -> None:
-    """Bring the environment's database up to the code's migrations (snapshot first)."""
-    folder = code_dir / MIGRATIONS_DIR
+def code_migrations(code_dir: Path) -> list[dbservice.Migration]:
+    """The migrations a checked-out revision brings, in order."""
     files: dict[str, str] = {}
-    for path in sorted(folder.glob("*.sql")):
+    for path in sorted((code_dir / MIGRATIONS_DIR).glob("*.sql")):
         rel = f"{MIGRATIONS_DIR}/{path.name}"
         try:
             files[rel] = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BuildFailed("a migration must be UTF-8 text", file=rel) from exc
+    return dbservice.load_migrations(files)
+
+
+def migrate(cp: ControlPlane, host: AppEnv, code_dir: Path) -> None:
+    """Bring the environment's database up to the code's migrations (snapshot first)."""
+    migrations = code_migrations(code_dir)
     name = dbservice.DatabaseName.of(host)
     data_dir = cp.settings.data_dir
     dbservice.create_database(data_dir, name)
-    if files:
+    if migrations:
         settings = cp.settings
         dbservice.apply_migrations(
             data_dir,
             name,
-            dbservice.load_migrations(files),
+            migrations,
             # Migrations are tenant SQL: the operator's quota, a longer time limit.
             limits=dbservice.EngineLimits.from_settings(settings, statement_timeout=300.0),
             keep_snapshots=settings.databases.max_snapshots,

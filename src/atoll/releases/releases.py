@@ -19,13 +19,24 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 
+from atoll import dbservice
 from atoll.builder.reports import build_errors
 from atoll.errors import AtollError, Conflict, NotFound
+from atoll.faults import crash_point
 from atoll.names import DEFAULT_ENVIRONMENTS, AppEnv
-from atoll.releases.deployments import BUILD_ENV, INTERNAL_FAILURE, build_revision, migrate
+from atoll.releases.deployments import (
+    BUILD_ENV,
+    INTERNAL_FAILURE,
+    build_revision,
+    code_migrations,
+    migrate,
+)
 from atoll.services import ControlPlane
 from atoll.store import releases as release_repo
 from atoll.store import tenants as tenant_repo
@@ -35,6 +46,32 @@ from atoll.store.tables import releases
 log = logging.getLogger("atoll.releases")
 
 INTERRUPTED = "the build was cut short (the server stopped); create the release again"
+
+
+class RollbackBlocked(Conflict):
+    """The release cannot run on the environment's database: a destructive migration it
+    never saw ran there. ``detail`` names the migration and the snapshot to restore."""
+
+    code = "rollback_blocked"
+
+
+@dataclass(frozen=True)
+class RestoredDb:
+    """What a rollback with ``--restore-db`` did to the environment's database."""
+
+    snapshot: str  # the snapshot restored: taken before ``migration`` ran
+    migration: str  # the destructive migration it undid (and every one after it)
+    safety_snapshot: str | None  # the content it replaced, kept to undo the restore
+    lost_rows: dict[str, int]  # per table, rows written or changed since ``snapshot``
+
+    @property
+    def summary(self) -> str:
+        """One line for the history."""
+        lost = ", ".join(f"{t} {n}" for t, n in sorted(self.lost_rows.items())) or "none"
+        return (
+            f"database restored to {self.snapshot} (before {self.migration}); rows lost: "
+            f"{lost}; the replaced content is snapshot {self.safety_snapshot}"
+        )
 
 
 class Releases:
@@ -136,14 +173,27 @@ class Releases:
             release = _deployable(release_repo.get_release(conn, app.id, number))
             current = release_repo.get_env_release(conn, app.id, env)
         before = current.release_number if current else None
-        self._deploy(tenant, app, env, "promote", before, release, by)
+        host = AppEnv(tenant=tenant, app=app.slug, env=env)
+        self._deploy(host, app, "promote", before, release, by)
         return before, release
 
     def rollback(
-        self, tenant: str, app: App, env: str, by: str, number: int | None = None
-    ) -> tuple[int, Release]:
-        """Point ``env`` back at release ``v{number}`` (or at what it served before);
-        what it served before, and the release it serves now."""
+        self,
+        tenant: str,
+        app: App,
+        env: str,
+        by: str,
+        number: int | None = None,
+        restore_db: bool = False,
+    ) -> tuple[int, Release, RestoredDb | None]:
+        """Point ``env`` back at release ``v{number}`` (or at what it served before); what
+        it served before, the release it serves now, and the database restore if one was
+        needed and asked for (``restore_db``).
+
+        The database is left as it is unless a destructive migration the release never saw
+        ran on it since: then ``RollbackBlocked`` names the migration and the snapshot
+        ``restore_db`` restores (rows written since are lost, and counted).
+        """
         _check_env(env)
         with self.cp.engine.connect() as conn:
             current = release_repo.get_env_release(conn, app.id, env)
@@ -166,8 +216,75 @@ class Releases:
             if number == current.release_number:
                 raise Conflict(f"{env} already serves v{number}")
             release = _deployable(release_repo.get_release(conn, app.id, number))
-        self._deploy(tenant, app, env, "rollback", current.release_number, release, by)
-        return current.release_number, release
+        host = AppEnv(tenant=tenant, app=app.slug, env=env)
+        restored: list[RestoredDb] = []
+
+        def fit_schema(code_dir: Path) -> str:
+            done = self._fit_schema(host, release, code_dir, restore_db)
+            if done is None:
+                return ""
+            restored.append(done)
+            return done.summary
+
+        self._deploy(host, app, "rollback", current.release_number, release, by, fit_schema)
+        return current.release_number, release, restored[0] if restored else None
+
+    def _fit_schema(
+        self, host: AppEnv, release: Release, code_dir: Path, restore_db: bool
+    ) -> RestoredDb | None:
+        """Check that ``release`` can run on the environment's database as it is; restore
+        the snapshot that makes it so when ``restore_db`` (else ``RollbackBlocked``)."""
+        data_dir = self.cp.settings.data_dir
+        name = dbservice.DatabaseName.of(host)
+        try:
+            applied = dbservice.list_applied_migrations(data_dir, name)
+        except NotFound:
+            return None  # no database yet: nothing it could disagree with
+        brings = {m.version: m for m in code_migrations(code_dir)}
+        done = {m.version for m in applied}
+        unapplied = [m.filename for v, m in sorted(brings.items()) if v not in done]
+        if unapplied:
+            raise Conflict(
+                f"{release.version} brings migrations {host.env}'s database has not run "
+                f"({', '.join(unapplied)}): promote it instead",
+                migrations=unapplied,
+            )
+        blocking = dbservice.blocking_migration(applied, brings.keys())
+        if blocking is None:
+            return None
+        snapshot = dbservice.snapshot_before(
+            dbservice.list_snapshots(data_dir, name), max(brings, default=0), blocking.version
+        )
+        if not restore_db:
+            offer = (
+                f"--restore-db restores snapshot {snapshot.id}, taken before it "
+                "(rows written since are lost)"
+                if snapshot is not None
+                else "the snapshot taken before it is gone, so it cannot be undone here"
+            )
+            raise RollbackBlocked(
+                f"{release.version} cannot run on {host.env}'s database: migration "
+                f"{blocking.filename} ({blocking.kind}) ran after it. {offer}",
+                migration=blocking.filename,
+                snapshot=snapshot.id if snapshot is not None else None,
+            )
+        if snapshot is None:
+            raise Conflict(
+                f"the snapshot taken before migration {blocking.filename} is gone (only the "
+                f"newest {self.cp.settings.databases.max_snapshots} are kept); "
+                f"{release.version} cannot be restored with its database",
+                migration=blocking.filename,
+            )
+        lost = dbservice.rows_since(data_dir, name, snapshot.id)
+        safety = dbservice.restore_snapshot(
+            data_dir, name, snapshot.id, keep=self.cp.settings.databases.max_snapshots
+        )
+        return RestoredDb(
+            snapshot=snapshot.id,
+            migration=blocking.filename,
+            safety_snapshot=safety.id if safety is not None else None,
+            lost_rows=lost,
+        )
 
     def _serving(self, conn: sa.Connection, app: App, env: str) -> int:
         _check_env(env, source=True)
@@ -178,33 +295,39 @@ class Releases:
 
     def _deploy(
         self,
-        tenant: str,
+        host: AppEnv,
         app: App,
-        env: str,
         action: str,
         before: int | None,
         release: Release,
         by: str,
+        fit_schema: Callable[[Path], str] | None = None,
     ) -> None:
+        """Move ``host``'s pointer to ``release`` and record it: a promotion migrates the
+        database first, a rollback fits it (``fit_schema``, which says what it did)."""
         clock = time.monotonic()
-        host = AppEnv(tenant=tenant, app=app.slug, env=env)
         failure: AtollError | None = None
+        detail = ""
         try:
             revision = self.cp.workspaces.revision(app, release.revision)
             code_dir, _built = build_revision(self.cp, app, revision)  # kept: no rebuild
-            if action == "promote":
+            if fit_schema is not None:
+                detail = fit_schema(code_dir)
+            else:
                 migrate(self.cp, host, code_dir)  # snapshot, then the release's migrations
+                crash_point("after-migrate")
         except AtollError as exc:
             failure = exc
         # The pointer and its history entry move together; a failure is history only.
         with self.cp.engine.begin() as conn:
             at = tenant_repo.now()
             if failure is None:
-                release_repo.set_env_release(conn, app.id, env, release.number, by, at)
-            result, detail = ("failed", failure.message) if failure else ("ok", "")
+                release_repo.set_env_release(conn, app.id, host.env, release.number, by, at)
+                crash_point("before-switch")
+            result, detail = ("failed", failure.message) if failure else ("ok", detail)
             ms = round((time.monotonic() - clock) * 1000, 1)
             release_repo.record_deploy(
-                conn, app.id, env, action, before, release.number, result, detail, by, at, ms
+                conn, app.id, host.env, action, before, release.number, result, detail, by, at, ms
             )
         if failure is not None:
             raise failure
