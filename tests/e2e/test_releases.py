@@ -155,3 +155,100 @@ def test_promotion_and_rollback_move_what_each_environment_serves(
         assert text in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
     done = cli("promote", "--to", "prod", "--release", "v1", "--from", "staging", check=False)
     assert done.returncode == 2 and "not both" in done.stderr
+
+
+ITEMS = (
+    "def get() -> dict[str, object]:\n"
+    "    return {'v': VERSION, 'rows': len(atoll.db.execute('SELECT id FROM items'))}\n"
+)
+
+
+def _items(version: int) -> str:
+    return "import atoll\n\nVERSION = " + str(version) + "\n\n" + ITEMS
+
+
+def test_rollback_with_additive_and_destructive_migrations_through_the_cli(
+    server: Served, tmp_path: Path
+) -> None:
+    token = json.loads(
+        server.cli("--json", "tenant", "create", "keeper", token=server.admin_token).stdout
+    )["token"]
+    src = tmp_path / "ledger"
+    (src / "functions").mkdir(parents=True)
+    (src / "migrations").mkdir()
+    (src / "atoll.toml").write_text('name = "ledger"\n')
+    (src / "functions" / "hello.py").write_text(_items(1))
+    (src / "migrations" / "0001_items.sql").write_text(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, note TEXT);\n"
+    )
+    server.cli("app", "create", "ledger", "--from", str(src), token=token)
+
+    def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return server.cli(*args, "--app", "ledger", token=token, check=check)
+
+    def prod() -> object:
+        return _call(server, "prod", "ledger", "keeper")
+
+    def release(version: int, migration: tuple[str, str] | None) -> None:
+        (src / "functions" / "hello.py").write_text(_items(version))
+        if migration is not None:
+            (src / "migrations" / migration[0]).write_text(migration[1])
+        cli("push", str(src), "--force")
+        made = json.loads(cli("--json", "release", "create").stdout)
+        assert made["version"] == f"v{version}" and made["status"] == "ready", made
+
+    cli("release", "create")  # v1
+    cli("promote", "--to", "staging", "--release", "v1")
+    cli("promote", "--to", "prod", "--from", "staging")
+    cli(
+        "db",
+        "exec",
+        "INSERT INTO items (name, note) VALUES ('a', 'x'), ('b', 'y')",
+        "--env",
+        "prod",
+    )
+    assert prod() == {"v": 1, "rows": 2}
+
+    # v2 adds a column; prod rolled back to v1 keeps it and every row.
+    release(2, ("0002_tag.sql", "ALTER TABLE items ADD COLUMN tag TEXT;\n"))
+    cli("promote", "--to", "prod", "--release", "v2")
+    cli("db", "exec", "INSERT INTO items (name, tag) VALUES ('c', 't')", "--env", "prod")
+    back = cli("rollback", "--env", "prod")
+    assert back.stdout.startswith("prod serves v1 (was v2)"), back.stdout
+    assert prod() == {"v": 1, "rows": 3}
+    kept = json.loads(cli("--json", "db", "exec", "SELECT tag FROM items", "--env", "prod").stdout)
+    assert kept["rows"] == [[None], [None], ["t"]]
+
+    # v3 drops a column: rolling prod back to v2 is refused, naming the migration.
+    release(3, ("0003_drop_note.sql", "ALTER TABLE items DROP COLUMN note;\n"))
+    cli("promote", "--to", "prod", "--release", "v3")
+    cli("db", "exec", "INSERT INTO items (name) VALUES ('d')", "--env", "prod")
+    refused = cli("rollback", "--env", "prod", "--to", "v2", check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "0003_drop_note.sql" in refused.stderr and "--restore-db" in refused.stderr
+    assert "before-migration-0003" in refused.stderr  # the snapshot it would restore
+    assert prod() == {"v": 3, "rows": 4}
+
+    done = cli("rollback", "--env", "prod", "--to", "v2", "--restore-db")
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("prod serves v2 (was v3)"), done.stdout
+    assert "before 0003_drop_note.sql" in lines[1]
+    assert lines[2] == "rows written since and now lost: items: 1"
+    assert prod() == {"v": 2, "rows": 3}
+    notes = json.loads(
+        cli("--json", "db", "exec", "SELECT note FROM items", "--env", "prod").stdout
+    )
+    assert notes["rows"] == [["x"], ["y"], [None]]  # the dropped column is back
+
+    # A build that fails leaves every environment where it was.
+    before = json.loads(cli("--json", "env", "list").stdout)["environments"]
+    (src / "functions" / "hello.py").write_text(BROKEN)
+    cli("push", str(src), "--force", "--no-wait")
+    failed = cli("release", "create", check=False)
+    assert failed.returncode == 1 and "v4 did not build" in failed.stdout
+    after = json.loads(cli("--json", "env", "list").stdout)["environments"]
+    assert [(e["name"], e["release"]) for e in after] == [(e["name"], e["release"]) for e in before]
+    assert prod() == {"v": 2, "rows": 3}
+    assert _call(server, "staging", "ledger", "keeper") == {"v": 1, "rows": 0}
+    refused = cli("promote", "--to", "prod", "--release", "v4", check=False)
+    assert refused.returncode == 1 and "v4 did not build" in refused.stderr
