@@ -3,6 +3,7 @@ settings, the metadata store, workspaces and logs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -23,6 +24,10 @@ class ControlPlane:
     workspaces: Workspaces
     # Shared with the runtime when both run in one process, so ``logs --follow`` is live.
     logs: LogStore
+    # Set by the gateway when it serves in this process: called (from a worker thread) just
+    # before an environment's pointer moves to release ``v{number}``, to start its workers
+    # so the first request after the switch is not a cold start. Best effort: it may fail.
+    prepare_release: Callable[[AppEnv, int], None] | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> ControlPlane:

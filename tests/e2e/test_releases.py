@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -252,3 +253,40 @@ def test_rollback_with_additive_and_destructive_migrations_through_the_cli(
     assert _call(server, "staging", "ledger", "keeper") == {"v": 1, "rows": 0}
     refused = cli("promote", "--to", "prod", "--release", "v4", check=False)
     assert refused.returncode == 1 and "v4 did not build" in refused.stderr
+
+
+STARTED = (
+    "import os, time\n\nSTARTED = time.time()  # when the app's sandbox imported this\n\n\n"
+    "def get() -> dict[str, object]:\n    return {'v': VERSION, 'started': STARTED}\n"
+)
+
+
+def test_a_promoted_release_is_started_before_the_switch(server: Served, tmp_path: Path) -> None:
+    token = json.loads(
+        server.cli("--json", "tenant", "create", "warmer", token=server.admin_token).stdout
+    )["token"]
+    src = tmp_path / "warm"
+    (src / "functions").mkdir(parents=True)
+    (src / "atoll.toml").write_text('name = "warm"\n')
+    (src / "functions" / "hello.py").write_text("VERSION = 1\n" + STARTED)
+    server.cli("app", "create", "warm", "--from", str(src), token=token)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return server.cli(*args, "--app", "warm", token=token)
+
+    cli("release", "create")
+    cli("promote", "--to", "prod")
+    assert _call(server, "prod", "warm", "warmer")["v"] == 1  # type: ignore[index]
+    (src / "functions" / "hello.py").write_text("VERSION = 2\n" + STARTED)
+    cli("push", str(src), "--force")
+    cli("release", "create")
+    cli("promote", "--to", "prod", "--release", "v2")
+    switched = time.time()
+    first = _call(server, "prod", "warm", "warmer")
+    # The first request after the switch ran on v2's code loaded before the promotion
+    # returned: its sandbox was started before the pointer moved, not by this request.
+    assert first["v"] == 2 and first["started"] < switched, (first, switched)  # type: ignore[index]
+    cli("rollback", "--env", "prod")
+    switched = time.time()
+    again = _call(server, "prod", "warm", "warmer")
+    assert again["v"] == 1 and again["started"] < switched, (again, switched)  # type: ignore[index]

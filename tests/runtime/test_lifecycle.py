@@ -132,6 +132,36 @@ def test_new_release_replaces_the_zygote(rt: Harness) -> None:
     wait_until(lambda: old.closed)
 
 
+def test_a_prepared_release_takes_over_at_its_first_call(rt: Harness) -> None:
+    files = {"functions/v.py": "import os\n\ndef get():\n    return os.getpid()\n"}
+    v1 = rt.app("prepared", files, release="v1")
+    v2 = rt.app("prepared", {**files, "atoll.toml": "[limits]\nconcurrency = 2\n"}, release="v2")
+    v3 = rt.app("prepared", {**files, "atoll.toml": "# v3\n"}, release="v3")
+    assert isinstance(rt.call(v1, "/api/v"), InvokeResponse)
+    current = rt.runtime.apps[v1.key]
+
+    rt.loop.run(rt.runtime.prepare(v2, workers=5))  # at most its concurrency
+    staged = rt.runtime.staged[v2.key]
+    assert len(staged.idle) == 2 and rt.runtime.apps[v1.key] is current  # v1 still serves
+    warm_pids = {w.pid for w in staged.idle}
+
+    second = rt.call(v2, "/api/v")
+    assert isinstance(second, InvokeResponse) and second.json() in warm_pids
+    assert len(staged.workers) == 2  # no worker was started for the call
+    assert rt.runtime.apps[v2.key] is staged and v2.key not in rt.runtime.staged
+    wait_until(lambda: current.closed)  # v1 drained
+
+    # Prepared for v3, then v1 deployed instead: the v3 instance is closed, not used.
+    rt.loop.run(rt.runtime.prepare(v3))
+    unused = rt.runtime.staged[v3.key]
+    again = rt.call(v1, "/api/v")
+    assert isinstance(again, InvokeResponse) and rt.runtime.apps[v1.key] is not unused
+    wait_until(lambda: unused.closed)
+    # Preparing what already serves does nothing.
+    rt.loop.run(rt.runtime.prepare(v1))
+    assert v1.key not in rt.runtime.staged
+
+
 def test_bad_limits_are_a_build_error(rt: Harness) -> None:
     ref = rt.app("badlimits", {"atoll.toml": "[limits]\ncpus = 3\n"})
     err = rt.call(ref, "/api/x")

@@ -29,6 +29,7 @@ from atoll.services import ControlPlane
 
 MAX_FUNCTION_BODY = 6 * 1024 * 1024
 HOST_CACHE = 4096  # Host header values remembered as parsed
+PREPARE_TIMEOUT = 60.0  # seconds a promotion waits for the new release's workers to start
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 Scope = MutableMapping[str, Any]
@@ -77,6 +78,17 @@ def too_large_body() -> LimitExceeded:
     )
 
 
+def _release_of(deployment: Deployment) -> str:
+    """What the runtime calls the code of a deployment: its release (v3), or in dev the
+    workspace revision's number (r7)."""
+    return deployment.release or f"r{deployment.number}"
+
+
+def _ref_of(deployment: Deployment) -> AppRef:
+    host = deployment.host
+    return AppRef(host.tenant, host.app, host.env, _release_of(deployment), deployment.code_dir)
+
+
 class Gateway:
     """Serves every app environment of ``cp`` through ``runtime``."""
 
@@ -87,11 +99,18 @@ class Gateway:
         self._hosts: dict[str, AppEnv] = {}
         self._refs: dict[AppEnv, AppRef] = {}
         self._resolving: dict[AppEnv, asyncio.Future[Deployment]] = {}
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # built outside a loop (tests): nothing is prepared
+            self._loop = None
+        cp.prepare_release = self._prepare_from_thread
         # Every path belongs to the app: the gateway has no routes of its own to shadow them.
         self._pages = Starlette(routes=[Route("/{path:path}", self._page, methods=METHODS)])
 
     def close(self, timeout: float = 10.0) -> None:
         """Build no more heads; wait up to ``timeout`` s for the builds under way."""
+        if self.cp.prepare_release == self._prepare_from_thread:
+            self.cp.prepare_release = None
         self.deployments.close(timeout)
 
     def _host(self, host_header: str) -> AppEnv:
@@ -145,11 +164,26 @@ class Gateway:
         """The runtime's name for a deployment (one object per deployment, so the runtime's
         check that an app instance still runs the deployed code is an identity test)."""
         ref = self._refs.get(deployment.host)
-        if ref is None or ref.release != deployment.revision or ref.code_dir != deployment.code_dir:
-            host = deployment.host
-            ref = AppRef(host.tenant, host.app, host.env, deployment.revision, deployment.code_dir)
-            self._refs[host] = ref
+        if (
+            ref is None
+            or ref.release != _release_of(deployment)
+            or ref.code_dir != deployment.code_dir
+        ):
+            ref = self._refs[deployment.host] = _ref_of(deployment)
         return ref
+
+    async def prepare(self, host: AppEnv, number: int) -> None:
+        """Make release ``v{number}`` ready to serve at ``host`` before its pointer moves
+        there: its deployment loaded and its workers started (as many as run now)."""
+        deployment = await run_in_threadpool(self.deployments.stage, host, number)
+        await self.runtime.prepare(_ref_of(deployment))
+
+    def _prepare_from_thread(self, host: AppEnv, number: int) -> None:
+        """``prepare``, for the control plane's worker threads (``cp.prepare_release``)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        asyncio.run_coroutine_threadsafe(self.prepare(host, number), loop).result(PREPARE_TIMEOUT)
 
     async def function(
         self,

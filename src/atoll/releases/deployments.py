@@ -39,7 +39,7 @@ from atoll.store import apps as app_repo
 from atoll.store import builds
 from atoll.store import releases as release_repo
 from atoll.store import tenants as tenant_repo
-from atoll.store.records import App, BuildError, BuildState, Revision
+from atoll.store.records import App, BuildError, BuildState, Release, Revision
 from atoll.workspace.checkouts import checkout
 
 log = logging.getLogger("atoll.releases")
@@ -79,6 +79,7 @@ class Deployments:
     def __init__(self, cp: ControlPlane) -> None:
         self.cp = cp
         self._live: dict[AppEnv, Deployment] = {}
+        self._staged: dict[AppEnv, Deployment] = {}  # about to be switched to (``stage``)
         self._checked: dict[AppEnv, tuple[float, int]] = {}
         self._failed: dict[AppEnv, tuple[str, AtollError]] = {}
         self._locks: dict[AppEnv, threading.Lock] = {}
@@ -270,15 +271,35 @@ class Deployments:
             return live
         with self._lock(host):
             live = self._live.get(host)
-            if live is not None and live.release == release.version:
-                return live
-            revision = self.cp.workspaces.revision(app, release.revision)
-            code_dir, built = build_revision(self.cp, app, revision)
-            frontend = AppFrontend.load(built, self.platform())
-            number = revision.number
-            live = Deployment(host, revision.id, code_dir, frontend, number, release.version)
-            self._live[host] = live
+            if live is None or live.release != release.version:
+                staged = self._staged.pop(host, None)
+                if staged is not None and staged.release == release.version:
+                    live = staged
+                else:
+                    live = self._of_release(host, app, release)
+                self._live[host] = live
             return live
+
+    def stage(self, host: AppEnv, number: int) -> Deployment:
+        """The deployment ``host`` will serve once its pointer moves to release
+        ``v{number}``, made ready now (and kept for that moment) so the switch costs no
+        build or load."""
+        with self.cp.engine.connect() as conn:
+            app = app_repo.find_app(conn, host.tenant, host.app)
+            if app is None:
+                raise NotFound("no app is served at this address")
+            release = release_repo.get_release(conn, app.id, number)
+        with self._lock(host):
+            staged = self._of_release(host, app, release)
+            self._staged[host] = staged
+            return staged
+
+    def _of_release(self, host: AppEnv, app: App, release: Release) -> Deployment:
+        revision = self.cp.workspaces.revision(app, release.revision)
+        code_dir, built = build_revision(self.cp, app, revision)
+        frontend = AppFrontend.load(built, self.platform())
+        number = revision.number
+        return Deployment(host, revision.id, code_dir, frontend, number, release.version)
 
     def _build(self, host: AppEnv, app: App) -> Deployment:
         """Deploy the app's head, recording the attempt and appending its outcome to the log."""

@@ -342,6 +342,20 @@ class AppInstance:
         self.sandbox = sandbox
         return sandbox
 
+    async def warm(self, workers: int) -> None:
+        """Start the sandbox and up to ``workers`` idle workers (prepared before a switch)."""
+        sandbox = await self.ensure_sandbox()
+        while len([w for w in self.workers if self._usable(w)]) + self.spawning < workers:
+            self.spawning += 1
+            try:
+                worker = await sandbox.spawn(SPAWN_TIMEOUT)
+            finally:
+                self.spawning -= 1
+                self._notify()
+            self.workers.add(worker)
+            self.idle.append(worker)
+        self.last_used = time.monotonic()
+
     def specialize_message(self, paths: list[str]) -> dict[str, Any]:
         """What the zygote needs to become this app's zygote."""
         return {

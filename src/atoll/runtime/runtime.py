@@ -112,6 +112,9 @@ class Runtime:
         self.layers = DependencyLayers(self.layout.layers, index_url=self.config.python_index_url)
         self.pool = WarmPool(self._start_generic, self.config.pool_size)
         self.apps: dict[str, AppInstance] = {}
+        # Instances started for code about to be deployed (``prepare``), by app key: the
+        # first call for that code takes one over instead of starting cold.
+        self.staged: dict[str, AppInstance] = {}
         self._request_ids = RequestIds()
         self.draining: set[AppInstance] = set()
         self._sandboxes_started = 0
@@ -163,9 +166,10 @@ class Runtime:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for instance in [*self.apps.values(), *self.draining]:
+        for instance in [*self.apps.values(), *self.staged.values(), *self.draining]:
             await instance.close()
         self.apps.clear()
+        self.staged.clear()
         self.draining.clear()
         for _ in range(100):  # sandboxes' processes may take a moment to finish exiting
             for path in self.cgroups.base.values():
@@ -188,6 +192,10 @@ class Runtime:
                 if idle and now - instance.last_used > self.config.idle_seconds:
                     self.apps.pop(key, None)
                     self._remember(instance)
+                    await instance.close()
+            for key, instance in list(self.staged.items()):  # prepared, never switched to
+                if now - instance.last_used > self.config.idle_seconds:
+                    self.staged.pop(key, None)
                     await instance.close()
 
     def _remember(self, instance: AppInstance) -> None:
@@ -334,6 +342,25 @@ class Runtime:
         instance = self.apps.get(key)
         return None if instance is None else instance.limits.concurrency
 
+    async def prepare(self, ref: AppRef, workers: int | None = None) -> None:
+        """Start ``ref``'s code before it is deployed: its sandbox and ``workers`` workers
+        (default: as many as the code it replaces has, at least one), kept apart until
+        the first call for ``ref`` switches to them, so that call is not a cold start.
+        The app's current instance keeps serving meanwhile."""
+        current = self.apps.get(ref.key)
+        if current is not None and not current.closed and current.ref == ref:
+            return
+        staged = self.staged.get(ref.key)
+        if staged is None or staged.closed or staged.ref != ref:
+            if staged is not None:
+                self.staged.pop(ref.key, None)
+                await staged.close()
+            staged = self._new_instance(ref)
+            self.staged[ref.key] = staged
+        if workers is None:
+            workers = len(current.workers) if current is not None else 1
+        await staged.warm(max(1, min(workers, staged.limits.concurrency)))
+
     def _instance(self, ref: AppRef) -> AppInstance:
         instance = self.apps.get(ref.key)
         # ``is`` first: the gateway passes the same AppRef object while nothing changed.
@@ -343,6 +370,10 @@ class Runtime:
             and (instance.ref is ref or instance.ref == ref)
         ):
             return instance
+        staged = self.staged.pop(ref.key, None)
+        if staged is not None and (staged.closed or staged.ref != ref):
+            self._close_later(staged)  # prepared for code that was not deployed after all
+            staged = None
         if instance is not None:
             self._remember(instance)
             # A new release (or new vars): the old zygote drains in the background.
@@ -351,8 +382,13 @@ class Runtime:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             task.add_done_callback(lambda _t: self.draining.discard(instance))
+        instance = staged if staged is not None else self._new_instance(ref)
+        self.apps[ref.key] = instance
+        return instance
+
+    def _new_instance(self, ref: AppRef) -> AppInstance:
         config = limits_mod.load_app_config(ref.code_dir, self.ceiling, self.config)
-        instance = AppInstance(
+        return AppInstance(
             ref,
             config,
             self._acquire_for,
@@ -361,8 +397,11 @@ class Runtime:
             max_waiting_bytes=self.config.max_queued_body_bytes,
             duration_avg=self._averages.pop(ref.key, None),
         )
-        self.apps[ref.key] = instance
-        return instance
+
+    def _close_later(self, instance: AppInstance) -> None:
+        task = asyncio.get_running_loop().create_task(instance.close())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def invoke(self, ref: AppRef, request: InvokeRequest) -> InvokeResponse:
         """Run ``request`` against the app's functions.
