@@ -122,3 +122,31 @@ def test_a_rollback_to_a_release_the_database_has_not_caught_up_with_is_refused(
     r = _move(client, acme, "rollback", {"to": "v2"})
     assert r.status_code == 409 and "promote it instead" in r.json()["error"]["message"], r.text
     assert _move(client, acme, "rollback", {"to": "v1", "restore_db": "yes"}).status_code == 422
+
+
+def test_a_promotion_whose_migration_fails_moves_nothing_and_is_recorded(
+    client: TestClient, acme: dict[str, str]
+) -> None:
+    assert client.post("/api/v1/apps", json={"name": "ledger"}, headers=acme).status_code == 201
+    _release(client, acme, {"functions/v.py": V1, "migrations/0001_init.sql": INIT})
+    unique = "CREATE TABLE tags (t TEXT);\nCREATE UNIQUE INDEX items_name ON items (name);\n"
+    _release(client, acme, {"migrations/0002_unique.sql": unique})
+    assert _move(client, acme, "promote", {"release": "v1"}).status_code == 200
+    _sql(client, acme, "INSERT INTO items (name) VALUES ('same'), ('same')")
+
+    failed = _move(client, acme, "promote", {"release": "v2"})
+    assert failed.status_code == 409, failed.text
+    error = failed.json()["error"]
+    assert error["code"] == "migration_error" and error["detail"]["migration"] == "0002_unique.sql"
+    assert error["detail"]["line"] == 2  # the statement that failed
+    # Nothing moved: prod serves v1, the migration's transaction left nothing behind.
+    assert client.get("/api/v1/apps/ledger/envs/prod", headers=acme).json()["release"] == "v1"
+    assert _sql(client, acme, "SELECT count(*) FROM sqlite_schema WHERE name = 'tags'") == [[0]]
+    history = client.get("/api/v1/apps/ledger/envs/prod/history", headers=acme).json()["deploys"]
+    latest = history[0]
+    assert (latest["action"], latest["from_release"], latest["to_release"]) == (
+        "promote",
+        "v1",
+        "v2",
+    )
+    assert latest["result"] == "failed" and "0002_unique.sql" in latest["detail"]
