@@ -40,9 +40,14 @@ def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/apps/{app}/releases"): {"json": {"notes": "theirs"}},
         ("GET", "/api/v1/apps/{app}/releases"): {},
         ("GET", "/api/v1/apps/{app}/releases/{version}"): {},
+        ("GET", "/api/v1/apps/{app}/releases/{version}/diff/{other}"): {"params": {"patch": 1}},
         ("POST", "/api/v1/apps/{app}/envs/{env}/promote"): {"json": {"release": "v1"}},
         ("POST", "/api/v1/apps/{app}/envs/{env}/rollback"): {"json": {}},
         ("GET", "/api/v1/apps/{app}/envs/{env}/history"): {},
+        ("GET", "/api/v1/apps/{app}/envs/{env}/vars"): {},
+        ("POST", "/api/v1/apps/{app}/envs/{env}/vars"): {"json": {"vars": {"KEY": "theirs"}}},
+        ("DELETE", "/api/v1/apps/{app}/envs/{env}/vars/{key}"): {},
+        ("GET", "/api/v1/apps/{app}/envs/{env}/vars/history"): {},
     }
 
 
@@ -67,6 +72,8 @@ def test_another_tenants_app_is_404_on_every_route(
     head = head_of(client, acme, "shop")
     assert head is not None
     assert client.post("/api/v1/apps/shop/releases", json={}, headers=acme).status_code == 201
+    secret = {"vars": {"TOKEN": "secret"}, "secret": True}
+    assert client.post("/api/v1/apps/shop/envs/dev/vars", json=secret, headers=acme).is_success
     snap = client.post("/api/v1/apps/shop/envs/dev/db/snapshots", json={}, headers=acme).json()[
         "id"
     ]
@@ -79,6 +86,8 @@ def test_another_tenants_app_is_404_on_every_route(
             table="t",
             snapshot=snap,
             version="v1",
+            other="v1",
+            key="TOKEN",
         )
         r = client.request(method, url, headers=globex, **kwargs)
         assert r.status_code == 404, (method, template, r.status_code, r.text)
@@ -92,6 +101,8 @@ def test_another_tenants_app_is_404_on_every_route(
     assert client.get("/api/v1/apps", headers=globex).json() == []
     releases = client.get("/api/v1/apps/shop/releases", headers=acme).json()["releases"]
     assert [r["version"] for r in releases] == ["v1"]
+    listed = client.get("/api/v1/apps/shop/envs/dev/vars", headers=acme).json()
+    assert listed["version"] == 1 and [v["key"] for v in listed["vars"]] == ["TOKEN"]
 
 
 def test_same_app_name_in_two_tenants_is_two_apps(

@@ -1,6 +1,6 @@
-"""An app's releases: build the workspace head into the next one, list them, read one;
-deploy one to an environment (promote), point an environment back (rollback), and each
-environment's history of both.
+"""An app's releases: build the workspace head into the next one, list them, read one
+(with its build log), compare two; deploy one to an environment (promote), point an
+environment back (rollback), and each environment's history of both.
 
 Releases never change once built: there is no route that edits or deletes one (the
 methods answer 405 and say so).
@@ -17,11 +17,17 @@ from starlette.concurrency import run_in_threadpool
 from atoll.api.apps import find_app
 from atoll.api.auth import Platform, TenantCaller
 from atoll.api.schemas import (
+    ConfigDifferenceOut,
+    DependencyDifferenceOut,
     Deployed,
     DeployOut,
+    FileDifferenceOut,
     History,
+    MigrationDifferenceOut,
     PromoteIn,
     ReleaseCreated,
+    ReleaseDetail,
+    ReleaseDiffOut,
     ReleaseIn,
     ReleaseList,
     ReleaseOut,
@@ -31,6 +37,7 @@ from atoll.api.schemas import (
 from atoll.errors import AtollError, BadInput, InvalidName
 from atoll.names import check_slug
 from atoll.releases import Releases
+from atoll.releases.diff import release_diff
 from atoll.services import ControlPlane
 from atoll.store.records import Release, Tenant
 
@@ -65,7 +72,7 @@ async def create_release(
     found = await run_in_threadpool(find_app, cp, tenant_id, app)
     release, seconds = await run_in_threadpool(Releases(cp).create, found, body.notes, who.author)
     return ReleaseCreated(
-        **ReleaseOut.of(release).model_dump(), duration_ms=round(seconds * 1000, 1)
+        **ReleaseDetail.of(release).model_dump(), duration_ms=round(seconds * 1000, 1)
     )
 
 
@@ -78,12 +85,36 @@ def list_releases(app: str, who: TenantCaller, cp: Platform) -> ReleaseList:
 
 
 @router.get("/apps/{app}/releases/{version}")
-def get_release(app: str, version: str, who: TenantCaller, cp: Platform) -> ReleaseOut:
-    """One release (``v3`` or ``3``)."""
+def get_release(app: str, version: str, who: TenantCaller, cp: Platform) -> ReleaseDetail:
+    """One release (``v3`` or ``3``), with its build log and the migrations it planned."""
     assert who.tenant is not None
     number = parse_version(version)
     found = find_app(cp, who.tenant.id, app)
-    return ReleaseOut.of(Releases(cp).get(found, number))
+    return ReleaseDetail.of(Releases(cp).get(found, number))
+
+
+@router.get("/apps/{app}/releases/{version}/diff/{other}")
+def diff_releases(
+    app: str, version: str, other: str, who: TenantCaller, cp: Platform, patch: bool = False
+) -> ReleaseDiffOut:
+    """What differs from release ``version`` to release ``other`` (``v3`` or ``3``): files
+    (with unified diffs of small text files when ``patch``), migrations, Python
+    dependencies and ``atoll.toml`` settings. Failed releases can be compared too."""
+    assert who.tenant is not None
+    old, new = parse_version(version), parse_version(other)
+    found = find_app(cp, who.tenant.id, app)
+    a, b, diff = release_diff(cp, found, old, new, patch=patch)
+    return ReleaseDiffOut(
+        old=a.version,
+        new=b.version,
+        old_revision=a.revision,
+        new_revision=b.revision,
+        files=[FileDifferenceOut(**dataclasses.asdict(f)) for f in diff.files],
+        migrations=[MigrationDifferenceOut(**dataclasses.asdict(m)) for m in diff.migrations],
+        dependencies=[DependencyDifferenceOut(**dataclasses.asdict(d)) for d in diff.dependencies],
+        config=[ConfigDifferenceOut(**dataclasses.asdict(c)) for c in diff.config],
+        notes=list(diff.notes),
+    )
 
 
 @router.api_route(

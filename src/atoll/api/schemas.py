@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -348,7 +348,34 @@ class ReleaseOut(BaseModel):
         )
 
 
-class ReleaseCreated(ReleaseOut):
+class PlannedMigrationOut(BaseModel):
+    """A migration a release's build planned."""
+
+    file: str = Field(description="Workspace path, e.g. migrations/0002_notes.sql.")
+    kind: Literal["additive", "destructive"]
+
+
+class ReleaseDetail(ReleaseOut):
+    """One release with its build log and the migrations its build planned (not in lists)."""
+
+    build_log: str | None = Field(
+        description="What each build step did and how long it took, then the errors as "
+        "file:line:col: message; at most 64 KiB (its start cut, with a note). Null for "
+        "releases built before build logs were kept."
+    )
+    migrations: list[PlannedMigrationOut]
+
+    @classmethod
+    def of(cls, release: Release) -> ReleaseDetail:
+        """From a store record."""
+        return cls(
+            **ReleaseOut.of(release).model_dump(),
+            build_log=release.build_log,
+            migrations=[PlannedMigrationOut(file=m.file, kind=m.kind) for m in release.migrations],
+        )
+
+
+class ReleaseCreated(ReleaseDetail):
     """A release just built, with how long its build took."""
 
     duration_ms: float
@@ -440,3 +467,56 @@ class History(BaseModel):
     """An environment's promotions and rollbacks, newest first."""
 
     deploys: list[DeployOut]
+
+
+class FileDifferenceOut(BaseModel):
+    """A file added, removed or modified between two releases."""
+
+    path: str
+    status: Literal["added", "removed", "modified"]
+    old_size: int | None = Field(description="Bytes in the older release; null when absent.")
+    new_size: int | None = Field(description="Bytes in the newer release; null when absent.")
+    patch: str | None = Field(
+        None,
+        description="With ?patch=1: a unified diff (cut at 64 KiB), `binary, N bytes`, or why "
+        "it is not shown.",
+    )
+
+
+class MigrationDifferenceOut(BaseModel):
+    """A migration one release brings and the other does not, or brings changed."""
+
+    file: str
+    status: Literal["added", "removed", "changed"]
+    kind: Literal["additive", "destructive"]
+
+
+class DependencyDifferenceOut(BaseModel):
+    """A ``[python] dependencies`` package added, removed or asked for differently."""
+
+    name: str
+    status: Literal["added", "removed", "changed"]
+    old: str | None
+    new: str | None
+
+
+class ConfigDifferenceOut(BaseModel):
+    """An ``atoll.toml`` setting that differs, by dotted key; null where it is not set."""
+
+    key: str = Field(description="e.g. limits.memory_mb, egress.allow")
+    old: Any
+    new: Any
+
+
+class ReleaseDiffOut(BaseModel):
+    """What differs from release ``old`` to release ``new``."""
+
+    old: str = Field(description="v1")
+    new: str = Field(description="v2")
+    old_revision: str
+    new_revision: str
+    files: list[FileDifferenceOut]
+    migrations: list[MigrationDifferenceOut]
+    dependencies: list[DependencyDifferenceOut]
+    config: list[ConfigDifferenceOut]
+    notes: list[str] = Field(description="What could not be compared, and why.")

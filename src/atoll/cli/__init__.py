@@ -21,7 +21,7 @@ EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_LOCAL = 1, 2, 3, 4
 
 def _commands() -> list[Command]:
     """Every registered command."""
-    from atoll.cli import accounts, apps, databases, functions, releases, shell  # noqa: F401
+    from atoll.cli import accounts, apps, databases, functions, releases, shell, vars  # noqa: F401
     from atoll.cli.commands import COMMANDS
 
     return COMMANDS

@@ -27,6 +27,7 @@ GROUPS = {
     "env": "An app's environments.",
     "release": "An app's releases: its code built once, numbered v1, v2, ...",
     "db": "An app environment's database.",
+    "vars": "An app environment's config vars and secrets.",
 }
 SECTIONS = {
     "start": "Getting started",

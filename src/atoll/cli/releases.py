@@ -1,5 +1,5 @@
-"""An app's releases: build the workspace head into the next one, list them, show one;
-promote one to an environment, roll an environment back, and its history."""
+"""An app's releases: build the workspace head into the next one, list them, show one,
+compare two; promote one to an environment, roll an environment back, and its history."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def release_list(cli: Cli) -> None:
 
 @command(
     "release show",
-    "One release: what it was built from, by whom, and its build errors.",
+    "One release: what it was built from, by whom, and its build log.",
     Arg("version", metavar="VERSION", help="v1, v2, ..."),
     APP,
     section="ship",
@@ -85,7 +85,7 @@ def release_show(cli: Cli) -> None:
     """``atoll release show``."""
     app = cli.app()
     version = cli.args.version
-    got = cli.client().json("GET", f"/apps/{app}/releases/{version}")
+    got = cli.client().json("GET", f"/apps/{app}/releases/{_segment(version)}")
     if not isinstance(got, dict):
         fail("the server sent something that is not a release", 1)
     lines = [
@@ -94,9 +94,95 @@ def release_show(cli: Cli) -> None:
         f"created   {when(got['created_at'])} by {got['created_by']}",
     ]
     if got.get("notes"):
-        lines.append(f"notes     {got['notes']}")
-    lines += _errors(got)
+        lines.append(f"notes     {_shown(got['notes'])}")
+    build_log = got.get("build_log")
+    if build_log:
+        lines += ["", "build log:", *(f"  {_shown(line)}" for line in build_log.splitlines())]
+    else:  # built before build logs were kept: its errors are all there is
+        lines += [_shown(line) for line in _errors(got)]
     cli.out(got, "\n".join(lines))
+
+
+@command(
+    "release diff",
+    "What differs between two releases: files, migrations, dependencies and config.",
+    Arg("old", metavar="VERSION", help="the release to compare from (v1, v2, ...)"),
+    Arg("new", metavar="VERSION", help="the release to compare to"),
+    APP,
+    Arg("--patch", action="store_true", help="show unified diffs of changed text files"),
+    section="ship",
+)
+def release_diff(cli: Cli) -> None:
+    """``atoll release diff``."""
+    app = cli.app()
+    old, new = _segment(cli.args.old), _segment(cli.args.new)
+    params = {"patch": 1} if cli.args.patch else None
+    got = cli.client().json("GET", f"/apps/{app}/releases/{old}/diff/{new}", params=params)
+    if not isinstance(got, dict):
+        fail("the server sent something that is not a release diff", 1)
+    cli.out(got, "\n".join(diff_lines(got)))
+
+
+def diff_lines(got: dict[str, Any]) -> list[str]:
+    """A release diff as a person reads it: a section per kind of difference, or ``no
+    differences``; everything the tenant wrote is shown without control characters."""
+    lines = [f"{got['old']} -> {got['new']}"]
+    files = [line for f in got["files"] for line in _file_lines(f)]
+    migrations = [f"  {_MARK[m['status']]} {m['file']} ({m['kind']})" for m in got["migrations"]]
+    dependencies = [f"  {_MARK[d['status']]} {_dependency(d)}" for d in got["dependencies"]]
+    config = [f"  {c['key']}: {_value(c['old'])} -> {_value(c['new'])}" for c in got["config"]]
+    sections = [
+        ("Files", files),
+        ("Migrations", migrations),
+        ("Dependencies", dependencies),
+        ("Config", config),
+    ]
+    shown = [(title, rows) for title, rows in sections if rows]
+    if not shown:
+        lines.append("no differences")
+    for title, rows in shown:
+        lines += ["", title, *(_shown(row) for row in rows)]
+    lines += [f"note: {_shown(n)}" for n in got.get("notes") or []]
+    return lines
+
+
+_MARK = {"added": "+", "removed": "-", "changed": "~", "modified": "~"}
+
+
+def _file_lines(entry: dict[str, Any]) -> list[str]:
+    old, new = entry.get("old_size"), entry.get("new_size")
+    one = old if new is None else new
+    size = f"{old} -> {new} bytes" if old is not None and new is not None else f"{one} bytes"
+    lines = [f"  {_MARK[entry['status']]} {entry['path']} ({size})"]
+    patch = entry.get("patch")
+    if patch:
+        lines += [f"    {line}" for line in patch.splitlines()]
+    return lines
+
+
+def _dependency(entry: dict[str, Any]) -> str:
+    if entry["status"] == "changed":
+        return f"{entry['name']}: {entry['old']} -> {entry['new']}"
+    return str(entry["new"] if entry["status"] == "added" else entry["old"])
+
+
+def _value(value: Any) -> str:
+    """A setting's value as TOML-like text; ``(unset)`` where it is not set."""
+    import json
+
+    return "(unset)" if value is None else json.dumps(value)
+
+
+def _shown(text: str) -> str:
+    """``text`` without the control characters a terminal would act on (tenant content)."""
+    return "".join(c if c.isprintable() or c == "\t" else "?" for c in text)
+
+
+def _segment(version: str) -> str:
+    """A version as one path segment (the server checks it)."""
+    from urllib.parse import quote
+
+    return quote(version, safe="")
 
 
 @command(

@@ -85,8 +85,11 @@ def _release_of(deployment: Deployment) -> str:
 
 
 def _ref_of(deployment: Deployment) -> AppRef:
-    host = deployment.host
-    return AppRef(host.tenant, host.app, host.env, _release_of(deployment), deployment.code_dir)
+    host, given = deployment.host, deployment.vars
+    release = _release_of(deployment)
+    return AppRef(
+        host.tenant, host.app, host.env, release, deployment.code_dir, given.values, given.secrets
+    )
 
 
 class Gateway:
@@ -168,6 +171,7 @@ class Gateway:
             ref is None
             or ref.release != _release_of(deployment)
             or ref.code_dir != deployment.code_dir
+            or ref.vars is not deployment.vars.values
         ):
             ref = self._refs[deployment.host] = _ref_of(deployment)
         return ref

@@ -1,7 +1,8 @@
 """Which code serves which app environment: building revisions into releases, deploying
 them to environments (promotion, rollback with the database in mind) and their history."""
 
-from atoll.releases.deployments import BUILD_ENV, Deployment, Deployments, build_revision
+from atoll.releases.artifacts import build_revision
+from atoll.releases.deployments import BUILD_ENV, Deployment, Deployments
 from atoll.releases.releases import Releases, RestoredDb, RollbackBlocked
 
 __all__ = [

@@ -7,19 +7,19 @@ request that comes first builds it itself, through the same code and lock, so a 
 built once. A head whose build (functions, ``atoll.toml``, pages, components, migrations)
 fails is not deployed: dev keeps serving the last revision that built, as the contract
 asks. Each attempt is recorded in the metadata store (``store.builds``), where the API
-reads it, and its outcome is appended to the environment's log.
+reads it, and its outcome is appended to the environment's log. The build itself is
+``artifacts.build_revision``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,29 +27,31 @@ from typing import Any
 import sqlalchemy as sa
 
 from atoll import dbservice
-from atoll.builder.frontend import AppFrontend, build_frontend
-from atoll.builder.functions import check_functions
+from atoll.builder.frontend import AppFrontend
 from atoll.builder.platform import PlatformAssets, build_platform_assets
-from atoll.builder.reports import MIGRATIONS_DIR, build_errors, build_failure
-from atoll.errors import AtollError, BuildFailed, NotFound
+from atoll.builder.reports import build_errors
+from atoll.errors import AtollError, NotFound
 from atoll.names import AppEnv
-from atoll.runtime.limits import load_app_config, maxima
+from atoll.releases.artifacts import INTERNAL_FAILURE, build_revision, code_migrations
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds
 from atoll.store import releases as release_repo
 from atoll.store import tenants as tenant_repo
-from atoll.store.records import App, BuildError, BuildState, Release, Revision
-from atoll.workspace.checkouts import checkout
+from atoll.store import vars as vars_repo
+from atoll.store.records import (
+    App,
+    BuildError,
+    BuildState,
+    EnvVars,
+    Release,
+    Revision,
+)
 
 log = logging.getLogger("atoll.releases")
 
 BUILD_ENV = "dev"  # the one environment that follows the workspace
 CONCURRENT_BUILDS = 4  # builds started by commits that run at once, over all apps
-INTERNAL_FAILURE = (
-    "the build stopped on an internal error of the platform (the server log has the "
-    "details); push again, and tell the operator if it persists"
-)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Deployment:
     frontend: AppFrontend
     number: int
     release: str | None = None  # v3, outside dev (dev serves the workspace head)
+    vars: EnvVars = field(default_factory=EnvVars)  # the environment's config vars
 
 
 # How long a resolved deployment is trusted without asking the metadata store again, when no
@@ -130,7 +133,7 @@ class Deployments:
     def resolve(self, host: AppEnv) -> Deployment:
         """The deployment behind ``host``; ``NotFound`` if there is none."""
         generation = self.cp.workspaces.generation
-        deployment = self._resolve(host)
+        deployment = self._with_vars(self._resolve(host))
         self._checked[host] = (time.monotonic(), generation)
         return deployment
 
@@ -290,9 +293,23 @@ class Deployments:
                 raise NotFound("no app is served at this address")
             release = release_repo.get_release(conn, app.id, number)
         with self._lock(host):
-            staged = self._of_release(host, app, release)
+            staged = self._with_vars(self._of_release(host, app, release))
             self._staged[host] = staged
             return staged
+
+    def _with_vars(self, deployment: Deployment) -> Deployment:
+        """``deployment`` with its environment's current config vars, read again only when
+        their version moved; the live deployment is replaced by it (``cached`` serves it)."""
+        host = deployment.host
+        with self.cp.engine.connect() as conn:
+            version = vars_repo.version_of(conn, host.tenant, host.app, host.env)
+            if version == deployment.vars.version:
+                return deployment
+            current = vars_repo.load_env_vars(conn, host.tenant, host.app, host.env)
+        configured = dataclasses.replace(deployment, vars=current)
+        if self._live.get(host) is deployment:
+            self._live[host] = configured
+        return configured
 
     def _of_release(self, host: AppEnv, app: App, release: Release) -> Deployment:
         revision = self.cp.workspaces.revision(app, release.revision)
@@ -423,18 +440,6 @@ class Deployments:
         return Deployment(host, revision.id, code_dir, frontend, revision.number)
 
 
-def code_migrations(code_dir: Path) -> list[dbservice.Migration]:
-    """The migrations a checked-out revision brings, in order."""
-    files: dict[str, str] = {}
-    for path in sorted((code_dir / MIGRATIONS_DIR).glob("*.sql")):
-        rel = f"{MIGRATIONS_DIR}/{path.name}"
-        try:
-            files[rel] = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BuildFailed("a migration must be UTF-8 text", file=rel) from exc
-    return dbservice.load_migrations(files)
-
-
 def migrate(cp: ControlPlane, host: AppEnv, code_dir: Path) -> None:
     """Bring the environment's database up to the code's migrations (snapshot first)."""
     migrations = code_migrations(code_dir)
@@ -451,59 +456,3 @@ def migrate(cp: ControlPlane, host: AppEnv, code_dir: Path) -> None:
             limits=dbservice.EngineLimits.from_settings(settings, statement_timeout=300.0),
             keep_snapshots=settings.databases.max_snapshots,
         )
-
-
-def build_revision(cp: ControlPlane, app: App, revision: Revision) -> tuple[Path, Path]:
-    """Check and build one revision: its code checked out, functions compiled, ``atoll.toml``
-    read, pages and components built. Its code folder and built frontend folder, both
-    keyed by the revision (a revision built before is not built again); ``BuildFailed``
-    with every problem found, at its file and line."""
-    code_dir = checkout(cp.workspaces, app, revision)
-    problems = check_functions(code_dir) + _config_errors(cp, code_dir)
-    built: Path | None = None
-    try:
-        built = _frontend(cp, app, revision, code_dir)
-    except AtollError as exc:
-        if not problems:
-            raise
-        problems += build_errors(exc)
-    if problems or built is None:
-        summary = f"r{revision.number} does not build"
-        raise build_failure(summary, builds.bounded_errors(problems))
-    return code_dir, built
-
-
-def _config_errors(cp: ControlPlane, code_dir: Path) -> list[BuildError]:
-    """What is wrong with the app's ``atoll.toml`` (its functions could not run)."""
-    runtime = cp.settings.runtime
-    try:
-        load_app_config(code_dir, maxima(runtime), runtime)
-    except AtollError as exc:
-        return build_errors(exc, file="atoll.toml")
-    return []
-
-
-def _frontend(cp: ControlPlane, app: App, revision: Revision, code_dir: Path) -> Path:
-    """The revision's pages and component bundles, built once into the app's folder."""
-    root = cp.workspaces.apps_root / str(app.id) / "builds"
-    target = root / revision.id
-    if not target.is_dir():
-        root.mkdir(parents=True, exist_ok=True)
-        # The app's component packages stay pinned from build to build by their lockfile.
-        lock_path = root.parent / "npm-lock.json"
-        lock = lock_path.read_bytes() if lock_path.is_file() else None
-        work = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
-        try:
-            built = build_frontend(code_dir, work, deps_dir=root.parent / "npm", lockfile=lock)
-            for warning in built.warnings:
-                log.warning("%s@%s: %s", app.slug, revision.number, warning)
-            if built.components.lockfile:
-                lock_path.write_text(built.components.lockfile)
-            try:
-                work.rename(target)
-            except OSError:
-                if not target.is_dir():  # lost a race to an identical build: fine
-                    raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    return target

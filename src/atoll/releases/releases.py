@@ -30,13 +30,9 @@ from atoll.builder.reports import build_errors
 from atoll.errors import AtollError, Conflict, NotFound
 from atoll.faults import crash_point
 from atoll.names import DEFAULT_ENVIRONMENTS, AppEnv
-from atoll.releases.deployments import (
-    BUILD_ENV,
-    INTERNAL_FAILURE,
-    build_revision,
-    code_migrations,
-    migrate,
-)
+from atoll.releases.artifacts import INTERNAL_FAILURE, build_revision, code_migrations
+from atoll.releases.buildlog import BuildLog
+from atoll.releases.deployments import BUILD_ENV, migrate
 from atoll.services import ControlPlane
 from atoll.store import releases as release_repo
 from atoll.store import tenants as tenant_repo
@@ -108,8 +104,9 @@ class Releases:
             )
         clock = time.monotonic()
         errors: list[BuildError] = []
+        build_log = BuildLog()  # kept with the release, for `atoll release show`
         try:
-            build_revision(self.cp, app, revision)
+            build_revision(self.cp, app, revision, build_log)
         except AtollError as exc:
             errors = build_errors(exc)
         except Exception:
@@ -119,7 +116,15 @@ class Releases:
             seconds = time.monotonic() - clock
             with self.cp.engine.begin() as conn:
                 state: BuildState = "failed" if errors else "ready"
-                release_repo.finish_release(conn, release.id, state, errors, tenant_repo.now())
+                release_repo.finish_release(
+                    conn,
+                    release.id,
+                    state,
+                    errors,
+                    tenant_repo.now(),
+                    build_log=build_log.text,
+                    migrations=build_log.migrations,
+                )
                 release = release_repo.get_release(conn, app.id, release.number)
         return release, seconds
 

@@ -38,6 +38,7 @@ from .deps import DependencyLayers
 from .egress import Allowlist, EgressProxy
 from .layout import RuntimeLayout, choose_runtime_dir
 from .logs import LogStore, invocation_size
+from .masking import NO_SECRETS, SecretMask
 from .pool import SlotAllocator, UidRange, WarmPool
 from .replies import TooManyHeaders, WorkerReply, preview, response_headers, specialized
 from .sandbox import (
@@ -121,6 +122,8 @@ class Runtime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._output_seen: dict[int, int] = {}
+        # What hides the secrets of the app a slot's sandbox runs, in its output.
+        self._masks: dict[int, SecretMask] = {}
         self.machine = MachineSlots(self.config.max_running_calls)
         # Apps' call-time averages, kept when they scale to zero: their next instance
         # plans admission with it instead of starting cold.
@@ -266,6 +269,7 @@ class Runtime:
         if sandbox.process.popen.returncode is None:
             sandbox.close()
         self._output_seen.pop(sandbox.slot, None)
+        self._masks.pop(sandbox.slot, None)
         shutil.rmtree(sandbox.slot_dir, ignore_errors=True)
         self.slots.give_back(sandbox.slot)
 
@@ -275,6 +279,7 @@ class Runtime:
         if sandbox.app_key is None or seen >= MAX_SANDBOX_OUTPUT:
             return
         text = data[: MAX_SANDBOX_OUTPUT - seen].decode(errors="replace")
+        text = self._masks.get(sandbox.slot, NO_SECRETS).text(text)
         self.logs.append(sandbox.app_key, {"kind": "sandbox-output", "text": text})
 
     async def _acquire_for(self, instance: AppInstance) -> Sandbox:
@@ -331,6 +336,7 @@ class Runtime:
             sandbox.close()
             raise
         sandbox.app_key = instance.ref.key
+        self._masks[sandbox.slot] = instance.ref.mask
         instance.functions, instance.import_errors = specialized(reply)
         return sandbox
 
@@ -456,6 +462,8 @@ class Runtime:
             raise
         # The reply was checked field by field (``parse_worker_reply``): tenant code can write
         # its own frames on its worker's socket.
+        if ref.mask:
+            _mask_reply(ref.mask, reply)
         entry["stdout"] = reply.stdout
         entry["stderr"] = reply.stderr
         entry["logs"] = reply.logs
@@ -464,6 +472,9 @@ class Runtime:
         try:
             status, headers = self._answer(reply, request_id)
         except AtollError as exc:
+            if ref.mask:  # it may quote what the function answered
+                exc.message = ref.mask.text(exc.message)
+                exc.detail = ref.mask.value(exc.detail)
             entry.update(status=exc.status, error=exc.message)
             self._log(ref.key, entry, started)
             raise
@@ -539,6 +550,15 @@ async def _drain(instance: AppInstance, timeout: float = 60.0) -> None:
     while (instance.active or instance.waiters) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     await instance.close()
+
+
+def _mask_reply(mask: SecretMask, reply: WorkerReply) -> None:
+    """Hide secrets in what is kept or shown of a reply: output, log lines, error."""
+    reply.stdout = mask.text(reply.stdout)
+    reply.stderr = mask.text(reply.stderr)
+    reply.logs = mask.value(reply.logs)
+    if reply.error is not None:
+        reply.error = mask.value(reply.error)
 
 
 def _error_from(error: dict[str, Any], request_id: str) -> AtollError:

@@ -11,6 +11,8 @@ from pathlib import Path
 from atoll.errors import AtollError, Overloaded
 from atoll.names import AppEnv
 
+from .masking import SecretMask
+
 
 @dataclasses.dataclass(frozen=True)
 class AppRef:
@@ -21,7 +23,14 @@ class AppRef:
     env: str
     release: str
     code_dir: Path
+    # The environment's config vars (part of its identity: new vars mean new workers).
     vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    secrets: frozenset[str] = frozenset()  # the keys of ``vars`` that are secrets
+
+    @functools.cached_property
+    def mask(self) -> SecretMask:
+        """What hides the secrets' values in what is kept of a call (output, logs, errors)."""
+        return SecretMask(self.vars[key] for key in self.secrets if key in self.vars)
 
     @functools.cached_property
     def app_env(self) -> AppEnv:

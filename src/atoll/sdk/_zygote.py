@@ -29,6 +29,7 @@ import socket
 import sys
 import time
 import traceback
+import types
 from typing import Any
 
 from ._procs import children, kill_tree
@@ -66,9 +67,14 @@ class Zygote:
         self.settings = msg
         egress = bool(msg.get("egress"))
         env = str(msg.get("env", ""))
+        given = msg.get("vars")
+        values = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
         sdk.env = env  # type: ignore[attr-defined]
-        sdk.vars = dict(msg.get("vars", {}))  # type: ignore[attr-defined]
+        sdk.vars = types.MappingProxyType(values)  # type: ignore[attr-defined]
+        # The environment's vars become the process environment too (before any tenant
+        # module is imported); the platform's own names are set after them and win.
         os.environ.clear()
+        os.environ.update(values)
         os.environ.update({"HOME": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
         os.environ["ATOLL_ENV"] = env
         if egress:

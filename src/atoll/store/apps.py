@@ -15,6 +15,8 @@ from atoll.store.tables import (
     deploys,
     env_builds,
     env_releases,
+    env_var_changes,
+    env_vars,
     releases,
     revisions,
     tenants,
@@ -97,8 +99,8 @@ def list_apps(conn: sa.Connection, tenant_id: int) -> list[App]:
 
 
 def delete_app(conn: sa.Connection, app_id: int) -> None:
-    """Delete an app's rows (its revisions, builds, releases and deploys go with it)."""
-    for table in (deploys, env_releases, releases, env_builds):
+    """Delete an app's rows (its revisions, builds, releases, deploys and vars go with it)."""
+    for table in (deploys, env_releases, releases, env_builds, env_vars, env_var_changes):
         conn.execute(table.delete().where(table.c.app_id == app_id))
     conn.execute(revisions.delete().where(revisions.c.app_id == app_id))
     conn.execute(apps.delete().where(apps.c.id == app_id))

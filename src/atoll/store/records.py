@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Literal
 
 BuildState = Literal["building", "ready", "failed"]
@@ -95,6 +97,14 @@ class EnvBuild:
 
 
 @dataclass(frozen=True)
+class PlannedMigration:
+    """A migration a release's build found: its workspace path and whether it only adds."""
+
+    file: str
+    kind: str  # additive or destructive (``dbservice.classify_migration``)
+
+
+@dataclass(frozen=True)
 class Release:
     """A revision built once into an immutable release, ``v{number}`` of its app."""
 
@@ -109,6 +119,8 @@ class Release:
     created_by: str
     created_at: datetime
     finished_at: datetime | None
+    build_log: str | None = None  # progress lines of its build; None when not read or kept
+    migrations: tuple[PlannedMigration, ...] = ()  # what the build planned, in order
 
     @property
     def version(self) -> str:
@@ -141,3 +153,44 @@ class Deploy:
     by: str
     at: datetime
     duration_ms: float
+
+
+@dataclass(frozen=True)
+class Var:
+    """One config var of an app environment; a ``secret`` one's value never leaves the
+    platform except into the environment's functions."""
+
+    key: str
+    value: str
+    secret: bool
+    version: int  # the change that last set it
+    updated_at: datetime
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class VarChange:
+    """One key of a change of an environment's vars (its name, never its value)."""
+
+    key: str
+    action: Literal["set", "unset"]
+    secret: bool
+
+
+@dataclass(frozen=True)
+class VarsVersion:
+    """One change of an environment's vars: which keys, by whom, when."""
+
+    version: int
+    changes: tuple[VarChange, ...]
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class EnvVars:
+    """An app environment's vars at one version, as its functions get them."""
+
+    version: int = 0
+    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    secrets: frozenset[str] = frozenset()  # the keys whose values are secrets

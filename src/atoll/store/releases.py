@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,14 +11,53 @@ import sqlalchemy as sa
 
 from atoll.errors import Conflict, NotFound
 from atoll.store.builds import bounded_errors, errors_from_json, errors_to_json
-from atoll.store.records import BuildError, BuildState, Deploy, EnvRelease, Release
+from atoll.store.records import (
+    BuildError,
+    BuildState,
+    Deploy,
+    EnvRelease,
+    PlannedMigration,
+    Release,
+)
 from atoll.store.tables import deploys, env_releases, releases
 from atoll.store.tenants import as_utc, utc
 
 MAX_NOTES_CHARS = 2000
+MAX_LOG_BYTES = 64 * 1024  # of a build log as kept; its end is kept (where errors are)
+MAX_MIGRATIONS = 1000  # planned migrations kept per release
+
+
+def bounded_log(text: str, limit: int = MAX_LOG_BYTES) -> str:
+    """A build log as kept: at most ``limit`` bytes of UTF-8, its start cut (with a note
+    saying so) when it is longer, since the outcome and the errors come last."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    note = f"[the start of this log was cut: it is kept to {limit} bytes]\n"
+    tail = data[len(data) - limit + len(note.encode()) :].decode(errors="ignore")
+    newline = tail.find("\n")
+    if 0 <= newline < len(tail) - 1:
+        tail = tail[newline + 1 :]  # from the start of a whole line
+    return note + tail
+
+
+def migrations_to_json(migrations: Sequence[PlannedMigration]) -> str:
+    """Planned migrations as the JSON text the store keeps (bounded)."""
+    return json.dumps(
+        [{"file": m.file[:500], "kind": m.kind[:20]} for m in migrations[:MAX_MIGRATIONS]],
+        separators=(",", ":"),
+    )
+
+
+def migrations_from_json(text: str | None) -> tuple[PlannedMigration, ...]:
+    """Planned migrations from the store's JSON text (none for releases from before 0006)."""
+    if not text:
+        return ()
+    return tuple(PlannedMigration(str(m["file"]), str(m["kind"])) for m in json.loads(text))
 
 
 def _release(row: Any) -> Release:
+    fields = row._mapping
     return Release(
         id=row.id,
         app_id=row.app_id,
@@ -29,6 +70,8 @@ def _release(row: Any) -> Release:
         created_by=row.created_by,
         created_at=utc(row.created_at),
         finished_at=as_utc(row.finished_at),
+        build_log=fields.get("build_log"),
+        migrations=migrations_from_json(fields.get("migrations")),
     )
 
 
@@ -74,19 +117,29 @@ def finish_release(
     state: BuildState,
     errors: list[BuildError],
     at: datetime,
+    build_log: str | None = None,
+    migrations: Sequence[PlannedMigration] = (),
 ) -> None:
-    """Record how a building release's build went; a finished release is never touched."""
+    """Record how a building release's build went (its errors, its log, the migrations it
+    planned); a finished release is never touched."""
     conn.execute(
         sa.update(releases)
         .where(releases.c.id == release_id, releases.c.state == "building")
-        .values(state=state, errors=errors_to_json(bounded_errors(errors)), finished_at=at)
+        .values(
+            state=state,
+            errors=errors_to_json(bounded_errors(errors)),
+            finished_at=at,
+            build_log=bounded_log(build_log) if build_log is not None else None,
+            migrations=migrations_to_json(migrations),
+        )
     )
 
 
 def list_releases(conn: sa.Connection, app_id: int) -> list[Release]:
-    """The app's releases, newest first."""
+    """The app's releases, newest first (without their build logs: lists stay small)."""
+    listed = [c for c in releases.c if c.name != "build_log"]
     rows = conn.execute(
-        sa.select(releases).where(releases.c.app_id == app_id).order_by(releases.c.number.desc())
+        sa.select(*listed).where(releases.c.app_id == app_id).order_by(releases.c.number.desc())
     )
     return [_release(row) for row in rows]
 

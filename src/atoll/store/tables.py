@@ -108,6 +108,10 @@ releases = sa.Table(
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    # The build's progress lines, bounded by ``store.releases``; NULL before 0006.
+    sa.Column("build_log", sa.Text),
+    # JSON text [{file, kind}]: the migrations the build planned; NULL before 0006.
+    sa.Column("migrations", sa.Text),
     sa.UniqueConstraint("app_id", "number", name="uq_releases_app_number"),
     sqlite_autoincrement=True,
 )
@@ -139,4 +143,34 @@ deploys = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("duration_ms", sa.Float, nullable=False),
     sqlite_autoincrement=True,
+)
+
+env_vars = sa.Table(
+    "env_vars",
+    metadata,
+    sa.Column("app_id", sa.Integer, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("env", sa.String(40), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    # A secret's value too: the API never answers it, the runtime hands it to functions.
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("secret", sa.Boolean, nullable=False),
+    # The change (``env_var_changes.version``) that last set it.
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.PrimaryKeyConstraint("app_id", "env", "key", name="pk_env_vars"),
+)
+
+env_var_changes = sa.Table(
+    "env_var_changes",
+    metadata,
+    sa.Column("app_id", sa.Integer, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("env", sa.String(40), nullable=False),
+    # 1, 2, ... per environment: its newest is the environment's vars version.
+    sa.Column("version", sa.Integer, nullable=False),
+    # JSON text [{key, action: set|unset, secret}]: names only, never a value.
+    sa.Column("changes", sa.Text, nullable=False),
+    sa.Column("by", sa.String(200), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("app_id", "env", "version", name="pk_env_var_changes"),
 )

@@ -49,4 +49,7 @@ def unified_diff(path: str, old: bytes | None, new: bytes | None) -> str | None:
         fromfile=f"a/{path}" if old is not None else "/dev/null",
         tofile=f"b/{path}" if new is not None else "/dev/null",
     )
-    return "".join(lines)
+    # A last line without a newline is marked as git and patch do, not run into the next.
+    return "".join(
+        line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines
+    )

@@ -1,0 +1,248 @@
+"""A revision's build artifacts: its code checked out and checked, its ``atoll.toml`` read,
+its migrations planned, its pages and components built, once per revision.
+
+``build_revision`` is the one build: ``dev`` deploys each head through it, a release is
+built by it, and promotion and rollback read the artifacts it kept. Each step says in a
+``BuildLog`` what it did and how long it took.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from atoll import dbservice
+from atoll.builder.components import MANIFEST_NAME, ComponentManifest
+from atoll.builder.frontend import PAGES_FILE, build_frontend
+from atoll.builder.functions import check_functions, function_files
+from atoll.builder.reports import MIGRATIONS_DIR, build_errors, build_failure
+from atoll.dbservice.migrations import migration_problems
+from atoll.errors import AtollError, BuildFailed
+from atoll.releases.buildlog import BuildLog, size_text
+from atoll.runtime.limits import AppConfig, AppLimits, load_app_config, maxima
+from atoll.services import ControlPlane
+from atoll.store import builds
+from atoll.store.records import App, BuildError, PlannedMigration, Revision
+from atoll.workspace.checkouts import checkout
+
+log = logging.getLogger("atoll.releases")
+
+SHOWN_DEPENDENCIES = 10  # [python] dependencies named in a build log line
+INTERNAL_FAILURE = (
+    "the build stopped on an internal error of the platform (the server log has the "
+    "details); push again, and tell the operator if it persists"
+)
+
+
+def code_migrations(code_dir: Path) -> list[dbservice.Migration]:
+    """The migrations a checked-out revision brings, in order."""
+    files: dict[str, str] = {}
+    for path in sorted((code_dir / MIGRATIONS_DIR).glob("*.sql")):
+        rel = f"{MIGRATIONS_DIR}/{path.name}"
+        try:
+            files[rel] = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BuildFailed("a migration must be UTF-8 text", file=rel) from exc
+    return dbservice.load_migrations(files)
+
+
+def build_revision(
+    cp: ControlPlane, app: App, revision: Revision, build_log: BuildLog | None = None
+) -> tuple[Path, Path]:
+    """Check and build one revision: its code checked out, functions compiled, ``atoll.toml``
+    read, migrations planned, pages and components built. Its code folder and built frontend
+    folder, both keyed by the revision (a revision built before is not built again);
+    ``BuildFailed`` with every problem found, at its file and line. ``build_log`` gets a line per
+    step (what it did, how long it took), the errors, and the migrations planned."""
+    build_log = BuildLog() if build_log is None else build_log
+    mark = build_log.start()
+    try:
+        built = _build_steps(cp, app, revision, build_log)
+    except AtollError as exc:
+        build_log.errors(build_errors(exc))
+        build_log.say(f"r{revision.number} did not build ({build_log.took(mark)})")
+        raise
+    except Exception:
+        build_log.say(INTERNAL_FAILURE)
+        raise
+    build_log.say(f"r{revision.number} built in {build_log.took(mark)}")
+    return built
+
+
+def _build_steps(
+    cp: ControlPlane, app: App, revision: Revision, build_log: BuildLog
+) -> tuple[Path, Path]:
+    """The steps of ``build_revision``: each checks all it can, so one build reports every
+    problem; the frontend step's error is raised as it is when it is the only one."""
+    code_dir = _checkout(cp, app, revision, build_log)
+    problems = (
+        _check_functions(code_dir, build_log)
+        + _check_config(cp, code_dir, build_log)
+        + _plan_migrations(code_dir, build_log)
+    )
+    built: Path | None = None
+    try:
+        built = _frontend(cp, app, revision, code_dir, build_log)
+    except AtollError as exc:
+        if not problems:
+            raise
+        problems += build_errors(exc)
+    if problems or built is None:
+        summary = f"r{revision.number} does not build"
+        raise build_failure(summary, builds.bounded_errors(problems))
+    return code_dir, built
+
+
+def _checkout(cp: ControlPlane, app: App, revision: Revision, build_log: BuildLog) -> Path:
+    """The revision's files as a folder (written once per revision)."""
+    mark = build_log.start()
+    code_dir = checkout(cp.workspaces, app, revision)
+    files = _plural(revision.file_count, "file")
+    size = size_text(revision.total_bytes)
+    build_log.say(f"checked out r{revision.number} ({files}, {size}) in {build_log.took(mark)}")
+    return code_dir
+
+
+def _check_functions(code_dir: Path, build_log: BuildLog) -> list[BuildError]:
+    """What keeps the app's functions from compiling."""
+    mark = build_log.start()
+    files = function_files(code_dir)
+    errors = check_functions(code_dir)
+    if not files:
+        build_log.say("functions: none")
+    elif errors:
+        build_log.say(f"functions: {len(files)} checked, {_plural(len(errors), 'error')}")
+    else:
+        build_log.say(f"functions: {len(files)} compiled in {build_log.took(mark)}")
+    return errors
+
+
+def _check_config(cp: ControlPlane, code_dir: Path, build_log: BuildLog) -> list[BuildError]:
+    """What is wrong with the app's ``atoll.toml`` (its functions could not run)."""
+    runtime = cp.settings.runtime
+    try:
+        config = load_app_config(code_dir, maxima(runtime), runtime)
+    except AtollError as exc:
+        build_log.say("atoll.toml: invalid")
+        return build_errors(exc, file="atoll.toml")
+    build_log.say(
+        _config_line(config) if (code_dir / "atoll.toml").is_file() else "atoll.toml: none"
+    )
+    build_log.say(_dependencies_line(config.dependencies))
+    return []
+
+
+def _config_line(config: AppConfig) -> str:
+    """``atoll.toml: ok``, with the limits it changes and the hosts it lets functions reach."""
+    defaults = AppLimits()
+    changed = [
+        f"{f.name}={getattr(config.limits, f.name)}"
+        for f in dataclasses.fields(AppLimits)
+        if getattr(config.limits, f.name) != getattr(defaults, f.name)
+    ]
+    parts = [f"limits {', '.join(changed)}"] if changed else []
+    if config.egress:
+        parts.append(f"egress {', '.join(config.egress)}")
+    return "atoll.toml: ok" + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def _dependencies_line(requirements: tuple[str, ...]) -> str:
+    """What the app's ``[python] dependencies`` are (the runtime installs them when the
+    release first runs, once per lock)."""
+    if not requirements:
+        return "dependencies: none"
+    shown = ", ".join(requirements[:SHOWN_DEPENDENCIES])
+    more = len(requirements) - SHOWN_DEPENDENCIES
+    shown += f" and {more} more" if more > 0 else ""
+    return f"dependencies: {shown} (installed when the release first runs)"
+
+
+def _plan_migrations(code_dir: Path, build_log: BuildLog) -> list[BuildError]:
+    """The migrations the revision brings, in order, each classified (into ``build_log``); what
+    keeps any of them from running at all."""
+    try:
+        migrations = code_migrations(code_dir)
+    except AtollError as exc:
+        build_log.say("migrations: cannot be planned")
+        return build_errors(exc, file=MIGRATIONS_DIR)
+    problems: list[BuildError] = []
+    planned: list[str] = []
+    for migration in migrations:
+        path = f"{MIGRATIONS_DIR}/{migration.filename}"
+        kind = dbservice.classify_migration(migration.sql).kind
+        build_log.migrations.append(PlannedMigration(path, kind))
+        planned.append(f"{migration.filename} ({kind})")
+        problems += [BuildError(path, None, None, p) for p in migration_problems(migration.sql)]
+    build_log.say(f"migrations: {', '.join(planned) or 'none'}")
+    return problems
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _frontend(
+    cp: ControlPlane, app: App, revision: Revision, code_dir: Path, build_log: BuildLog
+) -> Path:
+    """The revision's pages and component bundles, built once into the app's folder."""
+    root = cp.workspaces.apps_root / str(app.id) / "builds"
+    target = root / revision.id
+    if target.is_dir():
+        for line in _reused_lines(target):
+            build_log.say(line)
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    # The app's component packages stay pinned from build to build by their lockfile.
+    lock_path = root.parent / "npm-lock.json"
+    lock = lock_path.read_bytes() if lock_path.is_file() else None
+    work = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    try:
+        mark = build_log.start()
+        built = build_frontend(code_dir, work, deps_dir=root.parent / "npm", lockfile=lock)
+        build_log.say(f"pages: {len(built.pages)} validated")
+        build_log.say(_components_line(built.components, work, f"in {build_log.took(mark)}"))
+        for warning in built.warnings:
+            log.warning("%s@%s: %s", app.slug, revision.number, warning)
+            build_log.say(_warning_line(warning))
+        if built.components.lockfile:
+            lock_path.write_text(built.components.lockfile)
+        try:
+            work.rename(target)
+        except OSError:
+            if not target.is_dir():  # lost a race to an identical build: fine
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _reused_lines(built: Path) -> list[str]:
+    """What an earlier build of the revision made into ``built`` (not built again)."""
+    try:
+        pages = json.loads((built / PAGES_FILE).read_bytes())
+        manifest = ComponentManifest.from_json(json.loads((built / MANIFEST_NAME).read_bytes()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return ["pages and components: built before for this revision, reused"]
+    return [f"pages: {len(pages)} validated, reused", _components_line(manifest, built, "reused")]
+
+
+def _components_line(manifest: ComponentManifest, built: Path, how: str) -> str:
+    """``components: 4 bundled (112 KB) in 0.4 s`` (``how``: the time pages and components
+    took, or ``reused``)."""
+    if not manifest.components:
+        return "components: none"
+    size = sum((built / f).stat().st_size for f in manifest.files if (built / f).is_file())
+    packages = f", npm packages {', '.join(manifest.packages)}" if manifest.packages else ""
+    count = len(manifest.components)
+    return f"components: {count} bundled ({size_text(size)}{packages}) {how}"
+
+
+def _warning_line(warning: dict[str, Any]) -> str:
+    """A build warning as ``warning: file: path: message``."""
+    where = [str(warning[k]) for k in ("file", "path") if warning.get(k) not in (None, "", "$")]
+    return ": ".join(["warning", *where, str(warning.get("message", ""))])
