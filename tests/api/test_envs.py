@@ -69,6 +69,7 @@ def test_environments_of_a_new_app(
             "number": None,
             "url": f"http://{name}--shop--acme.localhost:8080/",
             "build": None,
+            "digest": None,
         }
         for name in ("dev", "staging", "prod")
     ]

@@ -201,6 +201,11 @@ def test_rollback_with_additive_and_destructive_migrations_through_the_cli(
     cli("release", "create")  # v1
     cli("promote", "--to", "staging", "--release", "v1")
     cli("promote", "--to", "prod", "--from", "staging")
+    # Staging and prod run the very artifacts v1 was built into: the same digest.
+    v1 = json.loads(cli("--json", "release", "show", "v1").stdout)["digest"]
+    envs = {e["name"]: e for e in json.loads(cli("--json", "env", "list").stdout)["environments"]}
+    assert v1.startswith("sha256:") and envs["staging"]["digest"] == envs["prod"]["digest"] == v1
+    assert (envs["staging"]["release"], envs["prod"]["release"]) == ("v1", "v1")
     cli(
         "db",
         "exec",
@@ -213,6 +218,9 @@ def test_rollback_with_additive_and_destructive_migrations_through_the_cli(
     # v2 adds a column; prod rolled back to v1 keeps it and every row.
     release(2, ("0002_tag.sql", "ALTER TABLE items ADD COLUMN tag TEXT;\n"))
     cli("promote", "--to", "prod", "--release", "v2")
+    envs = {e["name"]: e for e in json.loads(cli("--json", "env", "list").stdout)["environments"]}
+    assert envs["prod"]["digest"] not in (None, v1)
+    assert envs["dev"]["digest"] == envs["prod"]["digest"]  # dev built the same revision
     cli("db", "exec", "INSERT INTO items (name, tag) VALUES ('c', 't')", "--env", "prod")
     back = cli("rollback", "--env", "prod")
     assert back.stdout.startswith("prod serves v1 (was v2)"), back.stdout

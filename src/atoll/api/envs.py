@@ -9,7 +9,7 @@ from atoll.api.auth import Platform, TenantCaller
 from atoll.api.schemas import EnvOut
 from atoll.errors import BadInput, InvalidName, NotFound
 from atoll.names import DEFAULT_ENVIRONMENTS, check_slug
-from atoll.releases import BUILD_ENV
+from atoll.releases import BUILD_ENV, Releases
 from atoll.services import ControlPlane
 from atoll.store import builds
 from atoll.store import releases as release_repo
@@ -27,15 +27,16 @@ def _envs(cp: ControlPlane, tenant: Tenant, app: App, names: tuple[str, ...]) ->
             for env, pointer in pointers.items()
             if env in names
         }
-    return [
-        EnvOut.of(
-            name,
-            cp.origin_url(name, app.slug, tenant.slug),
-            found[name] if name == BUILD_ENV else None,
-            deployed.get(name),
-        )
-        for name in names
-    ]
+    releases = Releases(cp)
+    served: list[EnvOut] = []
+    for name in names:
+        build = found[name] if name == BUILD_ENV else None
+        release = deployed.get(name)
+        revision = release.revision if release else build.live_revision if build else None
+        digest = releases.digest(app, revision) if revision else None
+        url = cp.origin_url(name, app.slug, tenant.slug)
+        served.append(EnvOut.of(name, url, build, release, digest))
+    return served
 
 
 @router.get("/apps/{app}/envs")

@@ -39,7 +39,7 @@ from atoll.names import check_slug
 from atoll.releases import Releases
 from atoll.releases.diff import release_diff
 from atoll.services import ControlPlane
-from atoll.store.records import Release, Tenant
+from atoll.store.records import App, Release, Tenant
 
 router = APIRouter(tags=["releases"])
 
@@ -70,10 +70,10 @@ async def create_release(
     assert who.tenant is not None
     tenant_id = who.tenant.id
     found = await run_in_threadpool(find_app, cp, tenant_id, app)
-    release, seconds = await run_in_threadpool(Releases(cp).create, found, body.notes, who.author)
-    return ReleaseCreated(
-        **ReleaseDetail.of(release).model_dump(), duration_ms=round(seconds * 1000, 1)
-    )
+    releases = Releases(cp)
+    release, seconds = await run_in_threadpool(releases.create, found, body.notes, who.author)
+    detail = await run_in_threadpool(_detail, releases, found, release)
+    return ReleaseCreated(**detail.model_dump(), duration_ms=round(seconds * 1000, 1))
 
 
 @router.get("/apps/{app}/releases")
@@ -90,7 +90,13 @@ def get_release(app: str, version: str, who: TenantCaller, cp: Platform) -> Rele
     assert who.tenant is not None
     number = parse_version(version)
     found = find_app(cp, who.tenant.id, app)
-    return ReleaseDetail.of(Releases(cp).get(found, number))
+    releases = Releases(cp)
+    return _detail(releases, found, releases.get(found, number))
+
+
+def _detail(releases: Releases, app: App, release: Release) -> ReleaseDetail:
+    digest = releases.digest(app, release.revision) if release.state == "ready" else None
+    return ReleaseDetail.of(release, digest)
 
 
 @router.get("/apps/{app}/releases/{version}/diff/{other}")

@@ -284,12 +284,23 @@ class EnvOut(BaseModel):
     number: int | None = Field(description="That revision's number.")
     url: str = Field(description="The environment's browser origin.")
     build: BuildOut | None = Field(description="dev's latest build attempt; null if none yet.")
+    digest: str | None = Field(
+        None,
+        description="sha256 of the artifacts served (as the release's `digest`): environments "
+        "serving the same build show the same digest. Null when nothing is served.",
+    )
 
     @classmethod
     def of(
-        cls, name: str, url: str, build: EnvBuild | None, release: Release | None = None
+        cls,
+        name: str,
+        url: str,
+        build: EnvBuild | None,
+        release: Release | None = None,
+        digest: str | None = None,
     ) -> EnvOut:
-        """From dev's build record (None if it never built), or the release deployed."""
+        """From dev's build record (None if it never built), or the release deployed; and
+        the digest of the artifacts served."""
         if release is not None:
             return cls(
                 name=name,
@@ -298,6 +309,7 @@ class EnvOut(BaseModel):
                 number=release.revision_number,
                 url=url,
                 build=None,
+                digest=digest,
             )
         return cls(
             name=name,
@@ -306,6 +318,7 @@ class EnvOut(BaseModel):
             number=build.live_number if build else None,
             url=url,
             build=BuildOut.of(build) if build else None,
+            digest=digest,
         )
 
 
@@ -364,14 +377,19 @@ class ReleaseDetail(ReleaseOut):
         "releases built before build logs were kept."
     )
     migrations: list[PlannedMigrationOut]
+    digest: str | None = Field(
+        description="sha256 of the artifacts it built (code and frontend, every file by path "
+        "and content); the same in every environment it is deployed to. Null unless ready."
+    )
 
     @classmethod
-    def of(cls, release: Release) -> ReleaseDetail:
-        """From a store record."""
+    def of(cls, release: Release, digest: str | None = None) -> ReleaseDetail:
+        """From a store record, and its artifacts' digest."""
         return cls(
             **ReleaseOut.of(release).model_dump(),
             build_log=release.build_log,
             migrations=[PlannedMigrationOut(file=m.file, kind=m.kind) for m in release.migrations],
+            digest=digest,
         )
 
 

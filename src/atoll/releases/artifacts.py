@@ -9,6 +9,7 @@ built by it, and promotion and rollback read the artifacts it kept. Each step sa
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import shutil
@@ -28,7 +29,7 @@ from atoll.runtime.limits import AppConfig, AppLimits, load_app_config, maxima
 from atoll.services import ControlPlane
 from atoll.store import builds
 from atoll.store.records import App, BuildError, PlannedMigration, Revision
-from atoll.workspace.checkouts import checkout
+from atoll.workspace.checkouts import checkout, checkout_dir
 
 log = logging.getLogger("atoll.releases")
 
@@ -72,6 +73,46 @@ def build_revision(
         raise
     build_log.say(f"r{revision.number} built in {build_log.took(mark)}")
     return built
+
+
+def kept_artifacts(cp: ControlPlane, app: App, revision: Revision) -> tuple[Path, Path]:
+    """The code and frontend folders of a revision that built, as they were kept: nothing
+    checked or built again (a release is immutable, and a promotion or rollback should cost
+    a pointer move); built again only when they are gone."""
+    code_dir = checkout_dir(cp.workspaces, app, revision.id)
+    built = built_dir(cp, app, revision.id)
+    if code_dir.is_dir() and built.is_dir():
+        return code_dir, built
+    return build_revision(cp, app, revision)
+
+
+def built_dir(cp: ControlPlane, app: App, revision_id: str) -> Path:
+    """Where a revision's built pages and components are kept (may not exist)."""
+    return cp.workspaces.apps_root / str(app.id) / "builds" / revision_id
+
+
+_DIGESTS: dict[tuple[Path, Path], str] = {}
+_DIGESTS_KEPT = 4096
+
+
+def artifact_digest(code_dir: Path, built: Path) -> str:
+    """``sha256:...`` of a revision's artifacts (every file of its code and frontend
+    folders, by path and content): two environments with the same digest run the same
+    bytes. Remembered, since the folders never change once written."""
+    key = (code_dir, built)
+    found = _DIGESTS.get(key)
+    if found is not None:
+        return found
+    digest = hashlib.sha256()
+    for label, root in (("code", code_dir), ("built", built)):
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+            digest.update(f"{label}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    found = "sha256:" + digest.hexdigest()
+    if len(_DIGESTS) >= _DIGESTS_KEPT:
+        _DIGESTS.clear()
+    _DIGESTS[key] = found
+    return found
 
 
 def _build_steps(
@@ -190,8 +231,8 @@ def _frontend(
     cp: ControlPlane, app: App, revision: Revision, code_dir: Path, build_log: BuildLog
 ) -> Path:
     """The revision's pages and component bundles, built once into the app's folder."""
-    root = cp.workspaces.apps_root / str(app.id) / "builds"
-    target = root / revision.id
+    target = built_dir(cp, app, revision.id)
+    root = target.parent
     if target.is_dir():
         for line in _reused_lines(target):
             build_log.say(line)

@@ -32,7 +32,12 @@ from atoll.builder.platform import PlatformAssets, build_platform_assets
 from atoll.builder.reports import build_errors
 from atoll.errors import AtollError, NotFound
 from atoll.names import AppEnv
-from atoll.releases.artifacts import INTERNAL_FAILURE, build_revision, code_migrations
+from atoll.releases.artifacts import (
+    INTERNAL_FAILURE,
+    build_revision,
+    code_migrations,
+    kept_artifacts,
+)
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds
@@ -313,7 +318,7 @@ class Deployments:
 
     def _of_release(self, host: AppEnv, app: App, release: Release) -> Deployment:
         revision = self.cp.workspaces.revision(app, release.revision)
-        code_dir, built = build_revision(self.cp, app, revision)
+        code_dir, built = kept_artifacts(self.cp, app, revision)  # it built: no checks again
         frontend = AppFrontend.load(built, self.platform())
         number = revision.number
         return Deployment(host, revision.id, code_dir, frontend, number, release.version)

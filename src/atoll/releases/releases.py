@@ -30,7 +30,14 @@ from atoll.builder.reports import build_errors
 from atoll.errors import AtollError, Conflict, NotFound
 from atoll.faults import crash_point
 from atoll.names import DEFAULT_ENVIRONMENTS, AppEnv
-from atoll.releases.artifacts import INTERNAL_FAILURE, build_revision, code_migrations
+from atoll.releases.artifacts import (
+    INTERNAL_FAILURE,
+    artifact_digest,
+    build_revision,
+    built_dir,
+    code_migrations,
+    kept_artifacts,
+)
 from atoll.releases.buildlog import BuildLog
 from atoll.releases.deployments import BUILD_ENV, migrate
 from atoll.services import ControlPlane
@@ -38,6 +45,7 @@ from atoll.store import releases as release_repo
 from atoll.store import tenants as tenant_repo
 from atoll.store.records import App, BuildError, BuildState, Deploy, EnvRelease, Release
 from atoll.store.tables import releases
+from atoll.workspace.checkouts import checkout_dir
 
 log = logging.getLogger("atoll.releases")
 
@@ -137,6 +145,15 @@ class Releases:
         """The app's release ``v{number}``; ``NotFound`` when there is none."""
         with self.cp.engine.connect() as conn:
             return release_repo.get_release(conn, app.id, number)
+
+    def digest(self, app: App, revision_id: str) -> str | None:
+        """The digest of a revision's kept artifacts (``artifact_digest``); None when they
+        were never built (or are gone): reading never builds."""
+        code_dir = checkout_dir(self.cp.workspaces, app, revision_id)
+        built = built_dir(self.cp, app, revision_id)
+        if not (code_dir.is_dir() and built.is_dir()):
+            return None
+        return artifact_digest(code_dir, built)
 
     # -- environments ------------------------------------------------------------------
 
@@ -315,7 +332,7 @@ class Releases:
         detail = ""
         try:
             revision = self.cp.workspaces.revision(app, release.revision)
-            code_dir, _built = build_revision(self.cp, app, revision)  # kept: no rebuild
+            code_dir, _built = kept_artifacts(self.cp, app, revision)  # no rebuild, no checks
             if fit_schema is not None:
                 detail = fit_schema(code_dir)
             else:

@@ -11,14 +11,19 @@ from atoll.store.records import App, Revision
 from atoll.workspace.workspaces import Workspaces
 
 
+def checkout_dir(workspaces: Workspaces, app: App, revision_id: str) -> Path:
+    """Where ``checkout`` keeps a revision's files (the folder may not exist)."""
+    return workspaces.apps_root / str(app.id) / "checkouts" / revision_id
+
+
 def checkout(workspaces: Workspaces, app: App, revision: Revision) -> Path:
     """The folder holding ``revision``'s files, written once and never changed after.
 
     Written into a temp folder and renamed into place, so a reader never sees a partial
     tree, and two concurrent callers both end up with the same complete folder.
     """
-    root = workspaces.apps_root / str(app.id) / "checkouts"
-    target = root / revision.id
+    target = checkout_dir(workspaces, app, revision.id)
+    root = target.parent
     if target.is_dir():
         return target
     root.mkdir(parents=True, exist_ok=True)
