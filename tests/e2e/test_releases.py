@@ -63,7 +63,8 @@ def test_releases_through_the_cli(server: Served, tmp_path: Path) -> None:
     releases = json.loads(listed.stdout)["releases"]
     assert [r["version"] for r in releases] == ["v4", "v3", "v2", "v1"]
     table = server.cli("release", "list", "--app", "shop", token=token).stdout
-    assert table.splitlines()[0].split() == ["VERSION", "STATUS", "REVISION", "CREATED", "NOTES"]
+    header = ["VERSION", "STATUS", "DEPLOYED", "TO", "REVISION", "CREATED", "NOTES"]
+    assert table.splitlines()[0].split() == header
     assert "first" in table
 
     shown = server.cli("release", "show", "v1", "--app", "shop", token=token)
@@ -135,6 +136,12 @@ def test_promotion_and_rollback_move_what_each_environment_serves(
     envs = json.loads(cli("--json", "env", "list").stdout)["environments"]
     serving = {e["name"]: e["release"] for e in envs}
     assert serving == {"dev": None, "staging": "v2", "prod": "v1"}
+    listed = json.loads(cli("--json", "release", "list").stdout)["releases"]
+    assert [(r["version"], r["deployed_to"]) for r in listed] == [
+        ("v2", ["staging"]),
+        ("v1", ["prod"]),
+    ]
+    assert "staging" in cli("release", "list").stdout.splitlines()[1]  # v2's row
     history = json.loads(cli("--json", "env", "history", "--env", "prod").stdout)["deploys"]
     assert [(d["action"], d["from_release"], d["to_release"], d["result"]) for d in history] == [
         ("rollback", "v2", "v1", "ok"),

@@ -81,7 +81,19 @@ def list_releases(app: str, who: TenantCaller, cp: Platform) -> ReleaseList:
     """The app's releases, newest first."""
     assert who.tenant is not None
     found = find_app(cp, who.tenant.id, app)
-    return ReleaseList(releases=[ReleaseOut.of(r) for r in Releases(cp).of_app(found)])
+    releases = Releases(cp)
+    where = _deployed_to(releases, found)
+    return ReleaseList(
+        releases=[ReleaseOut.of(r, where.get(r.number, [])) for r in releases.of_app(found)]
+    )
+
+
+def _deployed_to(releases: Releases, app: App) -> dict[int, list[str]]:
+    """Release number -> the environments serving it."""
+    where: dict[int, list[str]] = {}
+    for env, pointer in sorted(releases.deployed(app).items()):
+        where.setdefault(pointer.release_number, []).append(env)
+    return where
 
 
 @router.get("/apps/{app}/releases/{version}")
@@ -96,7 +108,8 @@ def get_release(app: str, version: str, who: TenantCaller, cp: Platform) -> Rele
 
 def _detail(releases: Releases, app: App, release: Release) -> ReleaseDetail:
     digest = releases.digest(app, release.revision) if release.state == "ready" else None
-    return ReleaseDetail.of(release, digest)
+    where = _deployed_to(releases, app).get(release.number, [])
+    return ReleaseDetail.of(release, where, digest)
 
 
 @router.get("/apps/{app}/releases/{version}/diff/{other}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -343,10 +344,15 @@ class ReleaseOut(BaseModel):
     created_by: str
     created_at: datetime
     finished_at: datetime | None
+    deployed_to: list[str] = Field(
+        default_factory=list,
+        description="The environments whose pointer is on it (dev follows the workspace and "
+        "is never listed).",
+    )
 
     @classmethod
-    def of(cls, release: Release) -> ReleaseOut:
-        """From a store record."""
+    def of(cls, release: Release, deployed_to: Sequence[str] = ()) -> ReleaseOut:
+        """From a store record, and where it is deployed."""
         return cls(
             version=release.version,
             number=release.number,
@@ -358,6 +364,7 @@ class ReleaseOut(BaseModel):
             created_by=release.created_by,
             created_at=release.created_at,
             finished_at=release.finished_at,
+            deployed_to=list(deployed_to),
         )
 
 
@@ -383,10 +390,12 @@ class ReleaseDetail(ReleaseOut):
     )
 
     @classmethod
-    def of(cls, release: Release, digest: str | None = None) -> ReleaseDetail:
-        """From a store record, and its artifacts' digest."""
+    def of(
+        cls, release: Release, deployed_to: Sequence[str] = (), digest: str | None = None
+    ) -> ReleaseDetail:
+        """From a store record, its artifacts' digest and where it is deployed."""
         return cls(
-            **ReleaseOut.of(release).model_dump(),
+            **ReleaseOut.of(release, deployed_to).model_dump(),
             build_log=release.build_log,
             migrations=[PlannedMigrationOut(file=m.file, kind=m.kind) for m in release.migrations],
             digest=digest,

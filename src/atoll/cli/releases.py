@@ -67,11 +67,13 @@ def release_list(cli: Cli) -> None:
     app = cli.app()
     got = cli.client().json("GET", f"/apps/{app}/releases")
     rows = [
-        [r["version"], r["status"], f"r{r['revision_number']}", when(r["created_at"]), r["notes"]]
+        [r["version"], r["status"], ", ".join(r.get("deployed_to") or []) or "-",
+         f"r{r['revision_number']}", when(r["created_at"]), r["notes"]]
         for r in got["releases"]
-    ]
+    ]  # fmt: skip
     empty = f"no releases of {app} yet: 'atoll release create --app {app}' builds one"
-    cli.out(got, table(["VERSION", "STATUS", "REVISION", "CREATED", "NOTES"], rows, empty))
+    header = ["VERSION", "STATUS", "DEPLOYED TO", "REVISION", "CREATED", "NOTES"]
+    cli.out(got, table(header, rows, empty))
 
 
 @command(
