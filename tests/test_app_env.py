@@ -24,6 +24,7 @@ def test_one_identity_names_the_origin_the_database_and_the_logs() -> None:
     assert shop.origin_host("localhost", 8080) == "prod--shop--acme.localhost:8080"
     assert AppEnv.from_host(shop.origin_host("localhost", 8080), "localhost") == shop
     assert shop.database == "acme--shop--prod" and shop.key == "acme/shop/prod"
+    assert shop.label == "prod--shop--acme"  # the origin host's first label
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,9 @@ from atoll.errors import InvalidName
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
+# The longest ``{env}--{app}--{tenant}`` an origin host may start with: one DNS label
+# (RFC 1035), which browsers refuse to resolve when longer.
+MAX_ORIGIN_LABEL = 63
 
 
 def is_valid_slug(value: str) -> bool:
@@ -45,13 +48,18 @@ class AppEnv:
         return f"{self.tenant}/{self.app}/{self.env}"
 
     @property
+    def label(self) -> str:
+        """``env--app--tenant``: the first label of its origin host."""
+        return f"{self.env}--{self.app}--{self.tenant}"
+
+    @property
     def database(self) -> str:
         """The name of its database on the DB service: ``tenant--app--env``."""
         return f"{self.tenant}--{self.app}--{self.env}"
 
     def origin_host(self, public_host: str, port: int) -> str:
         """The ``Host`` of its origin: ``{env}--{app}--{tenant}.{public host}:{port}``."""
-        return f"{self.env}--{self.app}--{self.tenant}.{public_host}:{port}"
+        return f"{self.label}.{public_host}:{port}"
 
     @classmethod
     def from_host(cls, host: str, public_host: str) -> AppEnv | None:

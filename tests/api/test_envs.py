@@ -10,9 +10,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from atoll import dbservice
+from atoll.errors import NotFound
+from atoll.names import AppEnv
 from atoll.releases.deployments import Deployments
 from atoll.services import ControlPlane
+from atoll.store import apps as app_repo
 from atoll.store import builds
+from atoll.store import envs as env_repo
+from atoll.store import vars as vars_repo
+from atoll.store.tenants import now
 from tests.api.builds import env_of, wait_for_build
 from tests.conftest import commit_text
 
@@ -265,3 +272,237 @@ def test_environment_routes_refuse_what_they_do_not_serve(
     # Another tenant's app of the same name is a different app.
     client.post("/api/v1/apps", json={"name": "shop"}, headers=globex)
     assert env_of(client, globex, "shop")["url"] == "http://dev--shop--globex.localhost:8080/"
+
+
+# -- environments a tenant creates ---------------------------------------------------------
+
+INIT = "CREATE TABLE notes (body TEXT);\n"
+
+
+def _new_env(client: TestClient, headers: dict[str, str], name: str, app: str = "shop") -> Any:
+    r = client.post(f"/api/v1/apps/{app}/envs", json={"name": name}, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _names(client: TestClient, headers: dict[str, str], app: str = "shop") -> list[str]:
+    r = client.get(f"/api/v1/apps/{app}/envs", headers=headers)
+    assert r.status_code == 200, r.text
+    return [e["name"] for e in r.json()]
+
+
+def _sql(client: TestClient, headers: dict[str, str], env: str, sql: str) -> Any:
+    return client.post(f"/api/v1/apps/shop/envs/{env}/db/exec", json={"sql": sql}, headers=headers)
+
+
+def test_created_environments_follow_the_defaults_in_creation_order(
+    client: TestClient, acme: dict[str, str], deployments: Deployments
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    qa = _new_env(client, acme, "qa")
+    assert qa == {
+        "name": "qa",
+        "release": None,
+        "revision": None,
+        "number": None,
+        "url": "http://qa--shop--acme.localhost:8080/",
+        "build": None,
+        "digest": None,
+    }
+    _new_env(client, acme, "preview-2")
+    _new_env(client, acme, "load")
+    assert _names(client, acme) == ["dev", "staging", "prod", "qa", "preview-2", "load"]
+    assert env_of(client, acme, "shop", "qa") == qa
+    # Its own database, made on first use like any environment's.
+    assert _sql(client, acme, "qa", "SELECT 1").json()["rows"] == [[1]]
+
+
+def test_creating_an_environment_checks_what_it_is_sent(
+    client: TestClient, acme: dict[str, str], globex: dict[str, str], deployments: Deployments
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    url = "/api/v1/apps/shop/envs"
+    for body, status, code in (
+        (b"{not json", 422, "validation_failed"),
+        (b"{}", 422, "validation_failed"),
+        (b'["qa"]', 422, "validation_failed"),
+        (b'{"name": 7}', 422, "validation_failed"),
+        (b'{"name": "qa", "extra": 1}', 422, "validation_failed"),
+        (b'{"name": "%s"}' % (b"q" * 101), 422, "validation_failed"),  # oversized
+        (b'{"name": "%s"}' % (b"q" * 41), 400, "invalid_name"),
+        (b'{"name": "QA"}', 400, "invalid_name"),
+        (b'{"name": "q"}', 400, "invalid_name"),
+        (b'{"name": "qa--x"}', 400, "invalid_name"),  # -- separates the host's parts
+        (b'{"name": "-qa"}', 400, "invalid_name"),
+        (b'{"name": "qa-"}', 400, "invalid_name"),
+        (b'{"name": "q.a"}', 400, "invalid_name"),
+        (b'{"name": "q/a"}', 400, "invalid_name"),
+        ('{"name": "qä"}'.encode(), 400, "invalid_name"),
+        (b'{"name": "1qa"}', 400, "invalid_name"),
+        (b'{"name": "<b>qa</b>"}', 400, "invalid_name"),
+        (b'{"name": "prod"}', 409, "already_exists"),
+        (b'{"name": "dev"}', 409, "already_exists"),
+    ):
+        headers = {**acme, "Content-Type": "application/json"}
+        r = client.post(url, content=body, headers=headers)
+        assert r.status_code == status, (body, r.text)
+        assert r.json()["error"]["code"] == code, r.text
+    _new_env(client, acme, "qa")
+    again = client.post(url, json={"name": "qa"}, headers=acme)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_exists"
+    # Another tenant's app, an unknown app, no token: nothing is created.
+    assert client.post(url, json={"name": "beta"}, headers=globex).status_code == 404
+    r = client.post("/api/v1/apps/nope/envs", json={"name": "beta"}, headers=acme)
+    assert r.status_code == 404
+    assert client.post(url, json={"name": "beta"}).status_code == 401
+    assert _names(client, acme) == ["dev", "staging", "prod", "qa"]
+
+
+def test_an_environment_name_keeps_the_origin_a_dns_label(
+    client: TestClient, acme: dict[str, str], deployments: Deployments
+) -> None:
+    app = "a" * 40  # {env}--{app}--acme in 63 characters leaves the env 63 - 48 = 15
+    client.post("/api/v1/apps", json={"name": app}, headers=acme)
+    fits = _new_env(client, acme, "e" * 15, app=app)
+    host = fits["url"].split("//")[1].split(".")[0]
+    assert len(host) == 63
+    r = client.post(f"/api/v1/apps/{app}/envs", json={"name": "e" * 16}, headers=acme)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_name"
+    assert "use at most 15 characters" in r.json()["error"]["message"]
+    assert r.json()["error"]["detail"]["max_length"] == 15
+
+
+def test_an_app_has_at_most_so_many_created_environments(
+    client: TestClient, acme: dict[str, str], deployments: Deployments
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    for i in range(env_repo.MAX_CUSTOM_ENVS):
+        _new_env(client, acme, f"env{i}")
+    r = client.post("/api/v1/apps/shop/envs", json={"name": "onemore"}, headers=acme)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "limit_exceeded", r.text
+    assert "onemore" not in _names(client, acme)
+    assert len(_names(client, acme)) == 3 + env_repo.MAX_CUSTOM_ENVS
+    # Deleting one makes room again.
+    assert client.delete("/api/v1/apps/shop/envs/env0", headers=acme).status_code == 200
+    _new_env(client, acme, "onemore")
+
+
+def test_deleting_refuses_the_defaults_and_what_is_not_there(
+    client: TestClient, acme: dict[str, str], globex: dict[str, str], deployments: Deployments
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    _new_env(client, acme, "qa")
+    for name in ("dev", "staging", "prod"):
+        r = client.delete(f"/api/v1/apps/shop/envs/{name}", headers=acme)
+        assert r.status_code == 409 and "cannot be deleted" in r.text, r.text
+    for path, headers, status in (
+        ("/api/v1/apps/shop/envs/qa", globex, 404),  # another tenant's app
+        ("/api/v1/apps/nope/envs/qa", acme, 404),
+        ("/api/v1/apps/shop/envs/beta", acme, 404),
+        ("/api/v1/apps/shop/envs/Q--A", acme, 422),
+        ("/api/v1/apps/shop/envs/qa", {}, 401),
+    ):
+        r = client.delete(path, headers=headers)
+        assert r.status_code == status, (path, r.text)
+    assert _names(client, acme) == ["dev", "staging", "prod", "qa"]
+    # Another tenant's app of the same name has only the defaults.
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=globex)
+    assert _names(client, globex) == ["dev", "staging", "prod"]
+    assert client.get("/api/v1/apps/shop/envs/qa", headers=globex).status_code == 404
+
+
+def test_a_created_environment_is_promoted_to_served_and_deleted_with_what_it_held(
+    cp: ControlPlane, client: TestClient, acme: dict[str, str], deployments: Deployments
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    files = {"functions/hello.py": HELLO, "migrations/0001_init.sql": INIT}
+    commit_text(client, acme, "shop", files)
+    assert client.post("/api/v1/apps/shop/releases", json={}, headers=acme).status_code == 201
+    r = client.post("/api/v1/apps/shop/envs/qa/promote", json={"release": "v1"}, headers=acme)
+    assert r.status_code == 404 and "environment 'qa' not found" in r.text  # not yet created
+    _new_env(client, acme, "qa")
+    qa = AppEnv(tenant="acme", app="shop", env="qa")
+    with pytest.raises(NotFound, match="nothing is deployed to qa yet"):  # as staging says
+        deployments.resolve(qa)
+
+    r = client.post("/api/v1/apps/shop/envs/qa/promote", json={"release": "v1"}, headers=acme)
+    assert r.status_code == 200, r.text
+    assert r.json()["url"] == "http://qa--shop--acme.localhost:8080/"
+    assert env_of(client, acme, "shop", "qa")["release"] == "v1"
+    assert deployments.resolve(qa).release == "v1"
+    history = client.get("/api/v1/apps/shop/envs/qa/history", headers=acme).json()["deploys"]
+    assert [(d["action"], d["to_release"]) for d in history] == [("promote", "v1")]
+    # Its database is its own: migrated by the promotion, apart from prod's.
+    assert _sql(client, acme, "qa", "INSERT INTO notes VALUES ('qa only')").status_code == 200
+    assert _sql(client, acme, "prod", "SELECT name FROM sqlite_master").json()["rows"] == []
+    snapshot = client.post("/api/v1/apps/shop/envs/qa/db/snapshots", json={}, headers=acme)
+    assert snapshot.status_code == 201
+    with cp.engine.begin() as conn:
+        app = app_repo.find_app(conn, "acme", "shop")
+        assert app is not None
+        vars_repo.change_vars(conn, app.id, "qa", {"TOKEN": "s3"}, [], True, "t", now())
+    database = dbservice.DatabaseName(tenant="acme", app="shop", env="qa")
+    assert database.path(cp.settings.data_dir).exists()
+
+    r = client.delete("/api/v1/apps/shop/envs/qa", headers=acme)
+    assert r.status_code == 200, r.text
+    assert (r.json()["name"], r.json()["release"]) == ("qa", "v1")  # what it served
+    assert _names(client, acme) == ["dev", "staging", "prod"]
+    with pytest.raises(NotFound, match="no app is served"):  # the gateway stops at once
+        deployments.resolve(qa)
+    assert not database.path(cp.settings.data_dir).exists()
+    assert not database.snapshot_dir(cp.settings.data_dir).exists()
+    for method, path, body in (
+        ("GET", "/api/v1/apps/shop/envs/qa", None),
+        ("GET", "/api/v1/apps/shop/envs/qa/history", None),
+        ("POST", "/api/v1/apps/shop/envs/qa/db/exec", {"sql": "SELECT 1"}),
+        ("GET", "/api/v1/apps/shop/envs/qa/db/tables", None),
+        ("POST", "/api/v1/apps/shop/envs/qa/rollback", {}),
+        ("POST", "/api/v1/apps/shop/envs/prod/promote", {"from": "qa"}),
+        ("DELETE", "/api/v1/apps/shop/envs/qa", None),
+    ):
+        r = client.request(method, path, json=body, headers=acme)
+        assert r.status_code == 404, (method, path, r.text)
+    with cp.engine.connect() as conn:
+        assert vars_repo.list_vars(conn, app.id, "qa") == []
+        assert vars_repo.current_version(conn, app.id, "qa") == 2  # unset: the version moves on
+    assert not database.path(cp.settings.data_dir).exists()  # no route made it again
+
+    # Created again, it starts empty: no release, no history, a new database.
+    assert _new_env(client, acme, "qa")["release"] is None
+    assert client.get("/api/v1/apps/shop/envs/qa/history", headers=acme).json() == {"deploys": []}
+    assert "no such table" in _sql(client, acme, "qa", "SELECT * FROM notes").text
+    with pytest.raises(NotFound, match="nothing is deployed to qa yet"):
+        deployments.resolve(qa)
+
+
+def test_a_deleted_app_takes_its_created_environments_along(
+    client: TestClient, acme: dict[str, str], deployments: Deployments
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    _new_env(client, acme, "qa")
+    assert client.delete("/api/v1/apps/shop", headers=acme).status_code == 200
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    assert _names(client, acme) == ["dev", "staging", "prod"]
+
+
+def test_an_app_created_again_under_its_name_is_not_served_the_old_apps_release(
+    client: TestClient, acme: dict[str, str], deployments: Deployments
+) -> None:
+    prod = AppEnv(tenant="acme", app="shop", env="prod")
+    served = []
+    for body in ("'first app'", "'second app'"):
+        assert client.post("/api/v1/apps", json={"name": "shop"}, headers=acme).status_code == 201
+        commit_text(
+            client, acme, "shop", {"functions/hello.py": f"def get():\n    return {body}\n"}
+        )
+        assert client.post("/api/v1/apps/shop/releases", json={}, headers=acme).status_code == 201
+        r = client.post("/api/v1/apps/shop/envs/prod/promote", json={}, headers=acme)
+        assert r.status_code == 200 and r.json()["release"] == "v1", r.text
+        deployment = deployments.resolve(prod)  # the gateway's lookup, cached between
+        served.append((deployment.code_dir / "functions" / "hello.py").read_text())
+        if body == "'first app'":
+            deleted = client.delete("/api/v1/apps/shop", headers=acme)
+            assert deleted.status_code in (200, 204), deleted.text
+    # Both apps' prod serves a v1; the second's is its own code, not the first's cached one.
+    assert "'second app'" in served[1], served

@@ -28,6 +28,8 @@ def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("GET", "/api/v1/apps/{app}/diff"): {"params": {"from": head, "to": head}},
         ("POST", "/api/v1/apps/{app}/invoke"): {"json": {"function": "hello"}},
         ("GET", "/api/v1/apps/{app}/envs"): {},
+        ("POST", "/api/v1/apps/{app}/envs"): {"json": {"name": "theirs"}},
+        ("DELETE", "/api/v1/apps/{app}/envs/{env}"): {},
         ("GET", "/api/v1/apps/{app}/envs/{env}"): {},
         ("GET", "/api/v1/apps/{app}/envs/{env}/logs"): {},
         ("POST", "/api/v1/apps/{app}/envs/{env}/db/exec"): {"json": {"sql": "SELECT 1"}},

@@ -228,3 +228,18 @@ def test_a_store_failure_is_503_and_logs_no_value(
     assert "were not changed: OperationalError" in caplog.text
     assert SECRET not in caplog.text
     assert client.get(VARS, headers=acme).json()["version"] == 0
+
+
+def test_a_created_environment_has_vars_of_its_own(
+    client: TestClient, acme: dict[str, str], shop: str
+) -> None:
+    qa = "/api/v1/apps/shop/envs/qa/vars"
+    assert client.get(qa, headers=acme).status_code == 404  # not created yet
+    assert (
+        client.post("/api/v1/apps/shop/envs", json={"name": "qa"}, headers=acme).status_code == 201
+    )
+    got = _set(client, acme, {"vars": {"COLOUR": "teal"}}, url=qa)
+    assert [v["key"] for v in got["vars"]] == ["COLOUR"]  # type: ignore[union-attr]
+    assert client.get(VARS, headers=acme).json()["vars"] == []  # prod's are its own
+    assert client.delete("/api/v1/apps/shop/envs/qa", headers=acme).status_code in (200, 204)
+    assert client.get(qa, headers=acme).status_code == 404

@@ -15,9 +15,10 @@ from atoll.api.apps import find_app
 from atoll.api.auth import Platform, Principal, TenantCaller
 from atoll.api.schemas import Body
 from atoll.dbservice.snapshots import get_snapshot
-from atoll.errors import BadInput, NotFound
-from atoll.names import DEFAULT_ENVIRONMENTS, check_slug
+from atoll.errors import BadInput
+from atoll.names import check_slug
 from atoll.services import ControlPlane
+from atoll.store import envs as env_repo
 
 router = APIRouter(tags=["databases"])
 
@@ -64,9 +65,9 @@ def _database(cp: ControlPlane, who: Principal, app: str, env: str) -> dbservice
     """The database of one of the caller's app environments, created on first use."""
     assert who.tenant is not None
     check_slug(env, "environment")
-    find_app(cp, who.tenant.id, app)
-    if env not in DEFAULT_ENVIRONMENTS:
-        raise NotFound(f"app {app!r} has no environment {env!r}", env=env)
+    found = find_app(cp, who.tenant.id, app)
+    with cp.engine.connect() as conn:
+        env_repo.check_app_environment(conn, found, env)
     name = dbservice.DatabaseName(tenant=who.tenant.slug, app=app, env=env)
     dbservice.create_database(cp.settings.data_dir, name)
     return name

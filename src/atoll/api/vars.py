@@ -19,9 +19,10 @@ from pydantic import BaseModel, Field, StrictBool
 from atoll.api.apps import find_app
 from atoll.api.auth import Platform, TenantCaller
 from atoll.api.schemas import Body
-from atoll.errors import BadInput, InvalidName, NotFound, Unavailable
-from atoll.names import DEFAULT_ENVIRONMENTS, check_slug
+from atoll.errors import BadInput, InvalidName, Unavailable
+from atoll.names import check_slug
 from atoll.services import ControlPlane
+from atoll.store import envs as env_repo
 from atoll.store import tenants as tenant_repo
 from atoll.store import vars as repo
 from atoll.store.records import App, Var, VarsVersion
@@ -118,8 +119,8 @@ def _environment(cp: ControlPlane, tenant_id: int, app: str, env: str) -> App:
     except InvalidName as exc:
         raise BadInput(exc.message, **exc.detail) from None
     found = find_app(cp, tenant_id, app)
-    if env not in DEFAULT_ENVIRONMENTS:
-        raise NotFound(f"app {app!r} has no environment {env!r}", env=env, app=app)
+    with cp.engine.connect() as conn:
+        env_repo.check_app_environment(conn, found, env)
     return found
 
 

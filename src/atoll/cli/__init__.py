@@ -21,7 +21,16 @@ EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_LOCAL = 1, 2, 3, 4
 
 def _commands() -> list[Command]:
     """Every registered command."""
-    from atoll.cli import accounts, apps, databases, functions, releases, shell, vars  # noqa: F401
+    from atoll.cli import (  # noqa: F401
+        accounts,
+        apps,
+        databases,
+        envs,
+        functions,
+        releases,
+        shell,
+        vars,
+    )
     from atoll.cli.commands import COMMANDS
 
     return COMMANDS

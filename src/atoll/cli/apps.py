@@ -6,8 +6,8 @@ import os
 import sys
 import time
 
-from atoll.cli.commands import APP, ENV, Cli, command
-from atoll.cli.output import Progress, fail, say, style, table, when
+from atoll.cli.commands import APP, ENV, YES, Cli, command
+from atoll.cli.output import Progress, confirm_deletion, fail, say, style, table, when
 from atoll.cli.parsing import Arg
 
 TYPE_CHECKING = False  # typing costs ~10 ms to import; the CLI starts for every command
@@ -155,45 +155,16 @@ def app_list(cli: Cli) -> None:
     "app delete",
     "Delete an app with its workspace, releases and databases.",
     Arg("name", metavar="NAME"),
-    Arg("--yes", "-y", action="store_true", help="do not ask (needed without a terminal)"),
+    YES,
     section="code",
 )
 def app_delete(cli: Cli) -> None:
     """``atoll app delete``."""
     name = cli.args.name
     if not cli.args.yes:
-        if not sys.stdin.isatty():
-            fail(f"refusing to delete app {name} without --yes (no terminal to ask on)", 2)
-        print(
-            f"This deletes app {name} with its workspace, releases and databases.", file=sys.stderr
-        )
-        try:
-            typed = input(f"Type {name} to confirm: ").strip()
-        except EOFError:
-            typed = ""
-        if typed != name:
-            fail("not deleted", 1)
+        confirm_deletion("app", name, "its workspace, releases and databases")
     got = cli.client().json("DELETE", f"/apps/{name}")
     cli.out({"app": got["app"], "deleted": True}, f"app {got['app']} deleted")
-
-
-@command(
-    "env list",
-    "The app's environments: what each serves, its last build, its URL.",
-    APP,
-    section="run",
-)
-def env_list(cli: Cli) -> None:
-    """``atoll env list``."""
-    app = cli.app()
-    got = cli.client().json("GET", f"/apps/{app}/envs")
-    rows = []
-    for env in got:
-        build = env.get("build") or {}
-        state = f"r{build['number']} {build['state']}" if build else None
-        serving = env.get("release") or (f"r{env['number']}" if env.get("number") else None)
-        rows.append([env["name"], serving, state, env["url"]])
-    cli.out({"environments": got}, table(["ENV", "SERVING", "LAST BUILD", "URL"], rows))
 
 
 @command(

@@ -41,6 +41,7 @@ SECTIONS = {
 
 APP = Arg("--app", metavar="APP", help="the app (default: the folder's linked app)")
 ENV = Arg("--env", default="dev", metavar="ENV", help="the environment (default: dev)")
+YES = Arg("--yes", "-y", action="store_true", help="do not ask (needed without a terminal)")
 
 
 def command(name: str, help: str, *args: Arg, section: str) -> Callable[[Handler], Handler]:

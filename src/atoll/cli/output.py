@@ -40,6 +40,21 @@ def fail(message: str, code: int) -> NoReturn:
     raise Exit(code)
 
 
+def confirm_deletion(kind: str, name: str, losing: str) -> None:
+    """Ask on the terminal for ``name`` to be typed before it is deleted with ``losing``
+    (commands skip this with ``--yes``); stop with 2 when there is no terminal to ask on,
+    and with 1 when the answer is not ``name``."""
+    if not sys.stdin.isatty():
+        fail(f"refusing to delete {kind} {name} without --yes (no terminal to ask on)", 2)
+    print(f"This deletes {kind} {name} with {losing}.", file=sys.stderr)
+    try:
+        typed = input(f"Type {name} to confirm: ").strip()
+    except EOFError:
+        typed = ""
+    if typed != name:
+        fail("not deleted", 1)
+
+
 def error_line(message: str) -> None:
     """``atoll: error: ...`` on stderr, one line whatever the message holds."""
     # Messages carry what servers and tenants wrote: no escape sequences reach the terminal.

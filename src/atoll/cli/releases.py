@@ -191,7 +191,7 @@ def _segment(version: str) -> str:
     "promote",
     "Deploy a release to an environment: the same build, its database migrated first.",
     APP,
-    Arg("--to", required=True, metavar="ENV", help="staging or prod"),
+    Arg("--to", required=True, metavar="ENV", help="staging, prod or a created one"),
     Arg("--release", metavar="VERSION", help="the release (default: the newest that built)"),
     Arg("--from", dest="from_env", metavar="ENV", help="take the release ENV serves"),
     section="ship",
@@ -213,7 +213,7 @@ def promote(cli: Cli) -> None:
     "rollback",
     "Point an environment back at an earlier release (default: the one before).",
     APP,
-    Arg("--env", required=True, metavar="ENV", help="staging or prod"),
+    Arg("--env", required=True, metavar="ENV", help="staging, prod or a created one"),
     Arg("--to", metavar="VERSION", help="the release (default: what it served before)"),
     Arg(
         "--restore-db",

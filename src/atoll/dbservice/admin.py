@@ -17,7 +17,7 @@ from atoll.config import Settings
 from atoll.errors import BadInput, NotFound
 
 from .engine import Connection, EngineLimits, SqlError, split_statements
-from .generations import create_with_generation, delete_app_files
+from .generations import create_with_generation, delete_app_files, delete_database_files
 from .names import DatabaseName
 from .protocol import Stmt, Value
 from .revocations import RevocationList
@@ -141,6 +141,11 @@ def revoke_database_tokens(data_dir: Path, minted_by: str) -> None:
 def delete_app_databases(data_dir: Path, tenant: str, app: str) -> None:
     """Delete every environment's database (tokens of it die) and snapshots of an app."""
     delete_app_files(data_dir, tenant, app)
+
+
+def delete_database(data_dir: Path, database: DatabaseName | str) -> None:
+    """Delete one environment's database (tokens of it die) and its snapshots."""
+    delete_database_files(data_dir, _name(database))
 
 
 def exec_sql(

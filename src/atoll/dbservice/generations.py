@@ -99,3 +99,15 @@ def delete_app_files(data_dir: Path, tenant: str, app: str) -> None:
             marker.unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(snapshots_root(data_dir) / tenant / app, ignore_errors=True)
+
+
+def delete_database_files(data_dir: Path, name: DatabaseName) -> None:
+    """Delete one database (its file and SQLite's side files) with its id, and its
+    snapshots; the app's other databases stay."""
+    path = name.path(data_dir)
+    with _locked(data_dir):
+        # The id first, as for a whole app: a file left behind never keeps the old id.
+        generation_path(data_dir, name).unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    shutil.rmtree(name.snapshot_dir(data_dir), ignore_errors=True)

@@ -41,6 +41,7 @@ from atoll.releases.artifacts import (
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds
+from atoll.store import envs as env_repo
 from atoll.store import releases as release_repo
 from atoll.store import tenants as tenant_repo
 from atoll.store import vars as vars_repo
@@ -270,18 +271,21 @@ class Deployments:
             app = app_repo.find_app(conn, host.tenant, host.app)
             if app is None:
                 raise NotFound("no app is served at this address")
+            if not env_repo.is_app_environment(conn, app.id, host.env):
+                self._live.pop(host, None)  # a deleted environment: it serves nothing now
+                raise NotFound("no app is served at this address")
             pointer = release_repo.get_env_release(conn, app.id, host.env)
             if pointer is None:
                 raise NotFound(f"nothing is deployed to {host.env} yet", env=host.env)
             release = release_repo.get_release(conn, app.id, pointer.release_number)
         live = self._live.get(host)
-        if live is not None and live.release == release.version:
+        if live is not None and _serves(live, release):
             return live
         with self._lock(host):
             live = self._live.get(host)
-            if live is None or live.release != release.version:
+            if live is None or not _serves(live, release):
                 staged = self._staged.pop(host, None)
-                if staged is not None and staged.release == release.version:
+                if staged is not None and _serves(staged, release):
                     live = staged
                 else:
                     live = self._of_release(host, app, release)
@@ -461,3 +465,9 @@ def migrate(cp: ControlPlane, host: AppEnv, code_dir: Path) -> None:
             limits=dbservice.EngineLimits.from_settings(settings, statement_timeout=300.0),
             keep_snapshots=settings.databases.max_snapshots,
         )
+
+
+def _serves(deployment: Deployment, release: Release) -> bool:
+    """Whether ``deployment`` is ``release``: its version and its revision (an app deleted
+    and created again under the same name has a ``v1`` of its own)."""
+    return deployment.release == release.version and deployment.revision == release.revision

@@ -29,7 +29,7 @@ from atoll import dbservice
 from atoll.builder.reports import build_errors
 from atoll.errors import AtollError, Conflict, NotFound
 from atoll.faults import crash_point
-from atoll.names import DEFAULT_ENVIRONMENTS, AppEnv
+from atoll.names import AppEnv
 from atoll.releases.artifacts import (
     INTERNAL_FAILURE,
     artifact_digest,
@@ -41,6 +41,7 @@ from atoll.releases.artifacts import (
 from atoll.releases.buildlog import BuildLog
 from atoll.releases.deployments import BUILD_ENV, migrate
 from atoll.services import ControlPlane
+from atoll.store import envs as env_repo
 from atoll.store import releases as release_repo
 from atoll.store import tenants as tenant_repo
 from atoll.store.records import App, BuildError, BuildState, Deploy, EnvRelease, Release
@@ -164,9 +165,8 @@ class Releases:
 
     def history(self, app: App, env: str) -> list[Deploy]:
         """The environment's promotions and rollbacks, newest first."""
-        if env not in DEFAULT_ENVIRONMENTS:
-            raise NotFound(f"environment {env!r} not found", env=env)
         with self.cp.engine.connect() as conn:
+            env_repo.check_app_environment(conn, app, env)
             return release_repo.list_deploys(conn, app.id, env)
 
     def promote(
@@ -180,7 +180,7 @@ class Releases:
     ) -> tuple[int | None, Release]:
         """Deploy release ``v{number}`` (or what ``from_env`` serves, or the newest that
         built) to ``env``; what it served before, and the release it serves now."""
-        _check_env(env)
+        _check_env(self.cp, app, env)
         with self.cp.engine.connect() as conn:
             if from_env is not None:
                 number = self._serving(conn, app, from_env)
@@ -216,7 +216,7 @@ class Releases:
         ran on it since: then ``RollbackBlocked`` names the migration and the snapshot
         ``restore_db`` restores (rows written since are lost, and counted).
         """
-        _check_env(env)
+        _check_env(self.cp, app, env)
         with self.cp.engine.connect() as conn:
             current = release_repo.get_env_release(conn, app.id, env)
             if current is None:
@@ -309,7 +309,7 @@ class Releases:
         )
 
     def _serving(self, conn: sa.Connection, app: App, env: str) -> int:
-        _check_env(env, source=True)
+        _check_env(self.cp, app, env, source=True)
         pointer = release_repo.get_env_release(conn, app.id, env)
         if pointer is None:
             raise Conflict(f"nothing is deployed to {env} yet: promote a release there first")
@@ -371,15 +371,18 @@ class Releases:
             )
 
 
-def _check_env(env: str, source: bool = False) -> None:
+def _check_env(cp: ControlPlane, app: App, env: str, source: bool = False) -> None:
+    """Refuse ``env`` as a promotion's or rollback's target (or, with ``source``, as the
+    environment a promotion takes its release from): dev, and what is not the app's."""
     if env == BUILD_ENV:
         raise Conflict(
             f"{BUILD_ENV} serves the workspace, not a release: name a release"
             if source
-            else f"{BUILD_ENV} follows the workspace: promote to staging or prod"
+            else f"{BUILD_ENV} follows the workspace: promote to staging, prod or an "
+            "environment created with 'atoll env create'"
         )
-    if env not in DEFAULT_ENVIRONMENTS:
-        raise NotFound(f"environment {env!r} not found", env=env)
+    with cp.engine.connect() as conn:
+        env_repo.check_app_environment(conn, app, env)
 
 
 def _deployable(release: Release) -> Release:

@@ -11,6 +11,7 @@ from atoll.errors import AlreadyExists, NotFound, StaleRevision
 from atoll.names import check_slug
 from atoll.store.records import App, Revision
 from atoll.store.tables import (
+    app_envs,
     apps,
     deploys,
     env_builds,
@@ -99,8 +100,10 @@ def list_apps(conn: sa.Connection, tenant_id: int) -> list[App]:
 
 
 def delete_app(conn: sa.Connection, app_id: int) -> None:
-    """Delete an app's rows (its revisions, builds, releases, deploys and vars go with it)."""
-    for table in (deploys, env_releases, releases, env_builds, env_vars, env_var_changes):
+    """Delete an app's rows (its revisions, builds, releases, deploys, vars and created
+    environments go with it)."""
+    tables = (deploys, env_releases, releases, env_builds, env_vars, env_var_changes, app_envs)
+    for table in tables:
         conn.execute(table.delete().where(table.c.app_id == app_id))
     conn.execute(revisions.delete().where(revisions.c.app_id == app_id))
     conn.execute(apps.delete().where(apps.c.id == app_id))

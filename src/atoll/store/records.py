@@ -194,3 +194,13 @@ class EnvVars:
     version: int = 0
     values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     secrets: frozenset[str] = frozenset()  # the keys whose values are secrets
+
+
+@dataclass(frozen=True)
+class CustomEnv:
+    """An environment a tenant created for an app, beside dev, staging and prod."""
+
+    app_id: int
+    name: str
+    created_at: datetime
+    created_by: str

@@ -174,3 +174,14 @@ env_var_changes = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint("app_id", "env", "version", name="pk_env_var_changes"),
 )
+
+app_envs = sa.Table(
+    "app_envs",
+    metadata,
+    sa.Column("app_id", sa.Integer, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    # An environment its tenant created; dev, staging and prod have no row (every app has them).
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.PrimaryKeyConstraint("app_id", "name", name="pk_app_envs"),
+)
