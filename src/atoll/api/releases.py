@@ -169,7 +169,7 @@ def _deployed(
 
 @router.post("/apps/{app}/envs/{env}/promote")
 async def promote(app: str, env: str, body: PromoteIn, who: TenantCaller, cp: Platform) -> Deployed:
-    """Deploy an existing release to ``staging`` or ``prod``: the same artifacts, no
+    """Deploy an existing release to an environment other than dev: the same artifacts, no
     rebuild. The environment's database is snapshotted and migrated to the release's
     migrations first; then the environment serves the release."""
     assert who.tenant is not None

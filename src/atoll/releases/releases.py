@@ -8,11 +8,13 @@ changes it after that. A failed build is kept with its errors (file, line, messa
 deploys nowhere. A build cut short by a stop of the server is recorded as failed when the
 server starts again.
 
-Promotion deploys an existing release to ``staging`` or ``prod`` (``dev`` follows the
-workspace): no rebuild, the same artifacts; the environment's database is migrated to the
-release's migrations first (a snapshot is taken before), then its pointer moves, in one
-metadata transaction with the history entry. Rollback moves the pointer back to an earlier
-release. Each is recorded (who, when, from, to, result, duration).
+Promotion deploys an existing release to ``staging``, ``prod`` or a created environment
+(``dev`` follows the workspace): no rebuild, the same artifacts; the environment's
+database is migrated to the release's migrations first (a snapshot is taken before), the
+release's workers are started, then its pointer moves, in one metadata transaction with
+the history entry. Rollback moves the pointer back to an earlier release, after checking
+that it can run on the database (``--restore-db`` restores the snapshot that lets it).
+Each is recorded (who, when, from, to, result, duration).
 """
 
 from __future__ import annotations
