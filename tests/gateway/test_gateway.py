@@ -293,5 +293,13 @@ async def test_requests_arriving_while_a_lookup_runs_share_it(
             *(gateway.deployment(missing) for _ in range(5)), return_exceptions=True
         )
         assert calls == 2 and all(isinstance(r, NotFound) for r in results)
+        # A request after a change (a promotion, a push) does not join a lookup begun
+        # before it, which may answer what was deployed before.
+        gateway.deployments._checked.clear()
+        first = asyncio.ensure_future(gateway.deployment(host))
+        await asyncio.sleep(0.01)  # its lookup is under way
+        cp.workspaces.changed()
+        await asyncio.gather(first, gateway.deployment(host))
+        assert calls == 4
     finally:
         await asyncio.to_thread(gateway.deployments.close)

@@ -101,7 +101,7 @@ class Gateway:
         self.deployments = Deployments(cp)
         self._hosts: dict[str, AppEnv] = {}
         self._refs: dict[AppEnv, AppRef] = {}
-        self._resolving: dict[AppEnv, asyncio.Future[Deployment]] = {}
+        self._resolving: dict[tuple[AppEnv, int], asyncio.Future[Deployment]] = {}
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # built outside a loop (tests): nothing is prepared
@@ -151,15 +151,18 @@ class Gateway:
         # One lookup per host at a time: when the cached answer lapses under load, the
         # requests arriving meanwhile wait for it instead of each queueing its own (which
         # held a neighbour's lookup behind a thousand of them).
-        pending = self._resolving.get(host)
+        # A lookup begun before the last change (a promotion, a push) may answer what was
+        # deployed before it: join only one begun since.
+        key = (host, self.cp.workspaces.generation)
+        pending = self._resolving.get(key)
         if pending is None:
             pending = asyncio.ensure_future(run_in_threadpool(self.deployments.resolve, host))
-            self._resolving[host] = pending
-            pending.add_done_callback(lambda done: self._resolved(host, done))
+            self._resolving[key] = pending
+            pending.add_done_callback(lambda done: self._resolved(key, done))
         return await asyncio.shield(pending)
 
-    def _resolved(self, host: AppEnv, done: asyncio.Future[Deployment]) -> None:
-        self._resolving.pop(host, None)
+    def _resolved(self, key: tuple[AppEnv, int], done: asyncio.Future[Deployment]) -> None:
+        self._resolving.pop(key, None)
         if not done.cancelled():
             done.exception()  # retrieved here: its waiters may all have gone
 
