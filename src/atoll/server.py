@@ -315,7 +315,8 @@ def serve(settings: Settings, demo: bool = False) -> None:
     interrupted = Releases(cp).recover()
     if interrupted:
         _say(
-            f"atoll: {interrupted} release build(s) cut short by the last stop are recorded failed"
+            f"atoll: {interrupted} release build(s) or promotion(s) cut short by the last stop "
+            "are recorded failed"
         )
     _say(f"atoll: data dir      {settings.data_dir.resolve()}")
     if note:

@@ -107,6 +107,10 @@ def test_a_promotion_killed_at_each_step_leaves_prod_consistent(
         ok = [d for d in history if d["result"] == "ok"]
         assert ok[0]["to_release"] == "v1", history
         assert not any(d["to_release"] == "v2" for d in ok), history  # never claimed done
+        # ... and not left out either: the restart records it failed, cut short.
+        cut = [d for d in history if d["to_release"] == "v2"]
+        assert [(d["action"], d["result"]) for d in cut] == [("promote", "failed")], history
+        assert "cut short" in cut[0]["detail"]
         assert _origin_answers(made) == expected_answers(1)
         # The database is as its own records say: 0002 recorded iff its column exists.
         recorded, columns, names = _prod_database(made)

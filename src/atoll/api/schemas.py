@@ -469,7 +469,7 @@ class DeployOut(BaseModel):
     action: Literal["promote", "rollback"]
     from_release: str | None
     to_release: str
-    result: Literal["ok", "failed"]
+    result: Literal["ok", "failed", "running"] = Field(description="running while under way.")
     detail: str
     by: str
     at: datetime

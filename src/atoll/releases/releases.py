@@ -53,6 +53,10 @@ from atoll.workspace.checkouts import checkout_dir
 log = logging.getLogger("atoll.releases")
 
 INTERRUPTED = "the build was cut short (the server stopped); create the release again"
+CUT_SHORT = (
+    "cut short: the server stopped during it; the environment kept its release (migrations "
+    "applied before the stop stay applied: promote again to finish)"
+)
 
 
 class RollbackBlocked(Conflict):
@@ -88,8 +92,10 @@ class Releases:
         self.cp = cp
 
     def recover(self) -> int:
-        """Mark releases left building by a stopped server as failed; how many there were."""
+        """Mark releases left building, and promotions and rollbacks left running, by a
+        stopped server as failed; how many there were."""
         with self.cp.engine.begin() as conn:
+            cut = release_repo.fail_running_deploys(conn, CUT_SHORT)
             stale = [r.id for r in conn.execute(
                 sa.select(releases.c.id).where(releases.c.state == "building")
             )]  # fmt: skip
@@ -101,7 +107,7 @@ class Releases:
                     [BuildError(None, None, None, INTERRUPTED)],
                     tenant_repo.now(),
                 )
-        return len(stale)
+        return len(stale) + cut
 
     def create(self, app: App, notes: str, created_by: str) -> tuple[Release, float]:
         """Build the app's workspace head into its next release; the release (ready or
@@ -330,6 +336,13 @@ class Releases:
         """Move ``host``'s pointer to ``release`` and record it: a promotion migrates the
         database first, a rollback fits it (``fit_schema``, which says what it did)."""
         clock = time.monotonic()
+        # In the history from the start: a promotion cut short by a stop of the server (it
+        # may have migrated the database) shows as failed, not as nothing.
+        with self.cp.engine.begin() as conn:
+            deploy_id = release_repo.record_deploy(
+                conn, app.id, host.env, action, before, release.number, "running", "", by,
+                tenant_repo.now(), 0.0,
+            )  # fmt: skip
         failure: AtollError | None = None
         detail = ""
         try:
@@ -344,17 +357,15 @@ class Releases:
             failure = exc
         if failure is None:
             self._prepare(host, release)
-        # The pointer and its history entry move together; a failure is history only.
+        # The pointer and its history entry's outcome move together; a failure is history only.
         with self.cp.engine.begin() as conn:
-            at = tenant_repo.now()
             if failure is None:
+                at = tenant_repo.now()
                 release_repo.set_env_release(conn, app.id, host.env, release.number, by, at)
                 crash_point("before-switch")
             result, detail = ("failed", failure.message) if failure else ("ok", detail)
             ms = round((time.monotonic() - clock) * 1000, 1)
-            release_repo.record_deploy(
-                conn, app.id, host.env, action, before, release.number, result, detail, by, at, ms
-            )
+            release_repo.finish_deploy(conn, deploy_id, result, detail, ms)
         if failure is not None:
             raise failure
         self.cp.workspaces.changed()  # the gateway looks again at once

@@ -204,9 +204,9 @@ def record_deploy(
     by: str,
     at: datetime,
     duration_ms: float,
-) -> None:
-    """Add one promotion or rollback to the environment's history."""
-    conn.execute(
+) -> int:
+    """Add one promotion or rollback to the environment's history; its id."""
+    done = conn.execute(
         sa.insert(deploys).values(
             app_id=app_id,
             env=env,
@@ -220,6 +220,31 @@ def record_deploy(
             duration_ms=duration_ms,
         )
     )
+    key = done.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def finish_deploy(
+    conn: sa.Connection, deploy_id: int, result: str, detail: str, duration_ms: float
+) -> None:
+    """Record how a promotion or rollback recorded as ``running`` ended."""
+    conn.execute(
+        sa.update(deploys)
+        .where(deploys.c.id == deploy_id)
+        .values(result=result, detail=detail[:2000], duration_ms=duration_ms)
+    )
+
+
+def fail_running_deploys(conn: sa.Connection, detail: str) -> int:
+    """Record every promotion or rollback still ``running`` as failed (the server stopped
+    during it); how many there were."""
+    done = conn.execute(
+        sa.update(deploys)
+        .where(deploys.c.result == "running")
+        .values(result="failed", detail=detail)
+    )
+    return int(done.rowcount or 0)
 
 
 def list_deploys(conn: sa.Connection, app_id: int, env: str, limit: int = 100) -> list[Deploy]:
