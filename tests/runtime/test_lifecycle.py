@@ -129,7 +129,14 @@ def test_new_release_replaces_the_zygote(rt: Harness) -> None:
     old = rt.runtime.apps[v1.key]
     second = rt.call(v2, "/api/v")
     assert isinstance(second, InvokeResponse) and second.json() == 2
-    wait_until(lambda: old.closed)
+    # The old zygote drains, then stays warm like an idle app: going back starts nothing.
+    wait_until(lambda: rt.runtime.previous.get(v1.key) is old)
+    assert not old.closed and old.sandbox is not None and not old.sandbox.dead
+    newer = rt.runtime.apps[v2.key]
+    back = rt.call(v1, "/api/v")
+    assert isinstance(back, InvokeResponse) and back.json() == 1
+    assert rt.runtime.apps[v1.key] is old and old.cold_starts == 1
+    wait_until(lambda: rt.runtime.previous.get(v2.key) is newer)
 
 
 def test_a_prepared_release_takes_over_at_its_first_call(rt: Harness) -> None:
@@ -149,13 +156,14 @@ def test_a_prepared_release_takes_over_at_its_first_call(rt: Harness) -> None:
     assert isinstance(second, InvokeResponse) and second.json() in warm_pids
     assert len(staged.workers) == 2  # no worker was started for the call
     assert rt.runtime.apps[v2.key] is staged and v2.key not in rt.runtime.staged
-    wait_until(lambda: current.closed)  # v1 drained
+    wait_until(lambda: rt.runtime.previous.get(v1.key) is current)  # drained, kept warm
 
-    # Prepared for v3, then v1 deployed instead: the v3 instance is closed, not used.
+    # Prepared for v3, then v1 deployed instead (a rollback): the v3 instance is closed,
+    # and v1's, kept warm since v2 replaced it, serves again.
     rt.loop.run(rt.runtime.prepare(v3))
     unused = rt.runtime.staged[v3.key]
     again = rt.call(v1, "/api/v")
-    assert isinstance(again, InvokeResponse) and rt.runtime.apps[v1.key] is not unused
+    assert isinstance(again, InvokeResponse) and rt.runtime.apps[v1.key] is current
     wait_until(lambda: unused.closed)
     # Preparing what already serves does nothing.
     rt.loop.run(rt.runtime.prepare(v1))

@@ -116,6 +116,10 @@ class Runtime:
         # Instances started for code about to be deployed (``prepare``), by app key: the
         # first call for that code takes one over instead of starting cold.
         self.staged: dict[str, AppInstance] = {}
+        # Instances replaced by a new release (same vars), drained and kept warm like any
+        # idle app (closed after ``idle_seconds``), by app key: a rollback to them starts
+        # nothing.
+        self.previous: dict[str, AppInstance] = {}
         self._request_ids = RequestIds()
         self.draining: set[AppInstance] = set()
         self._sandboxes_started = 0
@@ -169,10 +173,12 @@ class Runtime:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for instance in [*self.apps.values(), *self.staged.values(), *self.draining]:
+        kept = [*self.staged.values(), *self.previous.values()]
+        for instance in [*self.apps.values(), *kept, *self.draining]:
             await instance.close()
         self.apps.clear()
         self.staged.clear()
+        self.previous.clear()
         self.draining.clear()
         for _ in range(100):  # sandboxes' processes may take a moment to finish exiting
             for path in self.cgroups.base.values():
@@ -196,10 +202,11 @@ class Runtime:
                     self.apps.pop(key, None)
                     self._remember(instance)
                     await instance.close()
-            for key, instance in list(self.staged.items()):  # prepared, never switched to
-                if now - instance.last_used > self.config.idle_seconds:
-                    self.staged.pop(key, None)
-                    await instance.close()
+            for kept in (self.staged, self.previous):  # prepared, or replaced: idle apps
+                for key, instance in list(kept.items()):
+                    if now - instance.last_used > self.config.idle_seconds:
+                        kept.pop(key, None)
+                        await instance.close()
 
     def _remember(self, instance: AppInstance) -> None:
         """Keep an app's call-time average for its next instance (the newest few thousand)."""
@@ -361,7 +368,7 @@ class Runtime:
             if staged is not None:
                 self.staged.pop(ref.key, None)
                 await staged.close()
-            staged = self._new_instance(ref)
+            staged = self._kept(ref) or self._new_instance(ref)
             self.staged[ref.key] = staged
         if workers is None:
             workers = len(current.workers) if current is not None else 1
@@ -382,15 +389,55 @@ class Runtime:
             staged = None
         if instance is not None:
             self._remember(instance)
-            # A new release (or new vars): the old zygote drains in the background.
+            # A new release (or new vars): the old zygote drains in the background. Kept
+            # warm after, for a way back, unless the vars changed (secrets may have been
+            # rotated: old values are not kept).
+            keep = instance.ref.vars == ref.vars and instance.ref.secrets == ref.secrets
             self.draining.add(instance)
-            task = asyncio.get_running_loop().create_task(_drain(instance))
+            task = asyncio.get_running_loop().create_task(self._drain(instance, keep))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             task.add_done_callback(lambda _t: self.draining.discard(instance))
+        if staged is None:
+            staged = self._kept(ref)
         instance = staged if staged is not None else self._new_instance(ref)
         self.apps[ref.key] = instance
         return instance
+
+    def _kept(self, ref: AppRef) -> AppInstance | None:
+        """The instance ``ref`` was replaced from, still warm, taken out of ``previous``."""
+        kept = self.previous.get(ref.key)
+        if kept is not None and not kept.closed and kept.ref == ref:
+            return self.previous.pop(ref.key)
+        for draining in self.draining:  # replaced a moment ago, still finishing its calls
+            if draining.ref == ref and not draining.closed:
+                return draining
+        return None
+
+    async def _drain(self, instance: AppInstance, keep: bool, timeout: float = 60.0) -> None:
+        """Let a replaced instance finish its calls; then keep it in ``previous`` (closing
+        the one kept before) or close it."""
+        deadline = time.monotonic() + timeout
+        while (instance.active or instance.waiters) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        key = instance.ref.key
+        if self.apps.get(key) is instance or self.staged.get(key) is instance:
+            return  # taken back while it drained (a quick rollback)
+        idle = not (instance.active or instance.waiters)
+        if (
+            keep
+            and idle
+            and self.started
+            and not instance.closed
+            and self.apps.get(key) is not instance
+        ):
+            older = self.previous.get(key)
+            self.previous[key] = instance
+            instance.last_used = time.monotonic()
+            if older is not None and older is not instance:
+                await older.close()
+            return
+        await instance.close()
 
     def _new_instance(self, ref: AppRef) -> AppInstance:
         config = limits_mod.load_app_config(ref.code_dir, self.ceiling, self.config)
@@ -543,13 +590,6 @@ class Runtime:
             "cgroups": self.cgroups.available,
             "backend": self.backend.name,
         }
-
-
-async def _drain(instance: AppInstance, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while (instance.active or instance.waiters) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    await instance.close()
 
 
 def _mask_reply(mask: SecretMask, reply: WorkerReply) -> None:
