@@ -3,8 +3,8 @@ settings, the metadata store, workspaces and logs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -13,6 +13,18 @@ from atoll.names import AppEnv
 from atoll.runtime.logs import LogStore
 from atoll.store import open_store
 from atoll.workspace import Workspaces
+
+
+class ReleaseSwitches(Protocol):
+    """What serves releases in this process (the gateway), told around each switch of an
+    environment's pointer. Both are called from worker threads."""
+
+    def before_switch(self, host: AppEnv, number: int) -> None:
+        """The pointer is about to move to release ``v{number}``: start its workers now, so
+        the first request after the switch is not a cold start. Best effort: it may fail."""
+
+    def after_switch(self, host: AppEnv, number: int) -> None:
+        """The pointer moved to ``v{number}`` (committed): serve it from the next request on."""
 
 
 @dataclass
@@ -24,10 +36,8 @@ class ControlPlane:
     workspaces: Workspaces
     # Shared with the runtime when both run in one process, so ``logs --follow`` is live.
     logs: LogStore
-    # Set by the gateway when it serves in this process: called (from a worker thread) just
-    # before an environment's pointer moves to release ``v{number}``, to start its workers
-    # so the first request after the switch is not a cold start. Best effort: it may fail.
-    prepare_release: Callable[[AppEnv, int], None] | None = None
+    # Set by the gateway when it serves in this process.
+    switches: ReleaseSwitches | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> ControlPlane:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds
 from atoll.store import tenants as tenant_repo
+from atoll.store import vars as vars_repo
 from atoll.store.records import App, Revision
 from tests.api.builds import env_of, wait_for_build
 from tests.conftest import commit_text
@@ -127,3 +129,67 @@ def _app(cp: ControlPlane) -> App:
     with cp.engine.connect() as conn:
         tenant = tenant_repo.get_tenant(conn, "acme")
         return app_repo.get_app(conn, tenant.id, "shop")
+
+
+class _Gateway:
+    """What a gateway in this process does around a switch (``ReleaseSwitches``); with
+    ``vars_meanwhile``, prod's vars change between its staging and its switch."""
+
+    def __init__(self, cp: ControlPlane, deployments: Deployments, vars_meanwhile: bool) -> None:
+        self.cp, self.deployments, self.vars_meanwhile = cp, deployments, vars_meanwhile
+        self.switched: list[tuple[AppEnv, int]] = []
+
+    def before_switch(self, host: AppEnv, number: int) -> None:
+        self.deployments.stage(host, number)
+        if self.vars_meanwhile:
+            with self.cp.engine.begin() as conn:
+                app = _app(self.cp)
+                values = {"GREETING": "hi"}
+                vars_repo.change_vars(conn, app.id, host.env, values, [], False, "t", _now())
+            self.cp.workspaces.changed()
+
+    def after_switch(self, host: AppEnv, number: int) -> None:
+        self.switched.append((host, number))
+        self.deployments.switched(host, number)
+
+
+@pytest.mark.parametrize("vars_meanwhile", [False, True])
+def test_a_switch_made_here_serves_the_staged_release_with_no_lookup(
+    cp: ControlPlane,
+    client: TestClient,
+    acme: dict[str, str],
+    vars_meanwhile: bool,
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    _push(client, acme, {"functions/hello.py": HELLO})
+    for _ in range(2):
+        r = client.post("/api/v1/apps/shop/releases", json={}, headers=acme)
+        assert r.status_code == 201 and r.json()["status"] == "ready", r.text
+    prod = AppEnv(env="prod", app="shop", tenant="acme")
+    deployments = Deployments(cp)
+    gateway = _Gateway(cp, deployments, vars_meanwhile)
+    cp.switches = gateway
+    try:
+        r = client.post("/api/v1/apps/shop/envs/prod/promote", json={"release": "v2"}, headers=acme)
+        assert r.status_code == 200, r.text
+        assert gateway.switched == [(prod, 2)]
+        # The next request finds v2 in the cache: no metadata query, no thread hop.
+        served = deployments.cached(prod)
+        assert served is not None and served.release == "v2"
+        # Vars set after it was staged are the ones it serves.
+        assert dict(served.vars.values) == ({"GREETING": "hi"} if vars_meanwhile else {})
+        assert deployments.resolve(prod) is served  # what a lookup would have found
+
+        # Without a gateway told of the switch, the next request looks it up.
+        cp.switches = None
+        r = client.post("/api/v1/apps/shop/envs/prod/rollback", json={"to": "v1"}, headers=acme)
+        assert r.status_code == 200, r.text
+        assert deployments.cached(prod) is None
+        assert deployments.resolve(prod).release == "v1"
+    finally:
+        cp.switches = None
+        deployments.close()
+
+
+def _now() -> datetime:
+    return tenant_repo.now()

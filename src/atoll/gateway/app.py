@@ -106,14 +106,14 @@ class Gateway:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # built outside a loop (tests): nothing is prepared
             self._loop = None
-        cp.prepare_release = self._prepare_from_thread
+        cp.switches = self
         # Every path belongs to the app: the gateway has no routes of its own to shadow them.
         self._pages = Starlette(routes=[Route("/{path:path}", self._page, methods=METHODS)])
 
     def close(self, timeout: float = 10.0) -> None:
         """Build no more heads; wait up to ``timeout`` s for the builds under way."""
-        if self.cp.prepare_release == self._prepare_from_thread:
-            self.cp.prepare_release = None
+        if self.cp.switches is self:
+            self.cp.switches = None
         self.deployments.close(timeout)
 
     def _host(self, host_header: str) -> AppEnv:
@@ -185,12 +185,17 @@ class Gateway:
         deployment = await run_in_threadpool(self.deployments.stage, host, number)
         await self.runtime.prepare(_ref_of(deployment))
 
-    def _prepare_from_thread(self, host: AppEnv, number: int) -> None:
-        """``prepare``, for the control plane's worker threads (``cp.prepare_release``)."""
+    def before_switch(self, host: AppEnv, number: int) -> None:
+        """``prepare``, for the control plane's worker threads (``ReleaseSwitches``)."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         asyncio.run_coroutine_threadsafe(self.prepare(host, number), loop).result(PREPARE_TIMEOUT)
+
+    def after_switch(self, host: AppEnv, number: int) -> None:
+        """The pointer of ``host`` moved to ``v{number}``: its prepared deployment serves the
+        next request with no lookup (``ReleaseSwitches``, from a worker thread)."""
+        self.deployments.switched(host, number)
 
     async def function(
         self,

@@ -306,6 +306,21 @@ class Deployments:
             self._staged[host] = staged
             return staged
 
+    def switched(self, host: AppEnv, number: int) -> None:
+        """``host``'s pointer moved to ``v{number}`` in this process (committed, and
+        ``workspaces.changed()`` called): the deployment staged for it goes live and is
+        trusted as confirmed, so the next request finds it in ``cached``."""
+        generation = self.cp.workspaces.generation
+        with self._lock(host):
+            staged = self._staged.get(host)
+            if staged is None or staged.release != f"v{number}":
+                return  # nothing staged (or a request took it already): the next one looks
+            del self._staged[host]
+            self._live[host] = staged
+        self._with_vars(staged)  # vars set since it was staged replace it in ``_live``
+        if self.cp.workspaces.generation == generation:
+            self._checked[host] = (time.monotonic(), generation)
+
     def _with_vars(self, deployment: Deployment) -> Deployment:
         """``deployment`` with its environment's current config vars, read again only when
         their version moved; the live deployment is replaced by it (``cached`` serves it)."""

@@ -369,19 +369,31 @@ class Releases:
         if failure is not None:
             raise failure
         self.cp.workspaces.changed()  # the gateway looks again at once
+        self._switched(host, release)
 
     def _prepare(self, host: AppEnv, release: Release) -> None:
         """Start the release's workers before the switch, where a gateway serves here; a
         failure only costs the first request its warm start."""
-        prepare = self.cp.prepare_release
-        if prepare is None:
+        switches = self.cp.switches
+        if switches is None:
             return
         try:
-            prepare(host, release.number)
+            switches.before_switch(host, release.number)
         except Exception:
             log.warning(
                 "%s: could not start %s before the switch", host.key, release.version, exc_info=True
             )
+
+    def _switched(self, host: AppEnv, release: Release) -> None:
+        """Tell a gateway serving here that the pointer moved, so its next request needs no
+        lookup; a failure only costs that request the lookup."""
+        switches = self.cp.switches
+        if switches is None:
+            return
+        try:
+            switches.after_switch(host, release.number)
+        except Exception:
+            log.warning("%s: could not switch to %s here", host.key, release.version, exc_info=True)
 
 
 def _check_env(cp: ControlPlane, app: App, env: str, source: bool = False) -> None:
