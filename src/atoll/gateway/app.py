@@ -88,7 +88,14 @@ def _ref_of(deployment: Deployment) -> AppRef:
     host, given = deployment.host, deployment.vars
     release = _release_of(deployment)
     return AppRef(
-        host.tenant, host.app, host.env, release, deployment.code_dir, given.values, given.secrets
+        host.tenant,
+        host.app,
+        host.env,
+        release,
+        deployment.code_dir,
+        given.values,
+        given.secrets,
+        deployment.python_lock,
     )
 
 

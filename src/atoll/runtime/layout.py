@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import atoll.sdk
+from atoll.config import Settings
 from atoll.errors import Unavailable
 
 SKIP_STDLIB = {
@@ -58,6 +59,11 @@ def reachable_by_others(path: Path) -> bool:
         if not mode & stat.S_IXOTH:
             return False
     return True
+
+
+def preferred_runtime_dir(settings: Settings) -> Path:
+    """Where the runtime of ``settings`` keeps its folders, when sandboxes can reach it."""
+    return settings.runtime.runtime_dir or (settings.data_dir / "runtime")
 
 
 def choose_runtime_dir(preferred: Path) -> Path:
