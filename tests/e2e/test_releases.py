@@ -30,9 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def test_releases_through_the_cli(server: Served, tmp_path: Path) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "shipper", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("shipper")
     src = tmp_path / "shop"
     (src / "functions").mkdir(parents=True)
     (src / "atoll.toml").write_text('name = "shop"\n')
@@ -97,9 +95,7 @@ def _call(server: Served, env: str, app: str, tenant: str) -> str:
 def test_promotion_and_rollback_move_what_each_environment_serves(
     server: Served, tmp_path: Path
 ) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "mover", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("mover")
     src = tmp_path / "site"
     (src / "functions").mkdir(parents=True)
     (src / "migrations").mkdir()
@@ -180,9 +176,7 @@ def _items(version: int) -> str:
 def test_rollback_with_additive_and_destructive_migrations_through_the_cli(
     server: Served, tmp_path: Path
 ) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "keeper", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("keeper")
     src = tmp_path / "ledger"
     (src / "functions").mkdir(parents=True)
     (src / "migrations").mkdir()
@@ -279,9 +273,7 @@ STARTED = (
 
 
 def test_a_promoted_release_is_started_before_the_switch(server: Served, tmp_path: Path) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "warmer", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("warmer")
     src = tmp_path / "warm"
     (src / "functions").mkdir(parents=True)
     (src / "atoll.toml").write_text('name = "warm"\n')
@@ -313,9 +305,7 @@ SIX_VERSION = "import six\n\n\ndef get() -> str:\n    return six.__version__\n"
 
 
 def test_a_release_runs_the_dependencies_it_was_built_with(server: Served, tmp_path: Path) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "pinner", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("pinner")
     src = tmp_path / "pins"
     (src / "functions").mkdir(parents=True)
     (src / "atoll.toml").write_text('name = "pins"\n[python]\ndependencies = ["six"]\n')
