@@ -217,10 +217,10 @@ def _python_dependencies(
         else:
             layer = layers.install_lock(lock) if lock.strip() else None
             how = "locked before, reused"
+        pins = pinned_lines(lock)
     except AtollError as exc:
         build_log.say(f"dependencies: {_shown(requirements)}: not installed")
         return None, build_errors(exc, file="atoll.toml")
-    pins = pinned_lines(lock)
     if layer is None:
         build_log.say(f"dependencies: {_shown(requirements)}: none for this platform ({how})")
     else:
