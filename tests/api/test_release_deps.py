@@ -82,3 +82,22 @@ def test_dependencies_that_do_not_install_fail_the_build_at_atoll_toml(
     assert python_lock(_built(cp, revision)) is None
     refused = client.post("/api/v1/apps/shop/envs/prod/promote", json={}, headers=acme)
     assert refused.status_code == 409, refused.text
+
+
+def test_a_function_importing_a_package_not_in_its_dependencies_does_not_build(
+    client: TestClient, acme: dict[str, str]
+) -> None:
+    assert client.post("/api/v1/apps", json={"name": "shop"}, headers=acme).status_code == 201
+    commit_text(client, acme, "shop", {"functions/dep.py": USES_SIX["functions/dep.py"]})
+    failed = _release(client, acme)
+    assert failed["status"] == "failed", failed
+    assert [(e["file"], e["line"], e["column"]) for e in failed["errors"]] == [
+        ("functions/dep.py", 1, 1)
+    ]
+    assert "no module named 'six'" in failed["errors"][0]["message"]
+    assert "imports: 1 module not found" in failed["build_log"]
+    # Declared, it builds: the import is found in the release's dependency layer.
+    commit_text(client, acme, "shop", {"atoll.toml": USES_SIX["atoll.toml"]})
+    built = _release(client, acme)
+    assert built["status"] == "ready", built
+    assert "imports: 1 module resolved" in built["build_log"]

@@ -21,12 +21,18 @@ from typing import Any
 from atoll import dbservice
 from atoll.builder.components import MANIFEST_NAME, ComponentManifest
 from atoll.builder.frontend import PAGES_FILE, build_frontend
-from atoll.builder.functions import check_functions, function_files
+from atoll.builder.functions import (
+    FunctionCheck,
+    function_files,
+    inspect_functions,
+    unresolved_imports,
+)
 from atoll.builder.reports import MIGRATIONS_DIR, build_errors, build_failure
 from atoll.dbservice.migrations import migration_problems
 from atoll.errors import AtollError, BuildFailed
 from atoll.releases.buildlog import BuildLog, size_text
-from atoll.runtime.deps import LOCK_FILE, dependency_layers
+from atoll.runtime.deps import LOCK_FILE, Layer, dependency_layers
+from atoll.runtime.layout import sandbox_modules
 from atoll.runtime.limits import AppConfig, AppLimits, load_app_config, maxima
 from atoll.runtime.requirements import pinned_lines
 from atoll.services import ControlPlane
@@ -124,14 +130,17 @@ def _build_steps(
     """The steps of ``build_revision``: each checks all it can, so one build reports every
     problem; the frontend step's error is raised as it is when it is the only one."""
     code_dir = _checkout(cp, app, revision, build_log)
-    problems = _check_functions(code_dir, build_log)
+    functions = _check_functions(code_dir, build_log)
+    problems = list(functions.errors)
     config, config_problems = _check_config(cp, code_dir, build_log)
     problems += config_problems
     lock: str | None = None
     if config is not None:
         kept = built_dir(cp, app, revision.id)
-        lock, dependency_problems = _python_dependencies(cp, config, kept, build_log)
+        lock, layer, dependency_problems = _python_dependencies(cp, config, kept, build_log)
         problems += dependency_problems
+        if not dependency_problems:  # (else its imports are missing for that reason)
+            problems += _check_imports(functions, code_dir, layer, build_log)
     problems += _plan_migrations(code_dir, build_log)
     built: Path | None = None
     try:
@@ -156,17 +165,35 @@ def _checkout(cp: ControlPlane, app: App, revision: Revision, build_log: BuildLo
     return code_dir
 
 
-def _check_functions(code_dir: Path, build_log: BuildLog) -> list[BuildError]:
-    """What keeps the app's functions from compiling."""
+def _check_functions(code_dir: Path, build_log: BuildLog) -> FunctionCheck:
+    """What keeps the app's functions from compiling, and what they import."""
     mark = build_log.start()
     files = function_files(code_dir)
-    errors = check_functions(code_dir)
+    check = inspect_functions(code_dir)
+    errors = check.errors
     if not files:
         build_log.say("functions: none")
     elif errors:
         build_log.say(f"functions: {len(files)} checked, {_plural(len(errors), 'error')}")
     else:
         build_log.say(f"functions: {len(files)} compiled in {build_log.took(mark)}")
+    return check
+
+
+def _check_imports(
+    check: FunctionCheck, code_dir: Path, layer: Layer | None, build_log: BuildLog
+) -> list[BuildError]:
+    """The functions' imports that nothing provides where they run: the standard library,
+    the platform's packages, the dependency layer, or the app's own modules."""
+    if not check.imports:
+        return []
+    available = sandbox_modules() | (layer.modules() if layer is not None else set())
+    errors = unresolved_imports(check, code_dir, available)
+    modules = len({site.module for site in check.imports})
+    if errors:
+        build_log.say(f"imports: {_plural(len(errors), 'module')} not found")
+    else:
+        build_log.say(f"imports: {_plural(modules, 'module')} resolved")
     return errors
 
 
@@ -198,16 +225,17 @@ def python_lock(built: Path) -> str | None:
 
 def _python_dependencies(
     cp: ControlPlane, config: AppConfig, kept: Path, build_log: BuildLog
-) -> tuple[str | None, list[BuildError]]:
+) -> tuple[str | None, Layer | None, list[BuildError]]:
     """The revision's ``[python] dependencies`` locked (the lock an earlier build of it kept,
     else resolved now) and their layer installed, so the release starts without installing
     anything and runs the same versions wherever it is promoted. The lock ("" when nothing
-    is to be installed; None without dependencies) and what kept it from installing."""
+    is to be installed; None without dependencies), its layer, and what kept it from
+    installing."""
     requirements = config.dependencies
     lock = python_lock(kept) if kept.is_dir() else None
     if lock is None and not requirements:
         build_log.say("dependencies: none")
-        return None, []
+        return None, None, []
     mark = build_log.start()
     layers = dependency_layers(cp.settings)
     try:
@@ -220,7 +248,7 @@ def _python_dependencies(
         pins = pinned_lines(lock)
     except AtollError as exc:
         build_log.say(f"dependencies: {_shown(requirements)}: not installed")
-        return None, build_errors(exc, file="atoll.toml")
+        return None, None, build_errors(exc, file="atoll.toml")
     if layer is None:
         build_log.say(f"dependencies: {_shown(requirements)}: none for this platform ({how})")
     else:
@@ -228,7 +256,7 @@ def _python_dependencies(
             f"dependencies: {_shown(pins)} ({how}; layer {layer.digest[:12]} ready in "
             f"{build_log.took(mark)})"
         )
-    return lock, []
+    return lock, layer, []
 
 
 def _config_line(config: AppConfig) -> str:

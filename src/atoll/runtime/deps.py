@@ -50,6 +50,18 @@ class Layer:
         """Where the layer's packages are inside the sandbox."""
         return f"{LAYERS_DIR}/{self.digest}/site"
 
+    def modules(self) -> set[str]:
+        """The top-level modules the layer holds (packages, modules, extension modules)."""
+        found: set[str] = set()
+        for entry in (self.path / "site").iterdir():
+            name = entry.name
+            if entry.is_dir():
+                if "." not in name and name not in ("__pycache__", "bin"):
+                    found.add(name)
+            elif name.endswith((".py", ".so")):
+                found.add(name.split(".")[0])
+        return found
+
 
 def find_uv() -> str:
     """The uv executable next to this interpreter, or on PATH."""
