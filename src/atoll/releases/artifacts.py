@@ -155,6 +155,64 @@ def _build_steps(
     return code_dir, built
 
 
+def check_sources(
+    cp: ControlPlane,
+    app: App,
+    code_dir: Path,
+    database: dbservice.DatabaseName | None = None,
+    build_log: BuildLog | None = None,
+) -> list[BuildError]:
+    """Every problem a build of the sources in ``code_dir`` would find, without keeping
+    anything: functions compiled and their imports resolved, ``atoll.toml`` read and its
+    dependencies locked and installed, migrations planned and (given ``database``)
+    dry-run on a copy of it, pages validated and components bundled into a folder thrown
+    away after. For sources not committed yet (the agent's edits)."""
+    build_log = BuildLog() if build_log is None else build_log
+    functions = _check_functions(code_dir, build_log)
+    problems = list(functions.errors)
+    config, config_problems = _check_config(cp, code_dir, build_log)
+    problems += config_problems
+    if config is not None:
+        nowhere = code_dir / ".no-kept-build"  # nothing kept: resolve the lock now
+        _lock, layer, dependency_problems = _python_dependencies(cp, config, nowhere, build_log)
+        problems += dependency_problems
+        if not dependency_problems:
+            problems += _check_imports(functions, code_dir, layer, build_log)
+    planned = _plan_migrations(code_dir, build_log)
+    problems += planned
+    if database is not None and not planned:
+        problems += _dry_run(cp, code_dir, database, build_log)
+    npm_root = cp.workspaces.apps_root / str(app.id)
+    lock_path = npm_root / "npm-lock.json"
+    with tempfile.TemporaryDirectory(prefix="atoll-check-") as out:
+        try:
+            build_frontend(
+                code_dir,
+                Path(out),
+                deps_dir=npm_root / "npm",
+                lockfile=lock_path.read_bytes() if lock_path.is_file() else None,
+            )
+        except AtollError as exc:
+            problems += build_errors(exc)
+    return builds.bounded_errors(problems)
+
+
+def _dry_run(
+    cp: ControlPlane, code_dir: Path, database: dbservice.DatabaseName, build_log: BuildLog
+) -> list[BuildError]:
+    """The migrations the database has not run, applied to a copy of it."""
+    report = dbservice.dry_run_migrations(cp.settings.data_dir, database, code_migrations(code_dir))
+    if report.ok:
+        applied = len(report.outcomes)
+        build_log.say(f"migrations: {_plural(applied, 'pending migration')} dry-run on {database}")
+        return []
+    build_log.say(f"migrations: the dry run on {database} failed")
+    failed = report.outcomes[-1] if report.outcomes else None
+    where = f"{MIGRATIONS_DIR}/{failed.filename}" if failed else MIGRATIONS_DIR
+    line = failed.line if failed else None
+    return [BuildError(where, line, None, f"dry run on a copy of {database}: {report.error}")]
+
+
 def _checkout(cp: ControlPlane, app: App, revision: Revision, build_log: BuildLog) -> Path:
     """The revision's files as a folder (written once per revision)."""
     mark = build_log.start()

@@ -1,0 +1,228 @@
+"""One turn of the agent: a prompt, the model's tool calls against the app's draft, the
+builder's checks after every batch of edits fed back to it, and one revision at the end.
+
+A turn ends when the model answers without tool calls and the checks pass, or when a limit
+stops it: steps, tokens, attempts at one error, or the stuck detector (the same call four
+times, the same check error three times, two calls alternating three times each). Only a
+turn whose edits pass the checks commits them, as one revision; a stopped or failed turn
+commits nothing, so no half-applied batch of edits reaches the workspace.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from atoll.store.records import BuildError, Revision
+
+from .checks import check_draft, describe
+from .draft import Draft
+from .file_tools import file_tools
+from .provider import ModelReply, Provider, Usage
+from .tools import Toolbox
+
+MAX_STEPS = 40  # model answers in one turn
+ATTEMPTS_PER_ERROR = 3  # check results showing one error before the turn gives up
+MAX_TOKENS = 400_000  # prompt and completion tokens in one turn
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one turn may spend."""
+
+    max_steps: int = MAX_STEPS
+    attempts_per_error: int = ATTEMPTS_PER_ERROR
+    max_tokens: int = MAX_TOKENS
+
+
+@dataclass(frozen=True)
+class Event:
+    """A step of a turn, as the CLI and the IDE show it."""
+
+    kind: str  # text, tool_call, tool_result, checks, usage, done
+    data: dict[str, Any]
+
+
+@dataclass
+class TurnResult:
+    """How a turn ended."""
+
+    outcome: str  # done, stopped, limit, stuck, failed
+    summary: str
+    revision: Revision | None = None
+    changed: list[str] = field(default_factory=list)
+    errors: list[BuildError] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    steps: int = 0
+
+
+class StuckDetector:
+    """Notices a model going round in circles (the patterns OpenHands stops on)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.errors: Counter[str] = Counter()
+
+    def call(self, name: str, arguments: str) -> str | None:
+        """Why the turn is stuck after this call, if it is."""
+        try:
+            key = name + json.dumps(json.loads(arguments or "{}"), sort_keys=True)
+        except ValueError:
+            key = name + arguments
+        self.calls.append(key)
+        if self.calls[-4:].count(key) == 4:
+            return f"the same {name} call four times in a row"
+        last = self.calls[-6:]
+        if len(last) == 6 and len(set(last)) == 2 and all(last[i] != last[i + 1] for i in range(5)):
+            return "two calls alternating three times each"
+        return None
+
+    def checked(self, errors: list[BuildError]) -> str | None:
+        """Why the turn is stuck after these check results, if it is."""
+        for error in {str(e) for e in errors}:
+            self.errors[error] += 1
+            if self.errors[error] >= 3:
+                return f"the same error three times: {error[:200]}"
+        return None
+
+
+class Turn:
+    """Runs one prompt to its end against ``draft`` with ``provider``."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        draft: Draft,
+        tenant: str,
+        system: str,
+        history: list[dict[str, Any]] | None = None,
+        limits: Limits | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        author: str = "agent",
+    ) -> None:
+        self.provider = provider
+        self.draft = draft
+        self.tenant = tenant
+        self.system = system
+        self.history = list(history or [])
+        self.limits = limits or Limits()
+        self.on_event = on_event or (lambda _event: None)
+        self.should_stop = should_stop or (lambda: False)
+        self.author = author
+        self.toolbox = Toolbox(file_tools(draft))
+        self.messages: list[dict[str, Any]] = []
+
+    def run(self, prompt: str) -> TurnResult:
+        self.messages = [
+            {"role": "system", "content": self.system},
+            *self.history,
+            {"role": "user", "content": prompt},
+        ]
+        usage = Usage()
+        stuck = StuckDetector()
+        attempts: Counter[str] = Counter()
+        checked_at: list[str] | None = None  # the draft's changes when last checked
+        errors: list[BuildError] = []
+        specs = self.toolbox.specs()
+        for step in range(1, self.limits.max_steps + 1):
+            if self.should_stop():
+                return self._end("stopped", "stopped on request", usage, step - 1, errors)
+            reply = self.provider.complete(
+                self.messages, specs, lambda text: self._emit("text", text=text)
+            )
+            usage = usage + reply.usage
+            self._emit("usage", prompt=usage.prompt_tokens, completion=usage.completion_tokens)
+            self.messages.append(_assistant(reply))
+            if usage.prompt_tokens + usage.completion_tokens > self.limits.max_tokens:
+                return self._end("limit", "the turn's token budget ran out", usage, step, errors)
+            for call in reply.tool_calls:
+                why = stuck.call(call.name, call.arguments)
+                self._emit("tool_call", id=call.id, name=call.name, arguments=call.arguments)
+                result = self.toolbox.call(call.name, call.arguments)
+                self._emit("tool_result", id=call.id, ok=result.ok, text=result.text[:2000])
+                self.messages.append(
+                    {"role": "tool", "tool_call_id": call.id, "content": result.text}
+                )
+                if why is not None:
+                    return self._end("stuck", f"stopped: {why}", usage, step, errors)
+            changes = self._fingerprint()
+            if changes and changes != checked_at:
+                checked_at = changes
+                errors = check_draft(self.draft, self.tenant)
+                self._emit("checks", errors=[str(e) for e in errors])
+                why = stuck.checked(errors)
+                if why is not None:
+                    return self._end("stuck", f"stopped: {why}", usage, step, errors)
+                for error in {str(e) for e in errors}:
+                    attempts[error] += 1
+                    if attempts[error] > self.limits.attempts_per_error:
+                        tries = self.limits.attempts_per_error
+                        text = f"gave up after {tries} attempts at: {error[:200]}"
+                        return self._end("limit", text, usage, step, errors)
+                self.messages.append(
+                    {"role": "user", "content": "Checks after your edits: " + describe(errors)}
+                )
+                continue  # the model sees the checks before it may end the turn
+            if not reply.tool_calls:
+                if errors:
+                    self.messages.append(
+                        {"role": "user", "content": "The checks still fail: " + describe(errors)}
+                    )
+                    continue
+                return self._finish(reply.text, usage, step)
+        return self._end(
+            "limit",
+            f"stopped after {self.limits.max_steps} steps",
+            usage,
+            self.limits.max_steps,
+            errors,
+        )
+
+    def _fingerprint(self) -> list[str]:
+        return [
+            f"{p}:{len(self.draft.changes[p] or b'')}:{hash(self.draft.changes[p])}"
+            for p in self.draft.changed_paths()
+        ]
+
+    def _finish(self, text: str, usage: Usage, steps: int) -> TurnResult:
+        changed = self.draft.changed_paths()
+        revision = (
+            self.draft.commit(self.author, _first_line(text) or "agent turn") if changed else None
+        )
+        result = TurnResult("done", text.strip() or "done", revision, changed, [], usage, steps)
+        self._emit(
+            "done", outcome="done", revision=revision.id if revision else None, changed=changed
+        )
+        return result
+
+    def _end(
+        self, outcome: str, summary: str, usage: Usage, steps: int, errors: list[BuildError]
+    ) -> TurnResult:
+        """A turn that ends without committing: what it changed stays uncommitted."""
+        changed = self.draft.changed_paths()
+        if changed:
+            summary += f"; nothing was committed (changed but not kept: {', '.join(changed[:20])})"
+        self._emit("done", outcome=outcome, summary=summary)
+        return TurnResult(outcome, summary, None, changed, errors, usage, steps)
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        self.on_event(Event(kind, data))
+
+
+def _assistant(reply: ModelReply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in reply.tool_calls
+        ]
+    return message
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:200]
