@@ -18,6 +18,7 @@ from typing import Any
 
 from atoll.store.records import BuildError, Revision
 
+from .app_tools import app_tools
 from .checks import check_draft, describe
 from .draft import Draft
 from .file_tools import file_tools
@@ -113,7 +114,7 @@ class Turn:
         self.on_event = on_event or (lambda _event: None)
         self.should_stop = should_stop or (lambda: False)
         self.author = author
-        self.toolbox = Toolbox(file_tools(draft))
+        self.toolbox = Toolbox(file_tools(draft) + app_tools(draft, tenant))
         self.messages: list[dict[str, Any]] = []
 
     def run(self, prompt: str) -> TurnResult:
