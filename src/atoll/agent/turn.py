@@ -104,6 +104,7 @@ class Turn:
         on_event: Callable[[Event], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         author: str = "agent",
+        context: str = "",
     ) -> None:
         self.provider = provider
         self.draft = draft
@@ -114,6 +115,7 @@ class Turn:
         self.on_event = on_event or (lambda _event: None)
         self.should_stop = should_stop or (lambda: False)
         self.author = author
+        self.context = context  # the context pack the prompt is sent with
         self.toolbox = Toolbox(file_tools(draft) + app_tools(draft, tenant))
         self.messages: list[dict[str, Any]] = []
 
@@ -121,7 +123,10 @@ class Turn:
         self.messages = [
             {"role": "system", "content": self.system},
             *self.history,
-            {"role": "user", "content": prompt},
+            {
+                "role": "user",
+                "content": f"{self.context}\n\n## Request\n{prompt}" if self.context else prompt,
+            },
         ]
         usage = Usage()
         stuck = StuckDetector()
