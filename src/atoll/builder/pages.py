@@ -19,6 +19,7 @@ def render_app_page(
     routes: Iterable[str],
     api_base: str = API_BASE,
     pages_base: str = PAGES_BASE,
+    theme_css: str = "",
 ) -> str:
     """The HTML of one page: the import map names the shared React, never a per-app copy.
 
@@ -38,4 +39,5 @@ def render_app_page(
         preload_fetch=sheets,
         api_base=api_base,
         pages_base=pages_base,
+        theme_css=theme_css,
     )

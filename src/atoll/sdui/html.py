@@ -71,8 +71,12 @@ def render_page_html(
     api_base: str = API_BASE,
     pages_base: str = PAGES_BASE,
     nonce: str | None = None,
+    theme_css: str = "",
 ) -> str:
-    """The full HTML document for one page of an app."""
+    """The full HTML document for one page of an app.
+
+    ``theme_css`` is the app's checked theme (``sdui.theme.theme_css``), never raw tenant text.
+    """
     boot = {
         "page": page,
         "route": route,
@@ -91,6 +95,9 @@ def render_page_html(
             for u in dict.fromkeys(preload_fetch)
         ]
     )
+    # Belt and braces: a theme is built from checked values, but never let it close the element.
+    safe_theme = theme_css.replace("<", "")
+    style = f"<style{nonce_attr}>{safe_theme}</style>" if safe_theme else ""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -100,6 +107,7 @@ def render_page_html(
 <script type="importmap"{nonce_attr}>{script_json({"imports": dict(import_map)})}</script>
 {links}
 <link rel="stylesheet" href="{html.escape(runtime_css)}">
+{style}
 <script type="application/json" id="atoll-boot">{script_json(boot)}</script>
 <script type="module" src="{html.escape(runtime_js)}"{nonce_attr}></script>
 </head>
