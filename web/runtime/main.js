@@ -58,7 +58,7 @@ function App({ boot }) {
 
   const navigate = useCallback((to) => show(to, true), [show]);
   if (current.error || !current.page) return h(ErrorBox, { title: "Page failed", message: current.error || "no page" });
-  return h(PageView, { key: current.n, page: current.page, boot, navigate });
+  return h(PageView, { key: current.n, page: current.page, boot, navigate, route: current.route });
 }
 
 /** Start the runtime on `element` with the boot object (page, routes, components, bases). */
