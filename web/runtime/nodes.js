@@ -6,7 +6,7 @@ import { dataDeps, evaluate as evaluateSource, getPath, isBinding, resolve, valu
 import { icon } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
 import { safeImageUrl, safeUrl } from "./urls.js";
-import { AppShell, Button, Chart, Dialog, Form, Input, Select, Skeleton, Table, Tabs, cls, str } from "./widgets.js";
+import { AppShell, Button, Chart, Dialog, Form, Input, Select, Skeleton, Table, Tabs, cls, formatters, str } from "./widgets.js";
 
 // Fields that are always expressions may also be written as bindings: {"$bind": "..."}.
 const exprOf = (v) => (isBinding(v) ? v.$bind : v);
@@ -16,7 +16,8 @@ const TONES = new Set(["default", "neutral", "info", "success", "warning", "dang
 const tone = (t, fallback = "default") => (TONES.has(t) ? t : fallback);
 
 function Stack({ props, children }) {
-  return h("div", { className: "atoll-stack", style: { gap: px(props.gap ?? 12), alignItems: props.align ?? "stretch", padding: px(props.padding ?? 0) } }, children);
+  const width = props.maxWidth ? { maxWidth: px(props.maxWidth), width: "100%", marginInline: "auto" } : null;
+  return h("div", { className: "atoll-stack", style: { gap: px(props.gap ?? 12), alignItems: props.align ?? "stretch", padding: px(props.padding ?? 0), ...width } }, children);
 }
 
 function Row({ props, children }) {
@@ -112,7 +113,7 @@ function Stat({ props }) {
   const trend = props.trend === "up" || props.trend === "down" ? props.trend : null;
   return h("div", { className: "atoll-stat" },
     h("span", { className: "atoll-stat-label" }, props.icon ? icon(str(props.icon)) : null, str(props.label)),
-    h("span", { className: "atoll-stat-value" }, str(props.value)),
+    h("span", { className: "atoll-stat-value" }, Object.prototype.hasOwnProperty.call(formatters, props.format) ? formatters[props.format](props.value) : str(props.value)),
     props.delta !== undefined && props.delta !== null
       ? h("span", { className: cls("atoll-stat-delta", trend && `atoll-${trend}`) },
         trend ? icon(trend === "up" ? "trending-up" : "trending-down") : null, " ", str(props.delta))

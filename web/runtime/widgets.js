@@ -145,7 +145,9 @@ function Modal({ title, description, onClose, role = "dialog", size, children })
   const bodyId = useId();
   useLayoutEffect(() => {
     const before = document.activeElement;
-    const first = box.current.querySelector("[data-autofocus]") || box.current.querySelector(FOCUSABLE) || box.current;
+    // The body's first control, not the close button; a confirm dialog names its own.
+    const inBody = [...box.current.querySelectorAll(FOCUSABLE)].find((e) => !e.hasAttribute("data-close"));
+    const first = box.current.querySelector("[data-autofocus]") || inBody || box.current;
     first.focus();
     return () => { if (before && before.focus && document.contains(before)) before.focus(); };
   }, []);
@@ -166,7 +168,7 @@ function Modal({ title, description, onClose, role = "dialog", size, children })
     },
     h("div", { className: "atoll-row", style: { justifyContent: "space-between", alignItems: "flex-start" } },
       h("h2", { id: titleId, className: "atoll-dialog-title" }, str(title)),
-      h("button", { type: "button", className: "atoll-button atoll-ghost atoll-size-sm atoll-icon-only", "aria-label": "Close", onClick: onClose }, icon("x"))),
+      h("button", { type: "button", className: "atoll-button atoll-ghost atoll-size-sm atoll-icon-only", "aria-label": "Close", "data-close": "", onClick: onClose }, icon("x"))),
     description ? h("p", { id: bodyId, className: "atoll-dialog-body" }, str(description)) : null,
     children));
 }
@@ -251,7 +253,7 @@ const compareValues = (a, b) => {
   return String(a).localeCompare(String(b), undefined, { numeric: true, sensitivity: "base" });
 };
 
-const formatters = {
+export const formatters = {
   number: (v) => (typeof v === "number" ? v.toLocaleString() : str(v)),
   money: (v) => (typeof v === "number" ? v.toLocaleString(undefined, { style: "currency", currency: "USD", maximumFractionDigits: 0 }) : str(v)),
   percent: (v) => (typeof v === "number" ? `${Math.round(v * 100)}%` : str(v)),

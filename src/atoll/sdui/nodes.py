@@ -62,6 +62,9 @@ class StackProps(SduiModel):
     gap: Space = 12
     align: Align = "stretch"
     padding: Space = 0
+    max_width: Annotated[int, Field(ge=120, le=4096)] | None = Field(
+        None, description="Pixels; the stack is centred when narrower than its container."
+    )
 
 
 class RowProps(SduiModel):
@@ -312,6 +315,7 @@ class StatProps(SduiModel):
 
     label: Text
     value: Text
+    format: Literal["text", "number", "money", "percent"] = "text"
     delta: Text | None = None
     trend: Literal["up", "down", "none"] | Bind = "none"
     icon: IconName | None = None
