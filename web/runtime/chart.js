@@ -1,16 +1,17 @@
 // Chart drawing (line, bar, area, pie) as plain SVG: a chunk of its own, fetched by pages with a Chart.
-import { createElement as h } from "react";
+import { createElement as h, useLayoutEffect, useRef, useState } from "react";
 
-const W = 640;
 const PAD = { top: 12, right: 12, bottom: 28, left: 48 };
 const PALETTE = ["var(--atoll-chart-1)", "var(--atoll-chart-2)", "var(--atoll-chart-3)", "var(--atoll-chart-4)", "var(--atoll-chart-5)"];
 const str = (v) => (v === null || v === undefined ? "" : String(v));
 const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : Number(v) || 0);
 
+// The top of the value axis: four equal steps of a round size.
 function niceMax(v) {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((m) => m >= v) ?? v;
+  if (v <= 0) return 4;
+  const step = v / 4;
+  const p = 10 ** Math.floor(Math.log10(step));
+  return 4 * ([1, 2, 2.5, 5, 10].map((m) => m * p).find((m) => m >= step) ?? step);
 }
 const short = (v) => (Math.abs(v) >= 1e6 ? `${+(v / 1e6).toFixed(1)}M` : Math.abs(v) >= 1e3 ? `${+(v / 1e3).toFixed(1)}k` : `${+v.toFixed(2)}`);
 
@@ -19,7 +20,7 @@ function legend(names) {
     h("span", { className: "atoll-chart-swatch", style: { background: PALETTE[i % PALETTE.length] } }), n)));
 }
 
-function pie(rows, x, y, height, label) {
+function pie(rows, x, y, height, label, W) {
   const total = rows.reduce((s, r) => s + Math.max(0, num(r[y])), 0) || 1;
   const r = height / 2 - 8;
   const cx = W / 2;
@@ -39,7 +40,7 @@ function pie(rows, x, y, height, label) {
     h("div", { key: "legend" }, legend(rows.map((row) => `${str(row[x])} · ${Math.round((Math.max(0, num(row[y])) / total) * 100)}%`)))];
 }
 
-function cartesian(kind, rows, x, ys, height, label) {
+function cartesian(kind, rows, x, ys, height, label, W) {
   const iw = W - PAD.left - PAD.right;
   const ih = height - PAD.top - PAD.bottom;
   const max = niceMax(Math.max(0, ...rows.flatMap((r) => ys.map((y) => num(r[y])))));
@@ -81,12 +82,21 @@ function cartesian(kind, rows, x, ys, height, label) {
 
 /** The chart itself: `kind`, `data` (a list of objects), `x` (label key), `y` (a key or keys). */
 export function ChartView({ id, props }) {
+  const box = useRef(null);
+  const [width, setWidth] = useState(640);
+  useLayoutEffect(() => {
+    const measure = () => { if (box.current) setWidth(Math.max(200, Math.round(box.current.clientWidth))); };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(box.current);
+    return () => observer.disconnect();
+  }, []);
   const rows = (Array.isArray(props.data) ? props.data : []).filter((r) => r && typeof r === "object").slice(0, 500);
   const ys = (Array.isArray(props.y) ? props.y : [props.y]).filter((y) => typeof y === "string").slice(0, 5);
   const height = Math.min(600, Math.max(120, Number(props.height) || 220));
   const label = str(props.label || `${props.kind || "line"} chart`);
   const kind = ["line", "bar", "area", "pie"].includes(props.kind) ? props.kind : "line";
   const body = !rows.length || !ys.length ? h("p", { className: "atoll-empty" }, "No data to chart.")
-    : kind === "pie" ? pie(rows, props.x, ys[0], height, label) : cartesian(kind, rows, props.x, ys, height, label);
-  return h("figure", { id, className: "atoll-chart", style: { margin: 0 }, "data-kind": kind }, body);
+    : kind === "pie" ? pie(rows, props.x, ys[0], height, label, width) : cartesian(kind, rows, props.x, ys, height, label, width);
+  return h("figure", { id, ref: box, className: "atoll-chart", style: { margin: 0 }, "data-kind": kind }, body);
 }
