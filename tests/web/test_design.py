@@ -230,6 +230,17 @@ def test_dashboard_by_keyboard_only(browser: Any, crm_frontend: AppFrontend) -> 
         page.keyboard.press("ArrowRight")
         assert focused(page) == "button|tab|Activity"
         page.wait_for_selector("[role=tabpanel]:has-text('Owner: Grace')")
+        # A confirm inside the dialog: Escape closes only the confirm, and focus comes back.
+        tab_to(page, "button||Delete customer")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("[role=alertdialog]:has-text('Delete this customer?')")
+        assert focused(page) == "button||Cancel"
+        for _ in range(3):  # Delete, the close button, and round to Cancel: Tab stays inside
+            page.keyboard.press("Tab")
+        assert focused(page) == "button||Cancel"
+        page.keyboard.press("Escape")
+        page.wait_for_selector("[role=alertdialog]", state="detached")
+        assert dialog.is_visible() and focused(page) == "button||Delete customer"
         page.keyboard.press("Escape")
         dialog.wait_for(state="detached")
         assert focused(page) == row

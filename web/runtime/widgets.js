@@ -154,6 +154,7 @@ function Modal({ title, description, onClose, role = "dialog", size, children })
   const onKeyDown = (e) => {
     if (e.key === "Escape") { e.stopPropagation(); onClose(); return; }
     if (e.key !== "Tab") return;
+    e.stopPropagation(); // a confirm dialog inside a dialog traps Tab itself
     const items = [...box.current.querySelectorAll(FOCUSABLE)];
     if (!items.length) { e.preventDefault(); return; }
     const first = items[0];
