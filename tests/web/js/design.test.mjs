@@ -4,7 +4,10 @@ import assert from "node:assert/strict";
 import { createElement as h } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { RenderNode } from "../../../web/runtime/nodes.js";
-import { fieldErrors } from "../../../web/runtime/widgets.js";
+import { fieldErrors, loadRich } from "../../../web/runtime/widgets.js";
+
+// Tables, tabs, dialogs and the shell are a chunk of their own: loaded first, they render at once.
+await loadRich();
 import { ICON_NAMES } from "../../../web/runtime/icons.js";
 
 function render(node, { data = {}, state = {}, route = "/" } = {}) {
@@ -101,4 +104,10 @@ test("a 422's messages are matched to the form's fields", () => {
 test("the icon set is small and unknown names still draw", () => {
   assert.ok(ICON_NAMES.length >= 30 && ICON_NAMES.length <= 60);
   assert.match(render({ type: "Icon", props: { name: "no-such-icon" } }), /<svg class="atoll-icon"[^>]*><rect/);
+});
+
+test("a rich node renders a skeleton in place until its chunk is loaded", async () => {
+  const fresh = await import(`../../../web/runtime/widgets.js?fresh=${Date.now()}`);
+  const html = renderToStaticMarkup(h(fresh.Table, { id: "t", node: {}, props: { rows: [], columns: [] }, fire() {} }));
+  assert.match(html, /^<div id="t" class="atoll-skeleton" aria-busy="true"/);
 });

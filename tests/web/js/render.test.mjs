@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { createElement as h } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { RenderNode } from "../../../web/runtime/nodes.js";
+import { loadRich } from "../../../web/runtime/widgets.js";
+
+await loadRich();
 
 function render(node, { data = {}, state = {}, status = {} } = {}) {
   const statuses = { ...Object.fromEntries(Object.keys(data).map((k) => [k, { status: "ready", value: data[k] }])), ...status };
