@@ -530,6 +530,9 @@ def main() -> None:
             "design_system": {
                 "runtime_css_js_gz_bytes_page_without_charts": runtime_no_charts,
                 "chart_chunk_gz_bytes_chart_pages_only": runtime_gz(chart_only),
+                "rich_chunk_gz_bytes_pages_with_tables_tabs_dialogs_shell": runtime_gz(
+                    [p for p in dashboard_files if "/rich-" in p]
+                ),
                 "chart_files_fetched_by_page_without_charts": [
                     p for p in plain_files if "/chart-" in p
                 ],
