@@ -5,6 +5,11 @@ React inlined, and with React + ReactDOM inlined (a micro-frontend that mounts i
 the same page with built-in nodes in place of components (what components add to render).
 Build times of the inlined baseline are for the self-mounting bundles.
 
+The design system: the runtime's CSS + JS a page without charts fetches beyond React (gz,
+target <= 60 KB) and the chart chunk only chart pages fetch; and first render of a dashboard
+(AppShell, stats, table, tabs, badges, a chart) against a page of plain built-ins (Stack,
+Heading, Text) with the same number of nodes, in the same run.
+
     .venv/bin/python bench/frontend.py [--components 10] [--runs 5]
 """
 
@@ -33,7 +38,12 @@ from starlette.routing import Route
 from atoll.builder.components import FILE_LOADERS
 from atoll.builder.esbuild import find_node_modules, run_driver
 from atoll.builder.frontend import AppFrontend, build_frontend
-from atoll.builder.platform import EXTERNALS, PRODUCTION_DEFINE, build_platform_assets
+from atoll.builder.platform import (
+    EXTERNALS,
+    PRODUCTION_DEFINE,
+    PlatformAssets,
+    build_platform_assets,
+)
 from atoll.gateway.app import frontend_response
 
 CHROMIUM = "/usr/bin/chromium"
@@ -289,6 +299,144 @@ def first_render(base: str, count: int, runs: int) -> dict[str, Any]:
     return result
 
 
+def dashboard_pages(rows: int) -> dict[str, dict[str, Any]]:
+    """A dashboard of design-system nodes, and a page of plain built-ins with as many nodes."""
+    data = [
+        {"name": f"Customer {i}", "stage": ("won", "lead")[i % 2], "value": i * 100}
+        for i in range(rows)
+    ]
+    months = [
+        {"month": m, "won": 10 + i * 3, "pipeline": 20 + i * 2}
+        for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun"])
+    ]
+    stats = [
+        {
+            "type": "Stat",
+            "props": {
+                "label": f"Stat {i}",
+                "value": i * 10,
+                "delta": "+1",
+                "trend": "up",
+                "icon": "users",
+            },
+        }
+        for i in range(4)
+    ]
+    columns = [
+        {"key": "name", "label": "Name"},
+        {"key": "stage", "label": "Stage", "format": "badge", "tones": {"won": "success"}},
+        {"key": "value", "label": "Value", "format": "money"},
+    ]
+    children = [
+        {"type": "Heading", "props": {"text": "Dashboard", "level": 1}},
+        {"type": "Grid", "props": {"columns": 4}, "children": stats},
+        {
+            "type": "Card",
+            "props": {"title": "Revenue"},
+            "children": [
+                {
+                    "type": "Chart",
+                    "props": {
+                        "kind": "area",
+                        "data": {"$bind": "data.months"},
+                        "x": "month",
+                        "y": ["won", "pipeline"],
+                    },
+                }
+            ],
+        },
+        {
+            "type": "Tabs",
+            "props": {"tabs": [{"label": "Table"}, {"label": "Notes"}]},
+            "children": [
+                {"type": "Table", "props": {"rows": {"$bind": "data.rows"}, "columns": columns}},
+                {"type": "Text", "props": {"text": "notes"}},
+            ],
+        },
+        {"type": "Badge", "id": "bench-end", "props": {"text": "end"}},
+    ]
+    dashboard = {
+        "type": "AppShell",
+        "props": {
+            "title": "Bench",
+            "nav": [{"label": "Dashboard", "to": "/dashboard"}, {"label": "Plain", "to": "/plain"}],
+        },
+        "children": children,
+    }
+
+    def count(node: dict[str, Any]) -> int:
+        return 1 + sum(count(c) for c in node.get("children", []))
+
+    # Same node count (the table's rows and cells counted as nodes: each is a Text here).
+    size = count(dashboard) + rows * len(columns) + len(months) - 1
+    plain = {
+        "type": "Stack",
+        "children": [
+            {"type": "Heading", "props": {"text": "Plain", "level": 1}},
+            *({"type": "Text", "props": {"text": f"line {i}"}} for i in range(size - 3)),
+            {"type": "Text", "id": "bench-end", "props": {"text": "end"}},
+        ],
+    }
+    values = {"rows": {"value": data}, "months": {"value": months}}
+    return {
+        "dashboard": {"schemaVersion": 1, "data": values, "root": dashboard},
+        "plain": {"schemaVersion": 1, "root": plain},
+        "nodes": {"count": size},  # not a page: removed by the caller
+    }
+
+
+# Records when `#bench-end` (and, on a chart page, the chart's SVG) is in the document.
+END_SCRIPT = """
+window.__ready = null;
+new MutationObserver((_, obs) => {
+  const end = document.getElementById('bench-end');
+  const chart = document.querySelector('figure.atoll-chart');
+  const drawn = !chart || chart.querySelector('svg');
+  if (end && drawn && window.__ready === null) {
+    window.__ready = performance.now();
+    obs.disconnect();
+  }
+}).observe(document, {subtree: true, childList: true, attributes: true});
+"""
+
+
+def design_render(base: str, platform: PlatformAssets, runs: int) -> dict[str, Any]:
+    """First render of the dashboard and the plain page, and the runtime files each fetched."""
+    from playwright.sync_api import sync_playwright
+
+    result: dict[str, Any] = {}
+    vendor = {platform.url_prefix + f for f in platform.vendor_files}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for label in ("dashboard", "plain"):
+            cold, warm = [], []
+            fetched: set[str] = set()
+            for _ in range(runs):
+                context = browser.new_context()
+                page = context.new_page()
+                page.add_init_script(END_SCRIPT)
+                page.on("request", lambda r, into=fetched: into.add(r.url))
+                for bucket in (cold, warm):
+                    page.goto(base + "/" + label)
+                    page.wait_for_function("window.__ready !== null")
+                    bucket.append(float(page.evaluate("window.__ready")))
+                context.close()
+            paths = {"/" + u.split("/", 3)[3] for u in fetched}
+            result[label] = {
+                "cold_cache_ms": summary(cold),
+                "warm_cache_ms": summary(warm),
+                "runtime_files": sorted(
+                    p
+                    for p in paths
+                    if p.startswith(platform.url_prefix)
+                    and p not in vendor
+                    and p.endswith((".js", ".css"))
+                ),
+            }
+        browser.close()
+    return result
+
+
 def main() -> None:
     """Run everything and print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -298,6 +446,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="atoll-bench-"))
     try:
         app, names = make_app_dir(work / "app", args.components)
+        design = dashboard_pages(rows=20)
+        design_nodes = design.pop("nodes")["count"]
+        for name, doc in design.items():
+            (app / "pages" / f"{name}.json").write_text(json.dumps(doc))
         platform = build_platform_assets()
         vendor_gz = sum(gz((platform.root / f).read_bytes()) for f in platform.vendor_files)
         modules = find_node_modules()
@@ -335,6 +487,17 @@ def main() -> None:
         frontend = AppFrontend.load(work / "release", platform)
         with serve(frontend) as base:
             render = first_render(base, len(names), args.runs)
+            designed = design_render(base, platform, args.runs)
+
+        def runtime_gz(paths: list[str]) -> int:
+            return sum(
+                gz((platform.root / p[len(platform.url_prefix) :]).read_bytes()) for p in paths
+            )
+
+        plain_files = designed["plain"].pop("runtime_files")
+        dashboard_files = designed["dashboard"].pop("runtime_files")
+        chart_only = [p for p in dashboard_files if "/chart-" in p]
+        runtime_no_charts = runtime_gz(plain_files)
         page_js = 0
         for url in render.pop("js_urls"):
             asset = frontend.asset("/" + url.split("/", 3)[3])
@@ -364,6 +527,19 @@ def main() -> None:
                 "build_frontend_wall_ms_per_component": round(build_wall_ms / len(names), 1),
             },
             "first_render_10_components": render,
+            "design_system": {
+                "runtime_css_js_gz_bytes_page_without_charts": runtime_no_charts,
+                "chart_chunk_gz_bytes_chart_pages_only": runtime_gz(chart_only),
+                "rich_chunk_gz_bytes_pages_with_tables_tabs_dialogs_shell": runtime_gz(
+                    [p for p in dashboard_files if "/rich-" in p]
+                ),
+                "chart_files_fetched_by_page_without_charts": [
+                    p for p in plain_files if "/chart-" in p
+                ],
+                "first_render_nodes_per_page": design_nodes,
+                "first_render_dashboard": designed["dashboard"],
+                "first_render_plain_builtins_baseline": designed["plain"],
+            },
             "page_js_gz_bytes": {
                 "total_fetched": page_js,
                 "vendor_plus_own_code": reference,
@@ -376,6 +552,7 @@ def main() -> None:
                 ]
                 <= 20,
                 "page_js_ratio_le_1_2": page_js / reference <= 1.2,
+                "runtime_without_charts_le_60kb": runtime_no_charts <= 60 * 1024,
             },
             "warnings": build.warnings,
         }

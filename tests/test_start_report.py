@@ -48,6 +48,7 @@ def test_the_demo_lines_export_what_the_cli_reads(tmp_path: Path) -> None:
     lines = demo_report(settings, "atl_demo")
     assert "atoll: demo app      http://dev--todo--demo.localhost:9201/ (dev)" in lines
     assert "                     http://prod--todo--demo.localhost:9201/ (prod, v1)" in lines
+    assert "                     http://dev--crm--demo.localhost:9201/ (dev)" in lines
     assert lines[-3:] == [
         "atoll: use the CLI as the demo tenant:",
         "    export ATOLL_SERVER=http://127.0.0.1:9200",

@@ -20,7 +20,7 @@ import uvicorn
 
 from atoll import dbservice
 from atoll.api import make_app
-from atoll.api.bootstrap import DEMO_APP, DEMO_TENANT, ensure_admin_token, ensure_demo
+from atoll.api.bootstrap import DEMO_APPS, DEMO_TENANT, ensure_admin_token, ensure_demo
 from atoll.builder.platform import build_platform_assets
 from atoll.config import HttpLimits, Settings
 from atoll.errors import Unavailable
@@ -234,11 +234,16 @@ def start_report(settings: Settings, admin: str) -> list[str]:
 
 
 def demo_report(settings: Settings, token: str) -> list[str]:
-    """Start-up lines of ``--demo``: its tenant, its app's URL, how to use the CLI as it."""
+    """Start-up lines of ``--demo``: its tenant, its apps' URLs, how to use the CLI as it."""
+    lines = [f"atoll: demo tenant   {DEMO_TENANT}, apps {', '.join(DEMO_APPS)}, token {token}"]
+    for i, app in enumerate(DEMO_APPS):
+        head = "atoll: demo app" if i == 0 else ""
+        lines += [
+            f"{head:<21}{app_origin(settings, 'dev', app, DEMO_TENANT)} (dev)",
+            f"{'':<21}{app_origin(settings, 'prod', app, DEMO_TENANT)} (prod, v1)",
+        ]
     return [
-        f"atoll: demo tenant   {DEMO_TENANT}, app {DEMO_APP}, token {token}",
-        f"atoll: demo app      {app_origin(settings, 'dev', DEMO_APP, DEMO_TENANT)} (dev)",
-        f"                     {app_origin(settings, 'prod', DEMO_APP, DEMO_TENANT)} (prod, v1)",
+        *lines,
         "atoll: use the CLI as the demo tenant:",
         f"    export ATOLL_SERVER={control_plane_url(settings)}",
         f"    export ATOLL_TOKEN={token}",
@@ -324,7 +329,7 @@ def serve(settings: Settings, demo: bool = False) -> None:
     for line in start_report(settings, admin):
         _say(line)
     if demo:
-        for line in demo_report(settings, ensure_demo(cp, EXAMPLES / DEMO_APP)):
+        for line in demo_report(settings, ensure_demo(cp, *(EXAMPLES / app for app in DEMO_APPS))):
             _say(line)
     try:
         selector = busy_poll_selector(settings.busy_poll_us) if settings.busy_poll_us else None

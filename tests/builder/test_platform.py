@@ -121,3 +121,36 @@ def test_page_shell_nonce_marks_the_scripts(platform: PlatformAssets) -> None:
         nonce='n"1',
     )
     assert html.count('nonce="n&quot;1"') == 2  # the import map and the runtime module
+
+
+def test_pages_preload_only_the_runtime_chunks_they_use(platform: PlatformAssets) -> None:
+    rich, chart = platform.lazy_chunks["rich"], platform.lazy_chunks["chart"]
+    for url in (rich, chart):
+        assert find_asset(platform.root, url.removeprefix(platform.url_prefix)) is not None
+
+    def preloaded(root: dict[str, object]) -> set[str]:
+        page = {"schemaVersion": 1, "root": root}
+        html = render_app_page(
+            page,
+            platform=platform,
+            components=ComponentManifest(public_path="/_atoll/assets/"),
+            route="/",
+            routes=["/"],
+        )
+        return {u for u in (rich, chart) if f'<link rel="modulepreload" href="{u}">' in html}
+
+    text = {"type": "Text", "props": {"text": "x"}}
+    assert preloaded({"type": "Stack", "children": [text]}) == set()
+    assert (
+        preloaded({"type": "Stack", "children": [{"type": "Button", "props": {"text": "b"}}]})
+        == set()
+    )
+    table = {"type": "Table", "props": {"rows": [], "columns": []}}
+    assert preloaded({"type": "Stack", "children": [text, table]}) == {rich}
+    confirm = {"type": "Button", "props": {"text": "Delete", "confirm": {"title": "Sure?"}}}
+    assert preloaded({"type": "Row", "children": [confirm]}) == {rich}
+    pie = {"type": "Chart", "props": {"data": [], "x": "a", "y": "b"}}
+    assert preloaded({"type": "AppShell", "props": {"title": "t"}, "children": [pie]}) == {
+        rich,
+        chart,
+    }

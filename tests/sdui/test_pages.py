@@ -11,6 +11,7 @@ import pytest
 
 from atoll.errors import BadInput
 from atoll.sdui.migrations import PageVersionError, migrate_page
+from atoll.sdui.nodes import BUILTIN_NODES
 from atoll.sdui.page import SCHEMA_VERSION, page_json_schema
 from atoll.sdui.validation import MAX_PAGE_DEPTH, check_page, parse_page_json, validate_page
 
@@ -260,7 +261,7 @@ def test_json_schema_describes_nodes_and_actions() -> None:
     # Nodes are chosen by `type` (if/then), not by trying every type (oneOf) at every depth.
     assert schema["properties"]["root"] == {"$ref": "#/$defs/Node"}
     assert defs["StackNode"]["properties"]["children"]["items"] == {"$ref": "#/$defs/Node"}
-    assert len(defs["Node"]["allOf"]) == 18
+    assert len(defs["Node"]["allOf"]) == len(BUILTIN_NODES) + 1
     json.dumps(schema)
 
 
@@ -295,3 +296,24 @@ def test_json_schema_refuses_what_validation_refuses(root: dict[str, Any]) -> No
     raw = page(root)
     assert not check_page(raw).ok
     assert not jsonschema.Draft202012Validator(page_json_schema()).is_valid(raw)
+
+
+@pytest.mark.parametrize("node_type", sorted(BUILTIN_NODES))
+def test_every_node_has_schema_examples_that_check(node_type: str) -> None:
+    examples = page_json_schema()["$defs"][f"{node_type}Node"]["examples"]
+    assert examples and all(e["type"] == node_type for e in examples)
+    for example in examples:
+        page = {"schemaVersion": 1, "data": {"todos": {"function": "todos"}}, "root": example}
+        report = check_page(page, components={"Counter"}, functions={"todos"})
+        assert report.ok, report.issues
+
+
+def test_when_hides_a_node_and_is_checked() -> None:
+    good = {
+        "schemaVersion": 1,
+        "root": {"type": "Text", "when": "state.show", "props": {"text": "x"}},
+    }
+    assert check_page(good).ok
+    bad = {"schemaVersion": 1, "root": {"type": "Text", "when": "nope.x", "props": {"text": "x"}}}
+    assert [i.path for i in check_page(bad).issues] == ["$.root.when"]
+    assert not check_page({**bad, "root": {**bad["root"], "when": "a +"}}).ok

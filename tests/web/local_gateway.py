@@ -28,7 +28,7 @@ FakeFunction = Callable[[str, dict[str, str], Any], tuple[int, Any]]
 
 
 def todo_functions() -> dict[str, FakeFunction]:
-    """In-memory ``todos`` (GET/POST/PATCH), an always failing ``broken``, and ``echo``."""
+    """In-memory ``todos`` (GET/POST/PATCH/DELETE), an always failing ``broken``, and ``echo``."""
     todos: list[dict[str, Any]] = []
 
     def todos_fn(method: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
@@ -37,7 +37,8 @@ def todo_functions() -> dict[str, FakeFunction]:
         if method == "POST":
             if not isinstance(body, dict) or not str(body.get("title") or "").strip():
                 return 422, {"error": {"code": "validation_failed", "message": "title: required"}}
-            item = {"id": len(todos) + 1, "title": str(body["title"]), "done": False}
+            item = {"id": max([0, *(t["id"] for t in todos)]) + 1, "title": str(body["title"])}
+            item["done"] = False
             todos.append(item)
             return 200, item
         if method == "PATCH":
@@ -45,6 +46,10 @@ def todo_functions() -> dict[str, FakeFunction]:
                 if item["id"] == body["id"]:
                     item["done"] = bool(body["done"])
             return 200, {"id": body["id"], "done": body["done"]}
+        if method == "DELETE":
+            gone = int(query.get("id", "0"))
+            todos[:] = [t for t in todos if t["id"] != gone]
+            return 200, {"deleted": gone}
         return 405, {"error": {"code": "method_not_allowed", "message": method}}
 
     def broken(method: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
@@ -73,7 +78,9 @@ def make_app(frontend: AppFrontend, functions: dict[str, FakeFunction]) -> Starl
         found = frontend_response(frontend, path)
         return found if found is not None else Response("not found", status_code=404)
 
-    return Starlette(routes=[Route("/{path:path}", dispatch, methods=["GET", "POST", "PATCH"])])
+    return Starlette(
+        routes=[Route("/{path:path}", dispatch, methods=["GET", "POST", "PATCH", "DELETE"])]
+    )
 
 
 def free_port() -> int:

@@ -36,4 +36,12 @@ def test_frontend_bench_prints_one_json_object() -> None:
         "beyond_own_code_le_1024",
         "cold_build_le_20ms_per_component",
         "page_js_ratio_le_1_2",
+        "runtime_without_charts_le_60kb",
     }
+    design = result["design_system"]
+    # Only the dashboard fetches the chart chunk; the page without charts does not.
+    assert design["chart_chunk_gz_bytes_chart_pages_only"] > 0
+    assert design["chart_files_fetched_by_page_without_charts"] == []
+    assert design["runtime_css_js_gz_bytes_page_without_charts"] > 0
+    for page in ("first_render_dashboard", "first_render_plain_builtins_baseline"):
+        assert design[page]["cold_cache_ms"]["n"] == 1

@@ -19,7 +19,11 @@ export async function callFunction(apiBase, name, method, query, body) {
   try { payload = text ? JSON.parse(text) : null; } catch { payload = text; }
   if (!response.ok) {
     const detail = payload && payload.error ? payload.error.message || payload.error : payload;
-    throw new Error(`${name}: HTTP ${response.status}${detail ? ` — ${typeof detail === "string" ? detail : JSON.stringify(detail)}` : ""}`);
+    const error = new Error(`${name}: HTTP ${response.status}${detail ? ` — ${typeof detail === "string" ? detail : JSON.stringify(detail)}` : ""}`);
+    // Kept for forms, which show a 422's field messages at the fields.
+    error.status = response.status;
+    error.payload = payload;
+    throw error;
   }
   return payload;
 }

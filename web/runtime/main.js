@@ -4,6 +4,7 @@ import { createElement as h, useCallback, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { ErrorBox } from "./boundary.js";
 import { PageView } from "./page.js";
+import { loadRich } from "./widgets.js";
 import "./atoll.css";
 
 export { BUILTINS } from "./nodes.js";
@@ -58,7 +59,7 @@ function App({ boot }) {
 
   const navigate = useCallback((to) => show(to, true), [show]);
   if (current.error || !current.page) return h(ErrorBox, { title: "Page failed", message: current.error || "no page" });
-  return h(PageView, { key: current.n, page: current.page, boot, navigate });
+  return h(PageView, { key: current.n, page: current.page, boot, navigate, route: current.route });
 }
 
 /** Start the runtime on `element` with the boot object (page, routes, components, bases). */
@@ -71,5 +72,9 @@ export function start(element, boot) {
 
 const bootScript = typeof document !== "undefined" ? document.getElementById("atoll-boot") : null;
 if (bootScript) {
-  start(document.getElementById("atoll-root"), JSON.parse(bootScript.textContent));
+  const boot = JSON.parse(bootScript.textContent);
+  // The page shell preloads the chunk of tables, dialogs and the shell when the page has one:
+  // load it before the first render, so those nodes do not flash a skeleton first.
+  const rich = [...document.querySelectorAll("link[rel=modulepreload]")].some((l) => /\/rich-[^/]*\.js$/.test(l.href));
+  (rich ? loadRich().catch(() => null) : Promise.resolve()).then(() => start(document.getElementById("atoll-root"), boot));
 }

@@ -1,25 +1,28 @@
-// Built-in node types and the recursive renderer: repeat, visibleWhen, data states, events.
+// Built-in node types and the recursive renderer: repeat, when/visibleWhen, data states, events.
 import { cloneElement, createElement as h, Fragment } from "react";
 import { ErrorBox, NodeBoundary } from "./boundary.js";
 import { ComponentHost } from "./component-host.js";
 import { dataDeps, evaluate as evaluateSource, getPath, isBinding, resolve, valueDeps } from "./expr.js";
+import { icon } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
 import { safeImageUrl, safeUrl } from "./urls.js";
+import { AppShell, Button, Chart, Dialog, Form, Input, Select, Skeleton, Table, Tabs, cls, formatters, str } from "./widgets.js";
 
 // Fields that are always expressions may also be written as bindings: {"$bind": "..."}.
 const exprOf = (v) => (isBinding(v) ? v.$bind : v);
 const evaluate = (v, scope) => evaluateSource(exprOf(v), scope);
-const cls = (...names) => names.filter(Boolean).join(" ");
-const str = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
 const px = (v) => (typeof v === "number" ? `${v}px` : undefined);
+const TONES = new Set(["default", "neutral", "info", "success", "warning", "danger", "muted"]);
+const tone = (t, fallback = "default") => (TONES.has(t) ? t : fallback);
 
 function Stack({ props, children }) {
-  return h("div", { className: "atoll-stack", style: { gap: px(props.gap ?? 12), alignItems: props.align ?? "stretch", padding: px(props.padding ?? 0) } }, children);
+  const width = props.maxWidth ? { maxWidth: px(props.maxWidth), width: "100%", marginInline: "auto" } : null;
+  return h("div", { className: "atoll-stack", style: { gap: px(props.gap ?? 12), alignItems: props.align ?? "stretch", padding: px(props.padding ?? 0), ...width } }, children);
 }
 
 function Row({ props, children }) {
   const justify = { between: "space-between", around: "space-around" }[props.justify] ?? props.justify ?? "start";
-  return h("div", { className: "atoll-row", style: { gap: px(props.gap ?? 12), alignItems: props.align ?? "center", justifyContent: justify, flexWrap: props.wrap ? "wrap" : "nowrap" } }, children);
+  return h("div", { className: cls("atoll-row", !props.wrap && "atoll-row-wrap-sm"), style: { gap: px(props.gap ?? 12), alignItems: props.align ?? "center", justifyContent: justify, flexWrap: props.wrap ? "wrap" : "nowrap" } }, children);
 }
 
 function Grid({ props, children }) {
@@ -38,7 +41,8 @@ function Heading({ props }) {
 }
 
 function Text({ props }) {
-  return h("p", { className: cls("atoll-text", props.tone && props.tone !== "default" && `atoll-tone-${props.tone}`) }, str(props.text));
+  return h("p", { className: cls("atoll-text", props.tone && props.tone !== "default" && `atoll-tone-${props.tone}`,
+    props.weight === "strong" && "atoll-weight-strong", props.size && props.size !== "md" && `atoll-size-${props.size}`) }, str(props.text));
 }
 
 function Image({ props }) {
@@ -63,96 +67,17 @@ function Markdown({ props }) {
   return h("div", { className: "atoll-markdown" }, renderMarkdown(props.text));
 }
 
-function formValues(form) {
-  const values = {};
-  for (const el of form.elements) {
-    if (!el.name || el.disabled) continue;
-    if (el.type === "checkbox") values[el.name] = el.checked;
-    else if (el.type === "number") values[el.name] = el.value === "" ? null : Number(el.value);
-    else if (el.type !== "submit" && el.type !== "button") values[el.name] = el.value;
-  }
-  return values;
-}
-
-function Form({ props, children, fire }) {
-  return h("form", { className: "atoll-form", onSubmit: async (e) => {
-    e.preventDefault();
-    const form = e.currentTarget;
-    const values = formValues(form);
-    // Named inputs are the form's own; they are cleared once the submit actions succeed.
-    if (await fire("submit", values, { form: values })) form.reset();
-  } },
-    children,
-    props.submitText ? h("button", { type: "submit", className: "atoll-button atoll-primary" }, str(props.submitText)) : null);
-}
-
-// Called as a component, so the node id (put on it by RenderNode) is passed along here.
-function Field({ label, id, children }) {
-  if (!label) return id ? cloneElement(children, { id }) : children;
-  return h("label", { className: "atoll-field", id }, h("span", { className: "atoll-label" }, str(label)), children);
-}
-
-// An input is controlled when bound to state (or given a value); otherwise the browser owns it.
-function controlled(props, ctx, key) {
-  if (props.bind) {
-    const value = getPath(ctx.state, String(props.bind).replace(/^state\./, ""));
-    return { [key]: key === "checked" ? !!value : str(value) };
-  }
-  if (props[key] !== undefined && props[key] !== null) return { [key]: key === "checked" ? !!props[key] : str(props[key]) };
-  return {};
-}
-
-function Input({ props, ctx, fire }) {
-  return h(Field, { label: props.label }, h("input", {
-    className: "atoll-input", type: props.inputType ?? "text", placeholder: props.placeholder ?? undefined,
-    name: props.name ?? undefined, required: !!props.required, ...controlled(props, ctx, "value"),
-    onChange: (e) => {
-      const v = props.inputType === "number" && e.target.value !== "" ? Number(e.target.value) : e.target.value;
-      if (props.bind) ctx.setState(props.bind, v);
-      fire("change", { value: v });
-    },
-  }));
-}
-
-function Select({ props, ctx, fire }) {
-  const options = Array.isArray(props.options) ? props.options : [];
-  return h(Field, { label: props.label }, h("select", {
-    className: "atoll-select", name: props.name ?? undefined, ...controlled(props, ctx, "value"),
-    onChange: (e) => {
-      const chosen = options.find((o) => str(o && o.value) === e.target.value);
-      const v = chosen ? chosen.value : e.target.value;
-      if (props.bind) ctx.setState(props.bind, v);
-      fire("change", { value: v });
-    },
-  }, options.map((o, i) => h("option", { key: i, value: str(o && o.value) }, str(o && (o.label ?? o.value))))));
-}
-
 function Checkbox({ props, ctx, fire }) {
-  return h("label", { className: "atoll-checkbox" }, h("input", {
-    type: "checkbox", name: props.name ?? undefined, ...controlled(props, ctx, "checked"),
+  const checked = props.bind ? { checked: !!getPath(ctx.state, String(props.bind).replace(/^state\./, "")) }
+    : props.checked !== undefined && props.checked !== null ? { checked: !!props.checked } : {};
+  return h("label", { className: cls("atoll-checkbox", props.strike && "atoll-strike") }, h("input", {
+    type: "checkbox", name: props.name ?? undefined, disabled: !!props.disabled, ...checked,
+    "aria-label": props.label === undefined || props.label === null ? "Done" : undefined,
     onChange: (e) => {
       if (props.bind) ctx.setState(props.bind, e.target.checked);
       fire("change", { value: e.target.checked, checked: e.target.checked });
     },
   }), props.label !== undefined && props.label !== null ? h("span", null, str(props.label)) : null);
-}
-
-function Button({ props, fire }) {
-  return h("button", {
-    type: props.kind === "submit" ? "submit" : "button", disabled: !!props.disabled,
-    className: cls("atoll-button", `atoll-${props.variant ?? "primary"}`),
-    onClick: props.kind === "submit" ? undefined : () => fire("click", {}),
-  }, str(props.text));
-}
-
-function Table({ props }) {
-  const rows = Array.isArray(props.rows) ? props.rows : [];
-  const columns = Array.isArray(props.columns) ? props.columns : [];
-  return h("table", { className: "atoll-table" },
-    h("thead", null, h("tr", null, columns.map((c, i) => h("th", { key: i }, str(c.label ?? c.key))))),
-    h("tbody", null, rows.length
-      ? rows.map((row, r) => h("tr", { key: r }, columns.map((c, i) => h("td", { key: i }, str(row && typeof row === "object" ? row[c.key] : undefined)))))
-      : h("tr", null, h("td", { colSpan: columns.length || 1, className: "atoll-empty" }, str(props.empty ?? "Nothing here yet.")))));
 }
 
 function List({ props, children }) {
@@ -168,7 +93,71 @@ function ComponentNode({ node, props, ctx, fire }) {
   return h(ComponentHost, { name, entry: ctx.components[name], props: rest, emit: (event, value) => fire(event, { value }), id: node.id, resetKey: ctx.version });
 }
 
-export const BUILTINS = { Stack, Row, Grid, Card, Heading, Text, Image, Link, Markdown, Form, Input, Select, Checkbox, Button, Table, List, Component: ComponentNode };
+function Alert({ props, children }) {
+  const t = tone(props.tone, "info");
+  const glyph = { success: "check-circle", warning: "alert-triangle", danger: "x-circle" }[t] ?? "info";
+  return h("div", { className: cls("atoll-alert", `atoll-tone-${t}`), role: t === "danger" || t === "warning" ? "alert" : "status" },
+    icon(glyph),
+    h("div", null,
+      props.title ? h("p", { className: "atoll-alert-title" }, str(props.title)) : null,
+      props.text !== undefined && props.text !== null ? h("p", { className: "atoll-alert-body" }, str(props.text)) : null,
+      children));
+}
+
+function Badge({ props }) {
+  return h("span", { className: cls("atoll-badge", `atoll-tone-${tone(props.tone, "neutral")}`) },
+    props.icon ? icon(str(props.icon)) : null, str(props.text));
+}
+
+function Stat({ props }) {
+  const trend = props.trend === "up" || props.trend === "down" ? props.trend : null;
+  return h("div", { className: "atoll-stat" },
+    h("span", { className: "atoll-stat-label" }, props.icon ? icon(str(props.icon)) : null, str(props.label)),
+    h("span", { className: "atoll-stat-value" }, Object.prototype.hasOwnProperty.call(formatters, props.format) ? formatters[props.format](props.value) : str(props.value)),
+    props.delta !== undefined && props.delta !== null
+      ? h("span", { className: cls("atoll-stat-delta", trend && `atoll-${trend}`) },
+        trend ? icon(trend === "up" ? "trending-up" : "trending-down") : null, " ", str(props.delta))
+      : null);
+}
+
+function Progress({ props }) {
+  const max = Number(props.max) > 0 ? Number(props.max) : 100;
+  const value = Math.min(max, Math.max(0, Number(props.value) || 0));
+  const pct = Math.round((value / max) * 100);
+  const label = props.label !== undefined && props.label !== null ? str(props.label) : null;
+  return h("div", { className: "atoll-progress" },
+    label || props.showValue !== false ? h("div", { className: "atoll-progress-head" }, h("span", null, label), props.showValue !== false ? h("span", null, `${pct}%`) : null) : null,
+    h("div", { className: "atoll-progress-track", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": max, "aria-valuenow": value, "aria-label": label ?? "Progress" },
+      h("div", { className: cls("atoll-progress-bar", props.tone && props.tone !== "default" && `atoll-tone-${props.tone}`), style: { width: `${pct}%` } })));
+}
+
+function Divider({ props }) {
+  if (props.label) return h("div", { className: "atoll-divider-label", role: "separator" }, str(props.label));
+  return h("hr", { className: "atoll-divider" });
+}
+
+function Icon({ props }) {
+  return icon(str(props.name), { label: props.label ? str(props.label) : undefined, size: Number(props.size) || undefined });
+}
+
+function EmptyState({ props, children }) {
+  return h("div", { className: "atoll-empty-state" },
+    icon(props.icon ? str(props.icon) : "inbox"),
+    h("p", { className: "atoll-empty-state-title" }, str(props.title)),
+    props.text ? h("p", { className: "atoll-empty-state-body" }, str(props.text)) : null,
+    children);
+}
+
+// Stateful built-ins (their own hooks) are components; the rest are called as plain functions.
+const widget = (View) => (args) => h(View, args);
+
+export const BUILTINS = {
+  Stack, Row, Grid, Card, Heading, Text, Image, Link, Markdown,
+  Form: widget(Form), Input: widget(Input), Select: widget(Select), Checkbox, Button: widget(Button),
+  Table: widget(Table), List, Component: ComponentNode,
+  AppShell: widget(AppShell), Tabs: widget(Tabs), Dialog: widget(Dialog), Alert, Badge, Stat, Progress,
+  Divider, Icon, EmptyState, Skeleton: widget(Skeleton), Chart: widget(Chart),
+};
 
 // A type this runtime does not know (say, from a newer Atoll): say so, and keep its children.
 function Unknown({ node, children }) {
@@ -177,10 +166,10 @@ function Unknown({ node, children }) {
     children);
 }
 
-/** Data sources a node reads in its own props, repeat and visibleWhen (not its children's). */
+/** Data sources a node reads in its own props, repeat and conditions (not its children's). */
 function nodeDeps(node) {
   const deps = valueDeps(node.props || {});
-  if (node.visibleWhen) for (const d of dataDeps(exprOf(node.visibleWhen))) deps.add(d);
+  for (const cond of [node.visibleWhen, node.when]) if (cond) for (const d of dataDeps(exprOf(cond))) deps.add(d);
   if (node.repeat && node.repeat.over) for (const d of dataDeps(exprOf(node.repeat.over))) deps.add(d);
   return deps;
 }
@@ -188,7 +177,7 @@ function nodeDeps(node) {
 function NodeBody({ node, scope, ctx, wrap }) {
   for (const dep of nodeDeps(node)) {
     const status = ctx.data[dep];
-    if (!status || status.status === "loading") return h("div", { className: "atoll-loading", "aria-busy": "true" }, "Loading…");
+    if (!status || status.status === "loading") return wrapIn(wrap, h(Skeleton, { props: { lines: node.repeat ? 3 : 1 }, busy: true }));
     if (status.status === "error") return h(ErrorBox, { title: `Could not load ${dep}`, message: status.error, onRetry: () => ctx.refresh([dep]) });
   }
   if (node.repeat) {
@@ -202,15 +191,16 @@ function NodeBody({ node, scope, ctx, wrap }) {
     }));
   }
   if (node.visibleWhen && !evaluate(node.visibleWhen, scope)) return null;
+  if (node.when && !evaluate(node.when, scope)) return null;
   const render = Object.prototype.hasOwnProperty.call(BUILTINS, node.type) ? BUILTINS[node.type] : null;
   const props = render ? resolve(node.props || {}, scope) : {};
   // Runs the node's actions for an event; resolves to false if one of them failed.
-  const fire = (event, extra, more) => {
+  const fire = (event, extra, more, hooks) => {
     const actions = node.on && Object.prototype.hasOwnProperty.call(node.on, event) ? node.on[event] : null;
-    return actions ? ctx.run(actions, { ...scope, ...more, event: extra }) : Promise.resolve(true);
+    return actions ? ctx.run(actions, { ...scope, ...more, event: extra }, hooks) : Promise.resolve(true);
   };
   const children = (node.children || []).map((child, i) => h(RenderNode, { key: child.id ?? i, node: child, scope, ctx }));
-  // Built-ins are plain functions without hooks: call them to put the node's id on their element.
+  // Plain built-ins are called to put the node's id on their element; widgets take it as a prop.
   const element = (render || Unknown)({ node, props, ctx, fire, scope, children });
   return wrapIn(wrap, node.id && element ? cloneElement(element, { id: node.id }) : element);
 }

@@ -2,6 +2,7 @@
 import { createElement as h, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { resolve, setPath } from "./expr.js";
 import { callFunction } from "./api.js";
+import { icon } from "./icons.js";
 import { RenderNode } from "./nodes.js";
 
 const QUERY_RELOAD_DELAY_MS = 250;
@@ -9,7 +10,7 @@ const QUERY_RELOAD_DELAY_MS = 250;
 const queryOf = () => Object.fromEntries(new URLSearchParams(location.search));
 
 /** Renders a page and owns its state and data. */
-export function PageView({ page, boot, navigate }) {
+export function PageView({ page, boot, navigate, route }) {
   const query = useMemo(queryOf, [page]);
   const [state, setState] = useState(() => resolve(page.state || {}, { query }));
   const [data, setData] = useState(() => {
@@ -69,7 +70,7 @@ export function PageView({ page, boot, navigate }) {
     setState(stateRef.current);
   }, []);
 
-  const run = useCallback(async (actions, scope) => {
+  const run = useCallback(async (actions, scope, hooks) => {
     for (const action of actions) {
       const live = { ...scope, ...scopeNow(), ...aliases(scope) };
       try {
@@ -83,11 +84,12 @@ export function PageView({ page, boot, navigate }) {
             result = await callFunction(boot.apiBase, action.function, action.method || "POST",
               resolve(action.query || {}, live), resolve(action.body ?? null, live));
           } catch (err) {
-            if (action.onError && action.onError.length) await run(action.onError, { ...scope, error: { message: String(err.message || err) } });
-            else message(String(err.message || err), "error");
+            const handled = hooks && hooks.onCallError ? hooks.onCallError(err) : false;
+            if (action.onError && action.onError.length) await run(action.onError, { ...scope, error: { message: String(err.message || err), status: err.status ?? null } }, hooks);
+            else if (!handled) message(String(err.message || err), "error");
             return false;
           }
-          if (action.onSuccess && !(await run(action.onSuccess, { ...scope, result }))) return false;
+          if (action.onSuccess && !(await run(action.onSuccess, { ...scope, result }, hooks))) return false;
         } else message(`unknown action ${JSON.stringify(action.action)}`, "error");
       } catch (err) {
         message(`${action.action} failed: ${err.message || err}`, "error");
@@ -101,11 +103,12 @@ export function PageView({ page, boot, navigate }) {
   for (const [k, v] of Object.entries(data)) values[k] = v.value;
   const scope = { data: values, state, query };
   const version = useVersion(state, data);
-  const ctx = { state, data, version, setState: setStatePath, run, refresh, navigate, components: boot.components || {} };
+  const ctx = { state, data, version, route, setState: setStatePath, run, refresh, navigate, components: boot.components || {} };
   return h("div", { className: "atoll-page" },
     h(RenderNode, { node: page.root, scope, ctx }),
-    h("div", { className: "atoll-messages", "aria-live": "polite" },
-      messages.map((m) => h("div", { key: m.id, className: `atoll-message atoll-${m.level}` }, m.text))));
+    h("div", { className: "atoll-messages", role: "status", "aria-live": "polite" },
+      messages.map((m) => h("div", { key: m.id, className: `atoll-message atoll-${m.level}` },
+        icon({ success: "check-circle", error: "x-circle" }[m.level] ?? "info"), h("span", null, m.text)))));
 }
 
 // Reload a data source when its query (bound to page state) changes, e.g. a search box.

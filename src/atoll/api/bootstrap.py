@@ -1,4 +1,4 @@
-"""First-run set-up: the bootstrap admin token and the demo tenant with its todo app."""
+"""First-run set-up: the bootstrap admin token and the demo tenant with its example apps."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from atoll.workspace.folders import scan_folder
 
 DEMO_TENANT = "demo"
 DEMO_APP = "todo"
+DEMO_APPS = (DEMO_APP, "crm")  # examples/<name>, each imported as app <name>
 
 
 def _write_secret(path: Path, secret: str) -> None:
@@ -55,8 +56,9 @@ def import_folder(cp: ControlPlane, app: App, folder: Path, author: str, message
     cp.workspaces.commit(app, app.head_revision, changes, author, message, replace=True)
 
 
-def ensure_demo(cp: ControlPlane, example: Path) -> str:
-    """Tenant ``demo`` with app ``todo`` from ``example``; idempotent. Returns a demo token."""
+def ensure_demo(cp: ControlPlane, *examples: Path) -> str:
+    """Tenant ``demo`` with an app per example folder (named after it), each released as v1
+    and promoted to prod; idempotent. Returns a demo token."""
     path = cp.settings.data_dir / "demo.token"
     with cp.engine.begin() as conn:
         try:
@@ -67,17 +69,24 @@ def ensure_demo(cp: ControlPlane, example: Path) -> str:
         if secret is None:
             _, secret = tenant_repo.create_token(conn, tenant.id, "demo")
             _write_secret(path, secret)
+    for example in examples:
+        _ensure_example(cp, tenant.id, example)
+    return secret
+
+
+def _ensure_example(cp: ControlPlane, tenant_id: int, example: Path) -> None:
+    name = example.name
+    with cp.engine.begin() as conn:
         try:
-            app = app_repo.get_app(conn, tenant.id, DEMO_APP)
+            app = app_repo.get_app(conn, tenant_id, name)
         except NotFound:
-            app = app_repo.create_app(conn, tenant.id, DEMO_APP)
+            app = app_repo.create_app(conn, tenant_id, name)
     if app.head_revision is None:
-        import_folder(cp, app, example, f"{DEMO_TENANT}/demo", f"import {example.name} example")
+        import_folder(cp, app, example, f"{DEMO_TENANT}/demo", f"import {name} example")
         with cp.engine.connect() as conn:
-            app = app_repo.get_app(conn, tenant.id, DEMO_APP)
+            app = app_repo.get_app(conn, tenant_id, name)
     releases = Releases(cp)
     if not releases.of_app(app):  # the example released as v1 and serving in prod
         release, _seconds = releases.create(app, "the example, as installed", "demo/demo")
         if release.state == "ready":
             releases.promote(DEMO_TENANT, app, "prod", "demo/demo", release.number)
-    return secret

@@ -29,9 +29,11 @@ from atoll.builder.pages import render_app_page
 from atoll.builder.platform import PlatformAssets, build_platform_assets
 from atoll.errors import BadInput, BuildFailed
 from atoll.sdui.html import API_BASE, PAGES_BASE, route_for_page
+from atoll.sdui.theme import read_theme, theme_css
 from atoll.sdui.validation import check_page, parse_page_json
 
 PAGES_FILE = ".pages.json"  # a dotfile: never served as an asset
+THEME_FILE = ".theme.css"  # the app's checked [theme] as CSS variables
 LOCATED_ERRORS = 50  # errors given a line (each costs up to one parse of the page)
 _FUNCTION_FILE = re.compile(r"^([a-z_][a-z0-9_]{0,63})\.py$")
 
@@ -116,6 +118,12 @@ def build_frontend(
     ``result.components.lockfile``.
     """
     pages, errors, warnings = check_pages(src_dir)
+    config = src_dir / "atoll.toml"
+    try:
+        theme = theme_css(read_theme(config.read_text())) if config.is_file() else ""
+    except BadInput as exc:
+        errors.append({"file": "atoll.toml", "path": "theme", "message": exc.message})
+        theme = ""
     if errors:
         shown = "; ".join(f"{e['file']} {e['path']}: {e['message']}" for e in errors[:3])
         raise BuildFailed(f"pages are invalid: {shown}", errors=errors)
@@ -128,6 +136,7 @@ def build_frontend(
         node_modules=node_modules,
     )
     (out_dir / PAGES_FILE).write_text(json.dumps(pages, separators=(",", ":")))
+    (out_dir / THEME_FILE).write_text(theme)
     warnings += [{"file": None, "message": w} for w in components.warnings]
     return FrontendBuild(out_dir, pages, components, warnings)
 
@@ -145,6 +154,7 @@ class AppFrontend:
     components: ComponentManifest
     platform: PlatformAssets
     build_id: str
+    theme_css: str = ""
 
     @classmethod
     def load(cls, out_dir: Path, platform: PlatformAssets | None = None) -> AppFrontend:
@@ -154,7 +164,9 @@ class AppFrontend:
         build_id = hashlib.sha256(pages_raw + b"\0" + manifest_raw).hexdigest()[:16]
         manifest = ComponentManifest.from_json(json.loads(manifest_raw))
         platform = platform or build_platform_assets()
-        return cls(out_dir, json.loads(pages_raw), manifest, platform, build_id)
+        theme = out_dir / THEME_FILE
+        css = theme.read_text() if theme.is_file() else ""  # builds before themes have none
+        return cls(out_dir, json.loads(pages_raw), manifest, platform, build_id, css)
 
     @property
     def pages_base(self) -> str:
@@ -174,6 +186,7 @@ class AppFrontend:
             routes=self.pages,
             api_base=api_base,
             pages_base=self.pages_base,
+            theme_css=self.theme_css,
         )
 
     def page_json(self, route: str) -> dict[str, Any] | None:

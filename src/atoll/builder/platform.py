@@ -40,6 +40,13 @@ VENDOR_ENTRIES: dict[str, tuple[str, str]] = {
 SHARED_SPECIFIERS = frozenset([*VENDOR_ENTRIES, UI_SPECIFIER])
 EXTERNALS = ["react", "react/*", "react-dom", "react-dom/*", UI_SPECIFIER]
 PRODUCTION_DEFINE = {"process.env.NODE_ENV": '"production"'}
+# Runtime modules (web/runtime/<name>.js) loaded on demand, each built into a chunk of its own.
+LAZY_MODULES = ("rich", "chart")
+# Node types whose code is in each lazy chunk (and a Button with `confirm`, for its dialog).
+LAZY_NODE_TYPES = {
+    "rich": frozenset({"AppShell", "Dialog", "Table", "Tabs"}),
+    "chart": frozenset({"Chart"}),
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class PlatformAssets:
     runtime_css: str
     vendor_files: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
+    # Chunks the runtime imports on demand (``rich``: tables, tabs, dialogs, the app shell;
+    # ``chart``) -> URL, preloaded by pages that have such nodes.
+    lazy_chunks: dict[str, str] = field(default_factory=dict)
 
     @property
     def preload(self) -> list[str]:
@@ -200,6 +210,8 @@ def _build_into(
     if problems:
         raise build_failed("the SDUI runtime would inline React", problems)
     runtime = entry_outputs(runtime_meta, work, runtime_out)
+    # esbuild makes each import() target an entry point of its own, named after its file.
+    lazy_chunks = {name: f"{base}runtime/{runtime[name]['js']}" for name in LAZY_MODULES}
     import_map = {
         spec: f"{base}vendor/{vendor[name]['js']}" for spec, (name, _) in VENDOR_ENTRIES.items()
     }
@@ -222,6 +234,7 @@ def _build_into(
         runtime_css=f"{base}runtime/{css}" if css else "",
         vendor_files=vendor_files,
         sizes=sizes,
+        lazy_chunks=lazy_chunks,
     )
 
 
@@ -235,4 +248,5 @@ def _load(data: dict[str, Any], static_dir: Path) -> PlatformAssets:
         runtime_css=data["runtime_css"],
         vendor_files=list(data["vendor_files"]),
         sizes=dict(data["sizes"]),
+        lazy_chunks=dict(data.get("lazy_chunks", {})),
     )

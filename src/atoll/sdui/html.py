@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 API_BASE = "/api"
@@ -25,22 +25,41 @@ def script_json(value: Any) -> str:
     return text
 
 
-def component_names(page: Mapping[str, Any]) -> set[str]:
-    """Names of the components a page mounts (``Component`` nodes anywhere in its tree)."""
-    names: set[str] = set()
+def page_nodes(page: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every node of a page's tree (any order)."""
     stack: list[Any] = [page.get("root")]
     while stack:
         node = stack.pop()
         if not isinstance(node, dict):
             continue
+        yield node
+        children = node.get("children")
+        if isinstance(children, list):
+            stack.extend(children)
+
+
+def component_names(page: Mapping[str, Any]) -> set[str]:
+    """Names of the components a page mounts (``Component`` nodes anywhere in its tree)."""
+    names: set[str] = set()
+    for node in page_nodes(page):
         props = node.get("props")
         if node.get("type") == "Component" and isinstance(props, dict):
             if isinstance(props.get("name"), str):
                 names.add(props["name"])
-        children = node.get("children")
-        if isinstance(children, list):
-            stack.extend(children)
     return names
+
+
+def node_types(page: Mapping[str, Any]) -> set[str]:
+    """The node types a page uses; ``Button.confirm`` stands for a Button that asks first."""
+    types: set[str] = set()
+    for node in page_nodes(page):
+        kind = node.get("type")
+        if isinstance(kind, str):
+            types.add(kind)
+            props = node.get("props")
+            if kind == "Button" and isinstance(props, dict) and props.get("confirm"):
+                types.add("Button.confirm")
+    return types
 
 
 def route_for_page(path: str) -> str:
@@ -71,8 +90,12 @@ def render_page_html(
     api_base: str = API_BASE,
     pages_base: str = PAGES_BASE,
     nonce: str | None = None,
+    theme_css: str = "",
 ) -> str:
-    """The full HTML document for one page of an app."""
+    """The full HTML document for one page of an app.
+
+    ``theme_css`` is the app's checked theme (``sdui.theme.theme_css``), never raw tenant text.
+    """
     boot = {
         "page": page,
         "route": route,
@@ -91,6 +114,9 @@ def render_page_html(
             for u in dict.fromkeys(preload_fetch)
         ]
     )
+    # Belt and braces: a theme is built from checked values, but never let it close the element.
+    safe_theme = theme_css.replace("<", "")
+    style = f"<style{nonce_attr}>{safe_theme}</style>" if safe_theme else ""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -100,6 +126,7 @@ def render_page_html(
 <script type="importmap"{nonce_attr}>{script_json({"imports": dict(import_map)})}</script>
 {links}
 <link rel="stylesheet" href="{html.escape(runtime_css)}">
+{style}
 <script type="application/json" id="atoll-boot">{script_json(boot)}</script>
 <script type="module" src="{html.escape(runtime_js)}"{nonce_attr}></script>
 </head>

@@ -22,7 +22,7 @@ from atoll.sdui.expressions import (
     parse_expression,
 )
 from atoll.sdui.migrations import PageVersionError, migrate_page
-from atoll.sdui.nodes import ComponentNode, FormNode, NodeBase, UnknownNode
+from atoll.sdui.nodes import ComponentNode, FormNode, NodeBase, TableNode, UnknownNode
 from atoll.sdui.page import Page
 from atoll.sdui.values import Bind
 
@@ -211,6 +211,13 @@ def _check_actions(
         _check_values(ctx, action, where, scope)
 
 
+# Names an event adds to its actions' scope: a form's values, the clicked row of a table.
+_EVENT_ROOTS: dict[tuple[type[NodeBase], str], set[str]] = {
+    (FormNode, "submit"): {"form"},
+    (TableNode, "rowClick"): {"row"},
+}
+
+
 def _check_node(
     ctx: _Context, node: NodeBase, path: list[str | int], scope: frozenset[str]
 ) -> None:
@@ -226,6 +233,8 @@ def _check_node(
             _check_expr(ctx, node.repeat.key, [*path, "repeat", "key"], scope)
     if node.visible_when is not None:
         _check_expr(ctx, node.visible_when, [*path, "visibleWhen"], scope)
+    if node.when is not None:
+        _check_expr(ctx, node.when, [*path, "when"], scope)
     if isinstance(node, UnknownNode):
         ctx.add(
             [*path, "type"], f"unknown node type {node_type!r}; it renders as a fallback", "warning"
@@ -237,7 +246,7 @@ def _check_node(
         if ctx.components is not None and name not in ctx.components:
             ctx.add([*path, "props", "name"], f"no component components/{name}.jsx (or .tsx)")
     for event, actions in node.on.items():
-        extra = {"form"} if isinstance(node, FormNode) and event == "submit" else set()
+        extra = _EVENT_ROOTS.get((type(node), event), set())
         _check_actions(ctx, actions, [*path, "on", event], scope | extra)
     for i, child in enumerate(node.children):
         _check_node(ctx, child, [*path, "children", i], scope)

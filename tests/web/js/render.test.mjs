@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { createElement as h } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { RenderNode } from "../../../web/runtime/nodes.js";
+import { loadRich } from "../../../web/runtime/widgets.js";
+
+await loadRich();
 
 function render(node, { data = {}, state = {}, status = {} } = {}) {
   const statuses = { ...Object.fromEntries(Object.keys(data).map((k) => [k, { status: "ready", value: data[k] }])), ...status };
@@ -53,7 +56,8 @@ test("data states: loading and error in place of the nodes that read the data", 
     { type: "Text", props: { text: "static" } },
   ] };
   const loading = render(node, { status: { todos: { status: "loading" } } });
-  assert.match(loading, /aria-busy="true">Loading…<\/div><p class="atoll-text">static<\/p>/);
+  assert.match(loading, /<div class="atoll-skeleton" aria-busy="true" role="status" aria-label="Loading"><div class="atoll-skeleton-line"><\/div><\/div><p class="atoll-text">static<\/p>/);
+  assert.doesNotMatch(loading, /Loading…/);
   const failed = render(node, { status: { todos: { status: "error", error: "HTTP 500" } } });
   assert.match(failed, /role="alert"[^>]*><strong>Could not load todos<\/strong><div>HTTP 500<\/div><button/);
   assert.match(failed, /static/);
@@ -69,11 +73,12 @@ test("inputs, buttons and tables", () => {
     { type: "Table", props: { rows: { $bind: "state.rows" }, columns: [{ key: "id", label: "ID" }, { key: "title" }] } },
   ] }, { state: { name: "Ada", pick: "b", ok: true, rows: [{ id: 1, title: "x" }] } });
   assert.match(html, /<label class="atoll-field"><span class="atoll-label">Name<\/span><input class="atoll-input" type="text" value="Ada"\/><\/label>/);
-  assert.match(html, /<input class="atoll-input" type="text" name="free"\/>/);
+  assert.match(html, /<input class="atoll-input" type="text" aria-label="free" name="free"\/>/);
   assert.match(html, /<option value="b" selected="">b<\/option>/);
   assert.match(html, /<input type="checkbox" checked=""\/><span>OK<\/span>/);
   assert.match(html, /<button type="submit" class="atoll-button atoll-primary">Go<\/button>/);
-  assert.match(html, /<th>ID<\/th><th>title<\/th><\/tr><\/thead><tbody><tr><td>1<\/td><td>x<\/td><\/tr>/);
+  assert.match(html, /<th scope="col" aria-sort="none"><button type="button" class="atoll-sort">ID<span[^>]*>↕<\/span><\/button><\/th>/);
+  assert.match(html, /<tbody><tr><td>1<\/td><td>x<\/td><\/tr><\/tbody>/);
 });
 
 test("links, images and markdown never carry script URLs", () => {
