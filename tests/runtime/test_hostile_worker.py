@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from typing import Any
 
@@ -177,7 +178,7 @@ WRONG_SOCKET = """
     atoll._zygote._send = _send
 
     def get():
-        return "unreachable"
+        return "served"
     """
 
 
@@ -206,11 +207,16 @@ def test_fds_and_garbage_on_the_control_socket_are_closed(rt: Harness, neighbour
     assert isinstance(again, InvokeResponse) and again.json() == "fine", again
 
 
-def test_a_worker_socket_of_the_wrong_kind_is_refused(rt: Harness, neighbour: AppRef) -> None:
+def test_a_socket_sent_by_the_zygote_is_never_used(rt: Harness, neighbour: AppRef) -> None:
+    # Worker sockets are made by the host and sent in; one the zygote sends back with its
+    # announcement (here a datagram socket of its own) is closed unread.
     ref = rt.app("wrongsock", {"functions/w.py": WRONG_SOCKET}, tenant="evil")
+    before = host_fds()
     result = attack(rt, ref, neighbour, "/api/w")
-    assert isinstance(result, TenantCodeError), result
-    assert "zygote" in result.message
+    assert isinstance(result, InvokeResponse) and result.json() == "served", result
+    workers = rt.runtime.apps[ref.key].workers
+    assert workers and all(w.sock.type == socket.SOCK_STREAM for w in workers)
+    assert host_fds() - before < 10
 
 
 def test_worker_sockets_are_not_inherited_by_platform_children(rt: Harness) -> None:
