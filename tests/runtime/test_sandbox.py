@@ -81,7 +81,7 @@ def test_runsc_bundle_holds_only_the_listed_mounts_read_only() -> None:
     assert process["user"] == {"uid": 1000, "gid": 1000} and process["noNewPrivileges"]
     assert all(caps == [] for caps in process["capabilities"].values())
     # The zygote reads its control socket on stdin and loads the seccomp program itself.
-    assert process["args"][0] == SPEC.python and process["args"][-2:] == ["0", SECCOMP_FILE]
+    assert process["args"][0] == SPEC.python and process["args"][-2:] == [SECCOMP_FILE, "0"]
     binds = {m["destination"]: m for m in config["mounts"] if m["type"] == "bind"}
     assert binds["/app"]["source"] == "/srv/slot/app"
     assert binds[SECCOMP_FILE]["source"] == "/rt/runsc-seccomp.bpf"

@@ -53,9 +53,10 @@ PLATFORMS = ("kvm", "systrap", "ptrace")
 SECCOMP_FILE = "/opt/atoll/seccomp.bpf"
 # Host memory of one sandbox beyond what tenant code holds: the sentry, gofer and stubs.
 SENTRY_BYTES = 80 * MiB
-# An idle sandbox is ~61 host threads (Go), each sandboxed process adds ~5.5.
+# An idle sandbox is ~61 host threads (Go); a fork bomb at the process limit measured ~12
+# more per sandboxed process (ptrace stubs and sentry threads).
 BASE_HOST_TASKS = 128
-TASKS_PER_PROCESS = 8
+TASKS_PER_PROCESS = 16
 PROBE_SECONDS = 10.0
 DELETE_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1

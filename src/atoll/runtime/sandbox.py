@@ -255,5 +255,5 @@ def zygote_args(control_fd: int, seccomp_file: str | None = None) -> list[str]:
         f"import sys; sys.path[:0] = [{SDK_DIR!r}, {BASE_DIR!r}]; "
         "from atoll._zygote import main; main(sys.argv)"
     )
-    tail = [seccomp_file] if seccomp_file is not None else []
-    return ["-I", "-S", "-B", "-c", code, str(control_fd), *tail]
+    first = [seccomp_file] if seccomp_file is not None else []
+    return ["-I", "-S", "-B", "-c", code, *first, str(control_fd)]

@@ -263,6 +263,7 @@ class Sandbox:
         self.on_output = on_output
         self.loop = asyncio.get_running_loop()
         self.dead = False
+        self.ended_by_oom = False
         self.started = time.monotonic()
         self.app_key: str | None = None
         self.functions: dict[str, list[str]] = {}
@@ -486,6 +487,9 @@ class Sandbox:
             self.process.kill()
         self.process.release()
         if self.group is not None:
+            # gVisor: an OOM kill takes the whole sandbox (all tenant memory is the sentry's):
+            # remember it before the group goes, for the error of the call that died.
+            self.ended_by_oom = self.ended_by_oom or self.group.oom_killed()
             _destroy_later(self.loop, self.group, 0)
             self.group = None
         self._mark_dead()

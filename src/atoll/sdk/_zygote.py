@@ -1,6 +1,6 @@
 """The first process in every sandbox: waits generic, becomes one app's zygote, forks workers.
 
-Started by the runtime as ``python -I -S _zygote.py FD [SECCOMP]`` with a SOCK_SEQPACKET
+Started by the runtime as ``python -I -S _zygote.py [SECCOMP] FD`` with a SOCK_SEQPACKET
 control socket on FD (0 under gVisor: the container's stdin). Messages are small JSON
 objects with ``op`` as their first key (the platform reads it before the rest). Each
 worker's socket is made by the host and comes in with ``spawn`` as SCM_RIGHTS: descriptors
@@ -283,8 +283,16 @@ class Zygote:
 def main(argv: list[str]) -> None:
     """Entry point inside the sandbox."""
     if len(argv) > 2:
-        _load_seccomp(argv[2])  # before anything else runs (gVisor: no filter from outside)
-    ctrl = socket.socket(fileno=int(argv[1]))
+        _load_seccomp(argv[1])  # before anything else runs (gVisor: no filter from outside)
+    fd = int(argv[-1])
+    if fd == 0:
+        # gVisor: the control socket is stdin. Move it off fd 0 and give stdin /dev/null,
+        # so tenant code sees the same descriptors under both backends.
+        fd = os.dup(0)
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+    ctrl = socket.socket(fileno=fd)
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     zygote = Zygote(ctrl)
