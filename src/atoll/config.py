@@ -47,6 +47,11 @@ class RuntimeSettings(BaseSettings):
         description="The platform default sandbox backend: bwrap (namespaces + seccomp) or "
         "runsc (gVisor). Tenants on the gvisor isolation tier use runsc either way.",
     )
+    runsc: str = Field(
+        "runsc",
+        description="The gVisor runsc binary (a name looked up on PATH, or a path). Where it "
+        "is missing, tenants on the gvisor tier are refused, never run in bwrap instead.",
+    )
     runsc_platform: str = Field(
         "auto",
         description="gVisor platform: kvm, systrap or ptrace, or auto (probe each one this "

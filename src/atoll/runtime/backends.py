@@ -46,6 +46,7 @@ class BackendReport:
     runsc: str | None
     platforms: dict[str, str | None]  # platform -> None (works) or why not
     platform: str | None  # the one chosen
+    executable: str | None = None  # the runsc binary found
 
     def describe(self) -> str:
         """One line for the start-up report."""
@@ -108,19 +109,21 @@ def probe_platforms(executable: str, cache: Path | None, timeout: float) -> dict
     return results
 
 
-def find_backends(platform: str, cache: Path | None, timeout: float) -> BackendReport:
+def find_backends(
+    platform: str, cache: Path | None, timeout: float, runsc: str = "runsc"
+) -> BackendReport:
     """Probe this host (blocking: seconds the first time on a host with kvm that hangs)."""
     bwrap = None if BwrapBackend.available() else "bubblewrap or seccomp missing"
-    executable = shutil.which("runsc")
+    executable = shutil.which(runsc)
     if executable is None:
-        return BackendReport(bwrap, "runsc not installed", {}, None)
+        return BackendReport(bwrap, f"{runsc} not installed", {}, None)
     if platform != "auto":
-        return BackendReport(bwrap, None, {platform: None}, platform)
+        return BackendReport(bwrap, None, {platform: None}, platform, executable)
     results = probe_platforms(executable, cache, timeout)
     working = [name for name, why in results.items() if why is None]
     if not working:
-        return BackendReport(bwrap, "no gVisor platform works here", results, None)
-    return BackendReport(bwrap, None, results, working[0])
+        return BackendReport(bwrap, "no gVisor platform works here", results, None, executable)
+    return BackendReport(bwrap, None, results, working[0], executable)
 
 
 def make_backend(name: str, report: BackendReport | None = None) -> SandboxBackend:
@@ -137,4 +140,4 @@ def make_backend(name: str, report: BackendReport | None = None) -> SandboxBacke
     if why is not None:
         raise Unavailable(f"gVisor (runsc) cannot run tenant code on this host: {why}")
     platform = report.platform if report is not None and report.platform else "ptrace"
-    return RunscBackend(platform=platform)
+    return RunscBackend(report.executable if report is not None else None, platform)

@@ -29,6 +29,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -171,6 +172,7 @@ class RunscBackend(SandboxBackend):
         self.executable = executable or shutil.which("runsc") or "/usr/bin/runsc"
         self.platform = platform
         self.root: Path | None = None
+        self._deleting: set[threading.Thread] = set()
 
     @classmethod
     def available(cls) -> bool:
@@ -257,8 +259,29 @@ class RunscBackend(SandboxBackend):
         finally:
             child_end.close()
         return SandboxProcess(
-            popen, host_end, fenced=spec.cgroup is not None, cleanup=lambda: self.delete(container)
+            popen,
+            host_end,
+            fenced=spec.cgroup is not None,
+            cleanup=lambda: self.delete_later(container),
         )
+
+    def delete_later(self, container: str) -> None:
+        """``delete`` in a thread: it can take a second or two while runsc waits for the
+        sentry and gofer to exit, too long for the event loop (``finish`` waits for it)."""
+        thread = threading.Thread(target=self._delete_and_forget, args=(container,), daemon=True)
+        self._deleting.add(thread)
+        thread.start()
+
+    def _delete_and_forget(self, container: str) -> None:
+        try:
+            self.delete(container)
+        finally:
+            self._deleting.discard(threading.current_thread())
+
+    def finish(self) -> None:
+        """Wait for containers being deleted (at shutdown)."""
+        for thread in list(self._deleting):
+            thread.join(DELETE_SECONDS + 5)
 
     def delete(self, container: str) -> None:
         """Remove a container's state, cgroups and bundle (it may be gone already)."""

@@ -175,7 +175,11 @@ class Runtime:
         await asyncio.to_thread(self.cgroups.enable)
         config = self.config
         report = await asyncio.to_thread(
-            find_backends, config.runsc_platform, config.runsc_probe_cache, config.probe_seconds
+            find_backends,
+            config.runsc_platform,
+            config.runsc_probe_cache,
+            config.probe_seconds,
+            config.runsc,
         )
         self.backend_report = report
         for name in ("bwrap", "runsc"):
@@ -220,6 +224,8 @@ class Runtime:
         self.staged.clear()
         self.previous.clear()
         self.draining.clear()
+        for backend in self.backends.values():
+            await asyncio.to_thread(backend.finish)
         for _ in range(100):  # sandboxes' processes may take a moment to finish exiting
             for path in self.cgroups.base.values():
                 remove_tree(path)

@@ -137,6 +137,9 @@ class SandboxBackend(abc.ABC):
         """One line for the start-up report."""
         return self.name
 
+    def finish(self) -> None:  # noqa: B027 (most backends leave nothing behind)
+        """Wait for clean-ups still running (blocking; at shutdown)."""
+
     def cgroup_limits(self, memory_bytes: int, processes: int) -> tuple[int, int]:
         """The host memory and pids limits for a sandbox allowed this much and this many."""
         return memory_bytes, processes

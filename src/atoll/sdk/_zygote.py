@@ -175,6 +175,12 @@ class Zygote:
         pid = os.fork()
         if pid == 0:
             try:
+                # A group of its own at once (a spare too, while it waits). Under gVisor the
+                # zygote is the sandbox's init, so every worker's group counts as orphaned:
+                # when a process in it exits while another is stopped (``kill_tree`` stops
+                # first), the kernel sends SIGHUP to the group. Workers ignore it.
+                os.setpgid(0, 0)
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
                 self.ctrl.close()
                 for spare in self.spares.values():
                     spare.close()
@@ -292,6 +298,7 @@ def main(argv: list[str]) -> None:
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
+        argv[-1] = str(fd)  # where the control socket is now, as under bwrap
     ctrl = socket.socket(fileno=fd)
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -300,10 +307,10 @@ def main(argv: list[str]) -> None:
     while True:
         readable, _, _ = select.select([ctrl], [], [], 0.25)
         if readable:
-            data, fd = _receive_fd(ctrl)
+            data, passed = _receive_fd(ctrl)
             if not data:
                 for pid in list(zygote.workers) + list(zygote.helpers) + list(zygote.spares):
                     kill_tree(pid)
                 os._exit(0)
-            zygote.handle(json.loads(data), fd)
+            zygote.handle(json.loads(data), passed)
         zygote.reap()
