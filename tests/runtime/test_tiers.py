@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from atoll.errors import Unavailable
 from atoll.runtime import InvokeResponse, RunscBackend
+from atoll.runtime.backends import find_backends
+from atoll.runtime.gvisor import PLATFORMS
 
 from .conftest import SESSION_UID_BASE, Harness, LoopThread, started_runtime
 
@@ -58,3 +61,32 @@ def test_a_gvisor_tenant_is_refused_where_runsc_is_missing(
         )
         served = h.call(h.app("kernel", KERNEL, tenant="plain"), "/api/kernel")
         assert isinstance(served, InvokeResponse), served
+
+
+@pytest.mark.skipif(not RunscBackend.available(), reason="runsc not installed")
+def test_start_up_probes_gvisor_platforms_and_picks_the_fastest_that_works(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "probes.json"
+    # A short timeout: kvm may hang at boot (it does on this VM), and is killed then.
+    report = find_backends("auto", cache, timeout=3.0)
+    assert report.runsc is None and report.platform is not None, report
+    tried = list(report.platforms)
+    assert tried == [p for p in PLATFORMS if p in tried]  # fastest first
+    assert report.platforms[report.platform] is None
+    assert all(report.platforms[p] is not None for p in tried[: tried.index(report.platform)])
+    assert report.platform in report.describe() and "bwrap yes" in report.describe()
+    # The host keeps the results: the next start reads them instead of probing again.
+    assert json.loads(cache.read_text())["platforms"] == report.platforms
+    again = find_backends("auto", cache, timeout=3.0)
+    assert again.platform == report.platform and again.platforms == report.platforms
+    # The sandboxes the probes ran left no runsc process behind.
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and _is_probe(p)]
+
+
+def _is_probe(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"atoll-runsc-probe-" in f.read()
+    except OSError:
+        return False
