@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
 from atoll.errors import Unavailable
-from atoll.runtime import InvokeResponse, RunscBackend
+from atoll.runtime import InvokeResponse, RunscBackend, SandboxSpec
 from atoll.runtime.backends import find_backends
 from atoll.runtime.gvisor import PLATFORMS
+from atoll.runtime.sandbox import SDK_DIR, Mount
 
 from .conftest import SESSION_UID_BASE, Harness, LoopThread, started_runtime
 
@@ -90,3 +93,55 @@ def _is_probe(pid: str) -> bool:
             return b"atoll-runsc-probe-" in f.read()
     except OSError:
         return False
+
+
+@pytest.mark.skipif(not RunscBackend.available(), reason="runsc not installed")
+def test_a_gvisor_sandbox_that_dies_leaves_no_container_behind(rt: Harness) -> None:
+    ref = rt.app("dies", KERNEL, tenant="vault", isolation="gvisor")
+    assert isinstance(rt.call(ref, "/api/kernel"), InvokeResponse)
+    sandbox = rt.runtime.apps[ref.key].sandbox
+    backend = rt.runtime.backends["runsc"]
+    assert isinstance(backend, RunscBackend) and sandbox is not None
+    container = sandbox.process.container
+    assert container is not None and container in backend.containers()
+    os.kill(sandbox.process.pid, signal.SIGKILL)  # runsc run dies: its sentry goes with it
+    deadline = time.monotonic() + 30
+    while container in backend.containers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert container not in backend.containers()  # runsc delete ran for it
+    assert not (backend.root / "runsc-bundles" / container).exists()  # type: ignore[operator]
+    assert isinstance(rt.call(ref, "/api/kernel"), InvokeResponse)  # a fresh sandbox serves
+
+
+@pytest.mark.skipif(not RunscBackend.available(), reason="runsc not installed")
+def test_containers_left_by_a_killed_server_are_deleted_at_start(tmp_path: Path) -> None:
+    root = tmp_path / "rt"
+    root.mkdir()
+    dead = RunscBackend(platform="ptrace")
+    dead.prepare(root)
+    # A stand-in SDK whose zygote only waits: the container stays up until it is killed.
+    sdk = tmp_path / "sdk"
+    (sdk / "atoll").mkdir(parents=True)
+    (sdk / "atoll" / "__init__.py").write_text("")
+    (sdk / "atoll" / "_zygote.py").write_text("import time\ndef main(argv):\n    time.sleep(600)\n")
+    os.chmod(tmp_path, 0o755)
+    spec = SandboxSpec(
+        name="left",
+        host_uid=0,
+        python="/usr/bin/python3",
+        mounts=(Mount(sdk, SDK_DIR),),
+        tmp_bytes=1 << 20,
+    )
+    process = dead.start(spec)
+    try:
+        deadline = time.monotonic() + 30
+        while not dead.containers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert dead.containers()
+    finally:
+        process.popen.kill()  # as if the server was SIGKILLed: nothing ran delete
+        process.popen.wait()
+        process.close()
+    assert dead.containers(), "runsc keeps the stopped container's state"
+    RunscBackend(platform="ptrace").prepare(root)  # the next server's start-up
+    assert dead.containers() == [] and list((root / "runsc-bundles").iterdir()) == []

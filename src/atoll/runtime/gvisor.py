@@ -263,6 +263,7 @@ class RunscBackend(SandboxBackend):
             host_end,
             fenced=spec.cgroup is not None,
             cleanup=lambda: self.delete_later(container),
+            container=container,
         )
 
     def delete_later(self, container: str) -> None:

@@ -76,8 +76,10 @@ class SandboxProcess:
         control: socket.socket,
         fenced: bool = False,
         cleanup: Callable[[], None] | None = None,
+        container: str | None = None,
     ) -> None:
         self.popen = popen
+        self.container = container  # the backend's name for it (runsc's container id)
         self.control = control
         self.pid = popen.pid
         # True when the backend put the sandbox in its cgroup itself (the platform must
