@@ -117,3 +117,5 @@ def test_tenants_have_an_isolation_tier_only_admin_sets(
     assert r.status_code == 403, r.text
     tiers = {t["name"]: t["isolation"] for t in client.get("/api/v1/tenants", headers=admin).json()}
     assert tiers["vault"] == "gvisor" and tiers["acme"] == "default" and "odd" not in tiers
+    r = client.post("/api/v1/tenants", json={"name": "box", "isolation": "bwrap"}, headers=admin)
+    assert r.status_code == 201 and r.json()["isolation"] == "bwrap", r.text

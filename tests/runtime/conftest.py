@@ -68,7 +68,7 @@ def make_app(root: Path, name: str, files: dict[str, str]) -> Path:
 needs_runsc = pytest.mark.skipif(not RunscBackend.available(), reason="runsc not installed")
 # The isolation tiers the containment suites run under, with the same assertions.
 TIERS = [
-    pytest.param("standard", id="bwrap"),
+    pytest.param("bwrap", id="bwrap"),
     pytest.param("gvisor", id="gvisor", marks=needs_runsc),
 ]
 
@@ -146,9 +146,9 @@ class TierHarness(Harness):
         release: str = "r1",
         isolation: str = "",
     ) -> AppRef:
-        """An app of ``tenant`` on this harness's tier (``tenant-<tier>`` unless standard)."""
+        """An app of ``tenant`` on this harness's tier (``tenant-<tier>`` unless bwrap)."""
         tier = isolation or self.isolation
-        if tier not in ("standard", "default"):
+        if tier not in ("bwrap", "default"):
             tenant = f"{tenant}-{tier}"
         return super().app(name, files, tenant, env, release, tier)
 

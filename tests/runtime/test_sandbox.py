@@ -70,7 +70,7 @@ def test_unknown_backends_and_tiers_are_refused() -> None:
         backend_name("firecracker", "bwrap")
     assert backend_name("default", "bwrap") == "bwrap"
     assert backend_name("gvisor", "bwrap") == "runsc"
-    assert backend_name("standard", "runsc") == "bwrap"
+    assert backend_name("bwrap", "runsc") == "bwrap"
 
 
 def test_runsc_bundle_holds_only_the_listed_mounts_read_only() -> None:

@@ -34,7 +34,7 @@ class TenantCreate(Body):
         "default",
         max_length=20,
         description="Which sandbox tier runs its code: default (the platform's backend), "
-        "standard (bubblewrap) or gvisor (never run in bubblewrap instead).",
+        "bwrap (bubblewrap) or gvisor (never run in bubblewrap instead).",
     )
 
 

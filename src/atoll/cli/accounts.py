@@ -94,16 +94,16 @@ def whoami(cli: Cli) -> None:
     Arg("name", metavar="NAME"),
     Arg(
         "--isolation",
-        choices=["default", "standard", "gvisor"],
-        default="default",
-        help="the sandbox tier for its code: default (the server's), standard (bubblewrap) "
-        "or gvisor (gVisor only, never bubblewrap instead)",
+        choices=["bwrap", "gvisor"],
+        default=None,
+        help="its sandbox tier: bwrap or gvisor (gVisor only, never bwrap instead); "
+        "default: the server's default backend",
     ),
     section="account",
 )
 def tenant_create(cli: Cli) -> None:
     """``atoll tenant create``."""
-    body = {"name": cli.args.name, "isolation": cli.args.isolation}
+    body = {"name": cli.args.name, "isolation": cli.args.isolation or "default"}
     got = cli.client(admin=True).json("POST", "/tenants", json=body)
     isolation = got.get("isolation", "default")
     cli.out(

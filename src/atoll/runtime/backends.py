@@ -26,7 +26,7 @@ from .sandbox import BwrapBackend, SandboxBackend
 
 NAMES = ("bwrap", "runsc")
 # A tenant's isolation tier -> the backend that runs it ("default": the platform default).
-TIERS = {"default": None, "standard": "bwrap", "gvisor": "runsc"}
+TIERS = {"default": None, "bwrap": "bwrap", "gvisor": "runsc"}
 
 
 def backend_name(isolation: str, default: str) -> str:

@@ -26,7 +26,7 @@ class AppRef:
     # The environment's config vars (part of its identity: new vars mean new workers).
     vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
     secrets: frozenset[str] = frozenset()  # the keys of ``vars`` that are secrets
-    # The tenant's isolation tier: "default" (the platform's backend), "standard" (bwrap)
+    # The tenant's isolation tier: "default" (the platform's backend), "bwrap"
     # or "gvisor" (runsc; never run in bwrap instead).
     isolation: str = "default"
 

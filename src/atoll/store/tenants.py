@@ -42,7 +42,7 @@ def utc(value: datetime) -> datetime:
     return aware
 
 
-ISOLATION_TIERS = ("default", "standard", "gvisor")
+ISOLATION_TIERS = ("default", "bwrap", "gvisor")
 
 
 def check_isolation(isolation: str) -> str:
