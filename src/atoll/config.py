@@ -45,7 +45,7 @@ class RuntimeSettings(BaseSettings):
     backend: str = Field(
         "bwrap",
         description="The platform default sandbox backend: bwrap (namespaces + seccomp) or "
-        "runsc (gVisor). Tenants on the gvisor isolation tier use runsc either way.",
+        "runsc (gVisor; gvisor is accepted too). Tenants on the gvisor tier use runsc either way.",
     )
     runsc: str = Field(
         "runsc",

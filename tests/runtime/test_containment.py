@@ -254,10 +254,18 @@ def test_host_files_are_not_visible(rt: Harness, attacker: AppRef, neighbour: Ap
         "/proc/1/root/etc/shadow",
         str(rt.runtime.settings.data_dir / "logs" / "good" / "hello" / "dev.jsonl"),
         os.path.abspath("pyproject.toml"),
+        # gVisor's state (container states, bundles, the skeleton root) and the runtime folder
+        str(rt.runtime.layout.root / "runsc-state"),
+        str(rt.runtime.layout.root / "runsc-bundles"),
+        str(rt.runtime.layout.root / "slots"),
     ]
     seen = body(attack(rt, attacker, neighbour, "/api/files", query={"paths": paths}))
     assert all(v != "ok" for v in seen.values()), seen
     assert seen["/etc/shadow"].startswith("FileNotFoundError")
+    listed = body(
+        attack(rt, attacker, neighbour, "/api/files", "PUT", {"path": str(rt.runtime.layout.root)})
+    )
+    assert listed.startswith("FileNotFoundError"), listed
 
 
 def test_other_apps_code_and_database_are_not_visible(

@@ -102,7 +102,10 @@ class Runtime:
         self.layout = RuntimeLayout(chosen)
         # Backends by name: the default one now (Unavailable when it cannot run here), the
         # other tier's at ``start`` when this host has it.
-        default = backend or make_backend(self.config.backend)
+        # ``gvisor`` is the tier's name for the runsc backend.
+        default = backend or make_backend(
+            "runsc" if self.config.backend == "gvisor" else self.config.backend
+        )
         self.backends: dict[str, SandboxBackend] = {default.name: default}
         self.default_backend = default.name
         self.backend_report: BackendReport | None = None
