@@ -41,6 +41,7 @@ from typing import Any
 from ._procs import children, kill_tree
 
 PR_SET_CHILD_SUBREAPER = 36
+IDLE_BEFORE_REFILL = 0.02  # seconds without a message before a missing spare is forked
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
@@ -223,15 +224,22 @@ class Zygote:
         self.workers[pid] = worker_id
         _send(self.ctrl, {"op": "worker", "worker": worker_id, "pid": pid})
 
-    def refill(self) -> None:
-        """Fork spares until ``wanted_spares`` wait (after the reply: it is off the hot path)."""
-        while len(self.spares) < self.wanted_spares:
+    def refill(self, at_most: int | None = None) -> None:
+        """Fork spares until ``wanted_spares`` wait (``at_most`` of them this time)."""
+        forked = 0
+        while len(self.spares) < self.wanted_spares and (at_most is None or forked < at_most):
             try:
                 pid, private = self._fork_worker(None)
             except OSError:  # out of processes: serve spawns by fork on demand
                 return
             assert private is not None
             self.spares[pid] = private
+            forked += 1
+
+    @property
+    def short_of_spares(self) -> bool:
+        """Whether a spare is missing (the loop forks it when no message is waiting)."""
+        return len(self.spares) < self.wanted_spares
 
     def reap(self) -> None:
         """Collect ended children, report workers, kill orphans re-parented to us."""
@@ -270,8 +278,7 @@ class Zygote:
             self.wanted_spares = max(0, int(msg.get("spares", 0)))
             self.refill()
         elif op == "spawn":
-            self.spawn(int(msg["worker"]), fd)
-            self.refill()
+            self.spawn(int(msg["worker"]), fd)  # the spare is forked again once idle
         elif op == "kill":
             pid = int(msg["pid"])
             if pid in self.workers:
@@ -305,7 +312,12 @@ def main(argv: list[str]) -> None:
     zygote = Zygote(ctrl)
     _send(ctrl, {"op": "ready", "pid": os.getpid()})
     while True:
-        readable, _, _ = select.select([ctrl], [], [], 0.25)
+        # A spare is forked again only after IDLE_BEFORE_REFILL with no message: a fork
+        # (30-45 ms under gVisor's ptrace) must not compete with the worker just handed out.
+        short = zygote.short_of_spares
+        readable, _, _ = select.select([ctrl], [], [], IDLE_BEFORE_REFILL if short else 0.25)
+        if not readable and short:
+            zygote.refill(at_most=1)
         if readable:
             data, passed = _receive_fd(ctrl)
             if not data:
