@@ -356,6 +356,7 @@ def probe(
             timeout=timeout,
             check=False,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # a hung probe never outlives the server
         )
     except subprocess.TimeoutExpired:
         return f"no answer within {timeout:g} s"
