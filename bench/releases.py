@@ -39,6 +39,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from _stats import pct
+
 ROOT = Path(__file__).resolve().parents[1]
 ATOLL = Path(sys.executable).parent / "atoll"
 TODO = ROOT / "examples" / "todo"
@@ -80,19 +82,12 @@ HELLO = """def get() -> dict[str, int]:
 """
 
 
-def pct(samples: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank), rounded."""
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return round(ordered[index], 1)
-
-
 def summary(samples_ms: list[float]) -> dict[str, Any]:
     """n, p50, p99 and max of a list of milliseconds."""
     return {
         "n": len(samples_ms),
-        "p50_ms": pct(samples_ms, 50),
-        "p99_ms": pct(samples_ms, 99),
+        "p50_ms": pct(samples_ms, 50, 1),
+        "p99_ms": pct(samples_ms, 99, 1),
         "max_ms": round(max(samples_ms), 1),
     }
 

@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _stats import pct
+
 HELLO = """
 def get(name: str = "world"):
     return {"hello": name}
@@ -43,13 +45,6 @@ def get():
         pass
 """
 UID = 3_900_000
-
-
-def pct(samples: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank), rounded to microseconds."""
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return round(ordered[index], 3)
 
 
 def summary(samples_ms: list[float]) -> dict[str, Any]:

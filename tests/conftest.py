@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from atoll.api import make_app
 from atoll.api.bootstrap import ensure_admin_token
 from atoll.config import Settings
+from atoll.runtime.layout import choose_runtime_dir, preferred_runtime_dir
 from atoll.services import ControlPlane
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +30,12 @@ def cp(settings: Settings) -> Iterator[ControlPlane]:
     plane = ControlPlane.open(settings)
     yield plane
     plane.close()
+    # Builds install [python] dependencies where the runtime would mount them: a folder
+    # under /tmp when the data dir (under pytest's private tmp) is out of sandboxes' reach.
+    preferred = preferred_runtime_dir(settings)
+    chosen = choose_runtime_dir(preferred)
+    if chosen != preferred:
+        shutil.rmtree(chosen, ignore_errors=True)
 
 
 @pytest.fixture

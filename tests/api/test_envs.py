@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from atoll import dbservice
 from atoll.errors import NotFound
 from atoll.names import AppEnv
-from atoll.releases.deployments import Deployments
+from atoll.releases.deployments import CONCURRENT_BUILDS, Deployments
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import builds
@@ -251,6 +251,31 @@ def test_pushes_in_a_row_end_with_the_newest_head_built(
     statuses = [(e["number"], e["status"]) for e in _logs(client, acme)]
     assert statuses[-1] == (6, "ready") and all(s == "ready" for _, s in statuses)
     assert [n for n, _ in statuses] == sorted(n for n, _ in statuses)
+
+
+def test_a_burst_of_pushes_is_built_once_as_its_newest_head(
+    client: TestClient, acme: dict[str, str], shop: str, deployments: Deployments
+) -> None:
+    """Pushes are debounced by coalescing: those that land while a build waits or runs are
+    built once, as the newest head (here every build slot is taken while they land)."""
+    before = len(_logs(client, acme))
+    held = 0
+    try:
+        for _ in range(CONCURRENT_BUILDS):
+            assert deployments._slots.acquire(timeout=60)
+            held += 1
+        pushed = [_push(client, acme, {"pages/index.json": PAGE % f"v{i}"}) for i in range(5)]
+        # Recorded as building at once, so a push can say so, though no build ran yet.
+        building = env_of(client, acme, "shop")["build"]
+        assert (building["number"], building["state"]) == (6, "building")
+    finally:
+        for _ in range(held):
+            deployments._slots.release()
+    dev = wait_for_build(client, acme, "shop", pushed[-1])
+    assert (dev["number"], dev["build"]["state"]) == (6, "ready")
+    deployments.close()  # every queued build has run
+    built = [(e["number"], e["status"]) for e in _logs(client, acme)[before:]]
+    assert built == [(6, "ready")]
 
 
 def test_environment_routes_refuse_what_they_do_not_serve(

@@ -79,7 +79,9 @@ def test_a_release_shows_its_build_log_and_planned_migrations(
     assert re.fullmatch(r"checked out r3 \(6 files, \d+ B\) in \d+\.\d s", lines[0]), lines
     assert re.fullmatch(r"functions: 1 compiled in \d+\.\d s", lines[1]), lines
     assert lines[2] == "atoll.toml: ok (limits memory_mb=192)"
-    assert lines[3] == "dependencies: requests>=2.31 (installed when the release first runs)"
+    # Locked and installed by the build (requests and what it needs, pinned).
+    locked = r"dependencies: (\S+==\S+, )*requests==[\d.]+(, \S+==\S+)* \(locked; layer"
+    assert re.fullmatch(locked + r" [0-9a-f]{12} ready in \d+\.\d s\)", lines[3]), lines
     assert lines[4] == "migrations: 0001_init.sql (additive), 0002_drop_body.sql (destructive)"
     # (reused when the dev build of the same revision came first)
     assert re.fullmatch(r"pages: 2 validated(, reused)?", lines[5]), lines

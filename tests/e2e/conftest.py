@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -41,6 +42,12 @@ class Served:
     def admin_token(self) -> str:
         """The bootstrap admin token the server wrote."""
         return (self.data_dir / "admin.token").read_text().strip()
+
+    def tenant(self, name: str) -> str:
+        """A new tenant made with the admin token (``atoll tenant create``); its token."""
+        created = self.cli("--json", "tenant", "create", name, token=self.admin_token)
+        token: str = json.loads(created.stdout)["token"]
+        return token
 
     def cli(
         self,

@@ -87,9 +87,7 @@ def test_tenant_app_push_pull_round_trip(served: Served, tmp_path: Path) -> None
 
 
 def test_push_refusals(served: Served, tmp_path: Path) -> None:
-    token = json.loads(
-        served.cli("--json", "tenant", "create", "acme", token=served.admin_token).stdout
-    )["token"]
+    token = served.tenant("acme")
     served.cli("app", "create", "shop", token=token)
     src = tmp_path / "src"
     src.mkdir()
@@ -134,9 +132,7 @@ def test_cli_errors_and_exit_codes(served: Served, tmp_path: Path) -> None:
 
 
 def test_token_revocation_through_cli(served: Served) -> None:
-    token = json.loads(
-        served.cli("--json", "tenant", "create", "acme", token=served.admin_token).stdout
-    )["token"]
+    token = served.tenant("acme")
     second = json.loads(served.cli("--json", "token", "create", "--name", "ci", token=token).stdout)
     assert served.cli("app", "list", token=second["token"]).returncode == 0
     served.cli("token", "revoke", str(second["id"]), token=token)

@@ -26,13 +26,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     stop_server(s.process)
 
 
-def tenant(server: Served, name: str) -> str:
-    """A new tenant's token."""
-    got = server.cli("--json", "tenant", "create", name, token=server.admin_token).stdout
-    token: str = json.loads(got)["token"]
-    return token
-
-
 def todo_copy(where: Path) -> Path:
     """A copy of the example app to work on."""
     shutil.copytree(REPO / "examples" / "todo", where)
@@ -100,7 +93,7 @@ def test_every_command_help_shows_global_options(server: Served) -> None:
 
 
 def test_push_waits_for_the_build_and_reports_errors(server: Served, tmp_path: Path) -> None:
-    token = tenant(server, "builds")
+    token = server.tenant("builds")
     server.cli("app", "create", "shop", token=token)
     src = todo_copy(tmp_path / "shop")
     good = server.cli("push", str(src), "--app", "shop", token=token)
@@ -146,7 +139,7 @@ def test_push_waits_for_the_build_and_reports_errors(server: Served, tmp_path: P
 
 
 def test_a_folder_linked_to_another_app_is_refused(server: Served, tmp_path: Path) -> None:
-    token = tenant(server, "folders")
+    token = server.tenant("folders")
     template = todo_copy(tmp_path / "template")
     server.cli("app", "create", "todo", "--from", str(template), "--no-wait", token=token)
     assert not (template / ".atoll-workspace.json").exists()  # create --from is an import
@@ -168,7 +161,7 @@ def test_a_folder_linked_to_another_app_is_refused(server: Served, tmp_path: Pat
 
 
 def test_app_create_from_a_missing_folder_creates_nothing(server: Served, tmp_path: Path) -> None:
-    token = tenant(server, "missing")
+    token = server.tenant("missing")
     done = server.cli(
         "app", "create", "ghost", "--from", str(tmp_path / "nope"), token=token, check=False
     )
@@ -198,7 +191,7 @@ def _two_copies(server: Served, tmp_path: Path, token: str) -> tuple[Path, Path]
 
 
 def test_disjoint_changes_combine_both_ways(server: Served, tmp_path: Path) -> None:
-    token = tenant(server, "merges")
+    token = server.tenant("merges")
     mine, theirs = _two_copies(server, tmp_path, token)
     (theirs / "a.txt").write_text("a.txt by them\n")
     (theirs / "gone.txt").unlink()
@@ -233,7 +226,7 @@ def test_disjoint_changes_combine_both_ways(server: Served, tmp_path: Path) -> N
 
 
 def test_a_real_conflict_names_the_file_and_keeps_both(server: Served, tmp_path: Path) -> None:
-    token = tenant(server, "conflicts")
+    token = server.tenant("conflicts")
     mine, theirs = _two_copies(server, tmp_path, token)
     (theirs / "c.txt").write_text("theirs\n")
     server.cli("push", str(theirs), "--app", "notes", "--no-wait", token=token)
@@ -269,7 +262,7 @@ def test_a_real_conflict_names_the_file_and_keeps_both(server: Served, tmp_path:
 
 
 def test_linked_folder_defaults(server: Served, tmp_path: Path) -> None:
-    token = tenant(server, "linked")
+    token = server.tenant("linked")
     server.cli("app", "create", "shop", token=token)
     work = todo_copy(tmp_path / "work")
     server.cli("link", "--app", "shop", str(work), token=token)
@@ -298,7 +291,7 @@ def test_login_profiles_and_admin_separation(server: Served, tmp_path: Path) -> 
     config = tmp_path / "config"
     env = {"XDG_CONFIG_HOME": str(config)}
     server.cli("login", "--token", server.admin_token, env=env)
-    token = tenant(server, "profiles")
+    token = server.tenant("profiles")
     server.cli("login", "--token", token, env=env)
     path = config / "atoll" / "config.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -349,7 +342,7 @@ def test_serve_banner_lines_paste_into_a_shell(server: Served, tmp_path: Path) -
 
 
 def test_delete_without_a_terminal_needs_yes(server: Served) -> None:
-    token = tenant(server, "safety")
+    token = server.tenant("safety")
     server.cli("app", "create", "keep", token=token)
     done = server.cli("app", "delete", "keep", token=token, check=False, stdin="y\nkeep\n")
     assert done.returncode == 2 and "--yes" in done.stderr
@@ -365,7 +358,7 @@ def test_delete_without_a_terminal_needs_yes(server: Served) -> None:
 
 
 def test_tables_completion_and_no_colour_off_a_terminal(server: Served, tmp_path: Path) -> None:
-    token = tenant(server, "output")
+    token = server.tenant("output")
     server.cli("app", "create", "alpha", token=token)
     server.cli("app", "create", "a-much-longer-name", token=token)
     lines = server.cli("app", "list", token=token).stdout.splitlines()
@@ -425,7 +418,7 @@ def _in_a_terminal(server: Served, token: str, *args: str, typed: str = "") -> t
 
 
 def test_on_a_terminal_colour_and_confirmation(server: Served) -> None:
-    token = tenant(server, "terminal")
+    token = server.tenant("terminal")
     server.cli("app", "create", "keep", token=token)
     code, shown = _in_a_terminal(server, token, "app", "list")
     assert code == 0 and "\033[1mAPP" in shown  # a bold header on a terminal

@@ -13,9 +13,7 @@ from tests.e2e.conftest import ATOLL, Served, start_server, stop_server
 
 
 def test_kill_9_during_push(served: Served, tmp_path: Path) -> None:
-    token = json.loads(
-        served.cli("--json", "tenant", "create", "acme", token=served.admin_token).stdout
-    )["token"]
+    token = served.tenant("acme")
     first = tmp_path / "first"
     first.mkdir()
     (first / "keep.txt").write_text("committed before the crash\n")

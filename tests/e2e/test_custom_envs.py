@@ -54,9 +54,7 @@ def _refused(server: Served, env: str, app: str, tenant: str) -> tuple[int, str]
 
 
 def test_a_created_environment_from_creation_to_deletion(server: Served, tmp_path: Path) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "lab", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("lab")
     src = tmp_path / "notes"
     (src / "functions").mkdir(parents=True)
     (src / "migrations").mkdir()

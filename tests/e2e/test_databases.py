@@ -37,9 +37,7 @@ JS_CLIENT = textwrap.dedent(
 
 
 def test_db_exec_and_url_with_official_clients(served: Served) -> None:
-    token = json.loads(
-        served.cli("--json", "tenant", "create", "acme", token=served.admin_token).stdout
-    )["token"]
+    token = served.tenant("acme")
     served.cli("app", "create", "shop", token=token)
     served.cli(
         "db",

@@ -26,9 +26,7 @@ def post(body: dict) -> dict:
 
 
 def _app(served: Served, tmp_path: Path) -> str:
-    token: str = json.loads(
-        served.cli("--json", "tenant", "create", "acme", token=served.admin_token).stdout
-    )["token"]
+    token: str = served.tenant("acme")
     src = tmp_path / "src"
     (src / "functions").mkdir(parents=True)
     (src / "atoll.toml").write_text('name = "shop"\n')

@@ -191,9 +191,7 @@ def test_a_hostile_tenant_is_contained_while_its_neighbour_is_served(
 ) -> None:
     served = hostile_served
     port, seen = listener
-    admin = served.admin_token
-    evil = json.loads(served.cli("--json", "tenant", "create", "evil", token=admin).stdout)["token"]
-    good = json.loads(served.cli("--json", "tenant", "create", "good", token=admin).stdout)["token"]
+    evil, good = served.tenant("evil"), served.tenant("good")
     secret = tmp_path / "root-only.txt"
     secret.write_text(SECRET + "\n")
     secret.chmod(0o600)

@@ -36,9 +36,7 @@ class Load:
 
 
 def _create(served: Served, root: Path, tenant: str, apps: dict[str, tuple[str, str]]) -> None:
-    token: str = json.loads(
-        served.cli("--json", "tenant", "create", tenant, token=served.admin_token).stdout
-    )["token"]
+    token: str = served.tenant(tenant)
     for name, (source, limits) in apps.items():
         src = root / tenant / name
         (src / "functions").mkdir(parents=True)

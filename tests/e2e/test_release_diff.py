@@ -32,9 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def test_build_logs_and_release_diffs_through_the_cli(server: Served, tmp_path: Path) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "differ", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("differ")
     src = tmp_path / "shop"
     for folder in ("functions", "pages", "migrations"):
         (src / folder).mkdir(parents=True)

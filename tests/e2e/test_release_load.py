@@ -95,9 +95,7 @@ class ReleasedApp:
 
 def release_two_versions(served: Served, root: Path, tenant: str, app: str) -> ReleasedApp:
     """Tenant, app, v1 and v2 built, v1 promoted to prod holding ``NAMES``."""
-    token = json.loads(
-        served.cli("--json", "tenant", "create", tenant, token=served.admin_token).stdout
-    )["token"]
+    token = served.tenant(tenant)
     src = root / app
     write_release(src, 1)
     served.cli("app", "create", app, "--from", str(src), token=token)

@@ -4,6 +4,7 @@ failed build kept with its errors, and usage mistakes (issue 11, the build part)
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 import urllib.request
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from atoll.runtime.layout import choose_runtime_dir
 from tests.e2e.conftest import Served, start_server, stop_server
 
 HELLO = 'def get(name: str = "world") -> dict[str, str]:\n    return {"hello": name}\n'
@@ -28,9 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def test_releases_through_the_cli(server: Served, tmp_path: Path) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "shipper", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("shipper")
     src = tmp_path / "shop"
     (src / "functions").mkdir(parents=True)
     (src / "atoll.toml").write_text('name = "shop"\n')
@@ -95,9 +95,7 @@ def _call(server: Served, env: str, app: str, tenant: str) -> str:
 def test_promotion_and_rollback_move_what_each_environment_serves(
     server: Served, tmp_path: Path
 ) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "mover", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("mover")
     src = tmp_path / "site"
     (src / "functions").mkdir(parents=True)
     (src / "migrations").mkdir()
@@ -178,9 +176,7 @@ def _items(version: int) -> str:
 def test_rollback_with_additive_and_destructive_migrations_through_the_cli(
     server: Served, tmp_path: Path
 ) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "keeper", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("keeper")
     src = tmp_path / "ledger"
     (src / "functions").mkdir(parents=True)
     (src / "migrations").mkdir()
@@ -277,9 +273,7 @@ STARTED = (
 
 
 def test_a_promoted_release_is_started_before_the_switch(server: Served, tmp_path: Path) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "warmer", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("warmer")
     src = tmp_path / "warm"
     (src / "functions").mkdir(parents=True)
     (src / "atoll.toml").write_text('name = "warm"\n')
@@ -305,3 +299,34 @@ def test_a_promoted_release_is_started_before_the_switch(server: Served, tmp_pat
     switched = time.time()
     again = _call(server, "prod", "warm", "warmer")
     assert again["v"] == 1 and again["started"] < switched, (again, switched)  # type: ignore[index]
+
+
+SIX_VERSION = "import six\n\n\ndef get() -> str:\n    return six.__version__\n"
+
+
+def test_a_release_runs_the_dependencies_it_was_built_with(server: Served, tmp_path: Path) -> None:
+    token = server.tenant("pinner")
+    src = tmp_path / "pins"
+    (src / "functions").mkdir(parents=True)
+    (src / "atoll.toml").write_text('name = "pins"\n[python]\ndependencies = ["six"]\n')
+    (src / "functions" / "hello.py").write_text(SIX_VERSION)
+    server.cli("app", "create", "pins", "--from", str(src), token=token)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return server.cli(*args, "--app", "pins", token=token)
+
+    cli("release", "create")
+    shown = cli("release", "show", "v1").stdout
+    [line] = [x.strip() for x in shown.splitlines() if x.strip().startswith("dependencies:")]
+    # (Locked by dev's build of the pushed revision, which came first.)
+    pattern = r"dependencies: six==(\S+) \(locked(?: before, reused)?; layer [0-9a-f]{12} .*"
+    locked = re.fullmatch(pattern, line)
+    assert locked is not None, shown
+    # Had the runtime resolved "six" again when prod started, it would get this older six
+    # (the resolution it keeps on disk, as after a restart): it must run v1's pin instead.
+    preferred = server.data_dir / "runtime"
+    locks = choose_runtime_dir(preferred).glob("locks/*.lock")
+    [cached] = [lock for lock in locks if lock.read_text().startswith("six==")]
+    cached.write_text("six==1.15.0\n")
+    cli("promote", "--to", "prod")
+    assert _call(server, "prod", "pins", "pinner") == locked.group(1) != "1.15.0"

@@ -55,9 +55,7 @@ MIGRATION = "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, big INTEGER,
 
 
 def test_atoll_db_in_a_function(served: Served, tmp_path: Path) -> None:
-    token = json.loads(
-        served.cli("--json", "tenant", "create", "acme", token=served.admin_token).stdout
-    )["token"]
+    token = served.tenant("acme")
     src = tmp_path / "src"
     (src / "functions").mkdir(parents=True)
     (src / "migrations").mkdir()

@@ -59,9 +59,7 @@ def _digest(value: str) -> str:
 def test_a_prod_secret_reaches_the_function_and_shows_nowhere(
     server: Served, tmp_path: Path
 ) -> None:
-    token = json.loads(
-        server.cli("--json", "tenant", "create", "keeper", token=server.admin_token).stdout
-    )["token"]
+    token = server.tenant("keeper")
     src = tmp_path / "shop"
     (src / "functions").mkdir(parents=True)
     (src / "atoll.toml").write_text('name = "shop"\n')

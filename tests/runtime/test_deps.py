@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import http.server
 import json
 import os
@@ -48,6 +49,29 @@ def test_dependencies_are_installed_into_a_shared_read_only_layer(rt: Harness) -
     # The resolved lock is kept (outside the mounted layers folder) for the next restart.
     [lock] = rt.runtime.layers.locks.glob("*.lock")
     assert "six==1.16.0" in lock.read_text()
+
+
+def test_code_built_with_a_lock_runs_its_pins_not_its_requirements(rt: Harness) -> None:
+    # The requirement alone would resolve to the newest six; the build's lock wins.
+    files = {**USES_SIX, "atoll.toml": '[python]\ndependencies = ["six"]\n'}
+    ref = dataclasses.replace(rt.app("locked", files), python_lock="six==1.15.0\n")
+    got = rt.call(ref, "/api/dep", timeout=300)
+    assert isinstance(got, InvokeResponse), got
+    assert got.json()["six"] == "1.15.0"  # type: ignore[index]
+    # A lock that pins nothing (markers excluded every requirement): no layer at all.
+    bare = rt.app("locked-empty", {**files, "functions/dep.py": NO_SIX})
+    got = rt.call(dataclasses.replace(bare, python_lock=""), "/api/dep", timeout=60)
+    assert isinstance(got, InvokeResponse), got
+    assert got.json() == {"paths": []}
+
+
+NO_SIX = """
+import sys
+
+
+def get():
+    return {"paths": [p for p in sys.path if p.startswith("/opt/atoll/layers")]}
+"""
 
 
 def test_install_failure_is_a_clear_build_error(tmp_path: Path) -> None:

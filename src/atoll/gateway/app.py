@@ -90,9 +90,16 @@ def _release_of(deployment: Deployment) -> str:
 def _ref_of(deployment: Deployment, isolation: str = "default") -> AppRef:
     host, given = deployment.host, deployment.vars
     release = _release_of(deployment)
-    code_dir = deployment.code_dir
     return AppRef(
-        host.tenant, host.app, host.env, release, code_dir, given.values, given.secrets, isolation
+        host.tenant,
+        host.app,
+        host.env,
+        release,
+        deployment.code_dir,
+        given.values,
+        given.secrets,
+        deployment.python_lock,
+        isolation=isolation,
     )
 
 

@@ -14,18 +14,27 @@ import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from atoll import dbservice
 from atoll.builder.components import MANIFEST_NAME, ComponentManifest
 from atoll.builder.frontend import PAGES_FILE, build_frontend
-from atoll.builder.functions import check_functions, function_files
+from atoll.builder.functions import (
+    FunctionCheck,
+    function_files,
+    inspect_functions,
+    unresolved_imports,
+)
 from atoll.builder.reports import MIGRATIONS_DIR, build_errors, build_failure
 from atoll.dbservice.migrations import migration_problems
 from atoll.errors import AtollError, BuildFailed
 from atoll.releases.buildlog import BuildLog, size_text
+from atoll.runtime.deps import LOCK_FILE, Layer, dependency_layers
+from atoll.runtime.layout import sandbox_modules
 from atoll.runtime.limits import AppConfig, AppLimits, load_app_config, maxima
+from atoll.runtime.requirements import pinned_lines
 from atoll.services import ControlPlane
 from atoll.store import builds
 from atoll.store.records import App, BuildError, PlannedMigration, Revision
@@ -121,14 +130,21 @@ def _build_steps(
     """The steps of ``build_revision``: each checks all it can, so one build reports every
     problem; the frontend step's error is raised as it is when it is the only one."""
     code_dir = _checkout(cp, app, revision, build_log)
-    problems = (
-        _check_functions(code_dir, build_log)
-        + _check_config(cp, code_dir, build_log)
-        + _plan_migrations(code_dir, build_log)
-    )
+    functions = _check_functions(code_dir, build_log)
+    problems = list(functions.errors)
+    config, config_problems = _check_config(cp, code_dir, build_log)
+    problems += config_problems
+    lock: str | None = None
+    if config is not None:
+        kept = built_dir(cp, app, revision.id)
+        lock, layer, dependency_problems = _python_dependencies(cp, config, kept, build_log)
+        problems += dependency_problems
+        if not dependency_problems:  # (else its imports are missing for that reason)
+            problems += _check_imports(functions, code_dir, layer, build_log)
+    problems += _plan_migrations(code_dir, build_log)
     built: Path | None = None
     try:
-        built = _frontend(cp, app, revision, code_dir, build_log)
+        built = _frontend(cp, app, revision, code_dir, build_log, lock)
     except AtollError as exc:
         if not problems:
             raise
@@ -149,33 +165,98 @@ def _checkout(cp: ControlPlane, app: App, revision: Revision, build_log: BuildLo
     return code_dir
 
 
-def _check_functions(code_dir: Path, build_log: BuildLog) -> list[BuildError]:
-    """What keeps the app's functions from compiling."""
+def _check_functions(code_dir: Path, build_log: BuildLog) -> FunctionCheck:
+    """What keeps the app's functions from compiling, and what they import."""
     mark = build_log.start()
     files = function_files(code_dir)
-    errors = check_functions(code_dir)
+    check = inspect_functions(code_dir)
+    errors = check.errors
     if not files:
         build_log.say("functions: none")
     elif errors:
         build_log.say(f"functions: {len(files)} checked, {_plural(len(errors), 'error')}")
     else:
         build_log.say(f"functions: {len(files)} compiled in {build_log.took(mark)}")
+    return check
+
+
+def _check_imports(
+    check: FunctionCheck, code_dir: Path, layer: Layer | None, build_log: BuildLog
+) -> list[BuildError]:
+    """The functions' imports that nothing provides where they run: the standard library,
+    the platform's packages, the dependency layer, or the app's own modules."""
+    if not check.imports:
+        return []
+    available = sandbox_modules() | (layer.modules() if layer is not None else set())
+    errors = unresolved_imports(check, code_dir, available)
+    modules = len({site.module for site in check.imports})
+    if errors:
+        build_log.say(f"imports: {_plural(len(errors), 'module')} not found")
+    else:
+        build_log.say(f"imports: {_plural(modules, 'module')} resolved")
     return errors
 
 
-def _check_config(cp: ControlPlane, code_dir: Path, build_log: BuildLog) -> list[BuildError]:
-    """What is wrong with the app's ``atoll.toml`` (its functions could not run)."""
+def _check_config(
+    cp: ControlPlane, code_dir: Path, build_log: BuildLog
+) -> tuple[AppConfig | None, list[BuildError]]:
+    """The app's ``atoll.toml`` read, or what is wrong with it (its functions could not run)."""
     runtime = cp.settings.runtime
     try:
         config = load_app_config(code_dir, maxima(runtime), runtime)
     except AtollError as exc:
         build_log.say("atoll.toml: invalid")
-        return build_errors(exc, file="atoll.toml")
+        return None, build_errors(exc, file="atoll.toml")
     build_log.say(
         _config_line(config) if (code_dir / "atoll.toml").is_file() else "atoll.toml: none"
     )
-    build_log.say(_dependencies_line(config.dependencies))
-    return []
+    return config, []
+
+
+def python_lock(built: Path) -> str | None:
+    """The resolved ``[python] dependencies`` kept with a build (``name==version`` lines, ""
+    for none); None when the build kept none (it has no dependencies, or it was made before
+    builds locked them)."""
+    try:
+        return (built / LOCK_FILE).read_text("utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def _python_dependencies(
+    cp: ControlPlane, config: AppConfig, kept: Path, build_log: BuildLog
+) -> tuple[str | None, Layer | None, list[BuildError]]:
+    """The revision's ``[python] dependencies`` locked (the lock an earlier build of it kept,
+    else resolved now) and their layer installed, so the release starts without installing
+    anything and runs the same versions wherever it is promoted. The lock ("" when nothing
+    is to be installed; None without dependencies), its layer, and what kept it from
+    installing."""
+    requirements = config.dependencies
+    lock = python_lock(kept) if kept.is_dir() else None
+    if lock is None and not requirements:
+        build_log.say("dependencies: none")
+        return None, None, []
+    mark = build_log.start()
+    layers = dependency_layers(cp.settings)
+    try:
+        if lock is None:
+            lock, layer = layers.lock_and_install(requirements)
+            how = "locked"
+        else:
+            layer = layers.install_lock(lock) if lock.strip() else None
+            how = "locked before, reused"
+        pins = pinned_lines(lock)
+    except AtollError as exc:
+        build_log.say(f"dependencies: {_shown(requirements)}: not installed")
+        return None, None, build_errors(exc, file="atoll.toml")
+    if layer is None:
+        build_log.say(f"dependencies: {_shown(requirements)}: none for this platform ({how})")
+    else:
+        build_log.say(
+            f"dependencies: {_shown(pins)} ({how}; layer {layer.digest[:12]} ready in "
+            f"{build_log.took(mark)})"
+        )
+    return lock, layer, []
 
 
 def _config_line(config: AppConfig) -> str:
@@ -192,15 +273,11 @@ def _config_line(config: AppConfig) -> str:
     return "atoll.toml: ok" + (f" ({'; '.join(parts)})" if parts else "")
 
 
-def _dependencies_line(requirements: tuple[str, ...]) -> str:
-    """What the app's ``[python] dependencies`` are (the runtime installs them when the
-    release first runs, once per lock)."""
-    if not requirements:
-        return "dependencies: none"
-    shown = ", ".join(requirements[:SHOWN_DEPENDENCIES])
-    more = len(requirements) - SHOWN_DEPENDENCIES
-    shown += f" and {more} more" if more > 0 else ""
-    return f"dependencies: {shown} (installed when the release first runs)"
+def _shown(entries: Sequence[str]) -> str:
+    """``a, b and 3 more``: dependency entries or pins, for a build log line."""
+    shown = ", ".join(entries[:SHOWN_DEPENDENCIES])
+    more = len(entries) - SHOWN_DEPENDENCIES
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def _plan_migrations(code_dir: Path, build_log: BuildLog) -> list[BuildError]:
@@ -228,14 +305,22 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _frontend(
-    cp: ControlPlane, app: App, revision: Revision, code_dir: Path, build_log: BuildLog
+    cp: ControlPlane,
+    app: App,
+    revision: Revision,
+    code_dir: Path,
+    build_log: BuildLog,
+    pins: str | None,
 ) -> Path:
-    """The revision's pages and component bundles, built once into the app's folder."""
+    """The revision's pages and component bundles, built once into the app's folder, with
+    its dependency lock ``pins`` (kept beside them: one folder holds what the build made)."""
     target = built_dir(cp, app, revision.id)
     root = target.parent
     if target.is_dir():
         for line in _reused_lines(target):
             build_log.say(line)
+        if pins is not None and python_lock(target) is None:
+            _write_lock(target, pins)  # built while its dependencies failed to install
         return target
     root.mkdir(parents=True, exist_ok=True)
     # The app's component packages stay pinned from build to build by their lockfile.
@@ -252,6 +337,8 @@ def _frontend(
             build_log.say(_warning_line(warning))
         if built.components.lockfile:
             lock_path.write_text(built.components.lockfile)
+        if pins is not None:
+            _write_lock(work, pins)
         try:
             work.rename(target)
         except OSError:
@@ -260,6 +347,13 @@ def _frontend(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _write_lock(folder: Path, lock: str) -> None:
+    tmp = folder / f".{LOCK_FILE}.tmp"
+    tmp.write_text(lock, "utf-8")
+    tmp.chmod(0o644)
+    tmp.replace(folder / LOCK_FILE)
 
 
 def _reused_lines(built: Path) -> list[str]:

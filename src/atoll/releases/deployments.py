@@ -37,6 +37,7 @@ from atoll.releases.artifacts import (
     build_revision,
     code_migrations,
     kept_artifacts,
+    python_lock,
 )
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
@@ -71,6 +72,7 @@ class Deployment:
     number: int
     release: str | None = None  # v3, outside dev (dev serves the workspace head)
     vars: EnvVars = field(default_factory=EnvVars)  # the environment's config vars
+    python_lock: str | None = None  # the build's resolved dependencies (``AppRef``)
 
 
 # How long a resolved deployment is trusted without asking the metadata store again, when no
@@ -340,7 +342,10 @@ class Deployments:
         code_dir, built = kept_artifacts(self.cp, app, revision)  # it built: no checks again
         frontend = AppFrontend.load(built, self.platform())
         number = revision.number
-        return Deployment(host, revision.id, code_dir, frontend, number, release.version)
+        lock = python_lock(built)
+        return Deployment(
+            host, revision.id, code_dir, frontend, number, release.version, python_lock=lock
+        )
 
     def _build(self, host: AppEnv, app: App) -> Deployment:
         """Deploy the app's head, recording the attempt and appending its outcome to the log."""
@@ -461,7 +466,8 @@ class Deployments:
         code_dir, built = build_revision(self.cp, app, revision)
         frontend = AppFrontend.load(built, self.platform())
         migrate(self.cp, host, code_dir)
-        return Deployment(host, revision.id, code_dir, frontend, revision.number)
+        lock = python_lock(built)
+        return Deployment(host, revision.id, code_dir, frontend, revision.number, python_lock=lock)
 
 
 def migrate(cp: ControlPlane, host: AppEnv, code_dir: Path) -> None:

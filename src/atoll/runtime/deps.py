@@ -25,14 +25,17 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from atoll.config import Settings
 from atoll.errors import BuildFailed
 
+from .layout import RuntimeLayout, choose_runtime_dir, preferred_runtime_dir
 from .requirements import installer_summary, pinned_lines, requirement_line
 from .sandbox import LAYERS_DIR
 
 log = logging.getLogger("atoll.runtime")
 
 INSTALL_TIMEOUT = 600.0
+LOCK_FILE = "python.lock"  # a build's resolved pins, kept with its built artifacts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +49,18 @@ class Layer:
     def sandbox_path(self) -> str:
         """Where the layer's packages are inside the sandbox."""
         return f"{LAYERS_DIR}/{self.digest}/site"
+
+    def modules(self) -> set[str]:
+        """The top-level modules the layer holds (packages, modules, extension modules)."""
+        found: set[str] = set()
+        for entry in (self.path / "site").iterdir():
+            name = entry.name
+            if entry.is_dir():
+                if "." not in name and name not in ("__pycache__", "bin"):
+                    found.add(name)
+            elif name.endswith((".py", ".so")):
+                found.add(name.split(".")[0])
+        return found
 
 
 def find_uv() -> str:
@@ -84,6 +99,13 @@ def lock_digest(lock: str) -> str:
     """The content address of a resolved lock (comments and blank lines ignored)."""
     lines = [line.split("#", 1)[0].strip() for line in lock.splitlines()]
     return hashlib.sha256("\n".join(sorted(x for x in lines if x)).encode()).hexdigest()
+
+
+def dependency_layers(settings: Settings) -> DependencyLayers:
+    """The layers the runtime of ``settings`` mounts, for a build to install into (the
+    runtime's own ``DependencyLayers`` is the same folders)."""
+    layout = RuntimeLayout(choose_runtime_dir(preferred_runtime_dir(settings)))
+    return DependencyLayers(layout.layers, index_url=settings.runtime.python_index_url)
 
 
 class DependencyLayers:
@@ -199,6 +221,20 @@ class DependencyLayers:
         lock = await self.resolve(requirements)
         # Markers can exclude every requirement on this platform: nothing to install.
         return await self.ensure_lock(lock) if lock else None
+
+    def lock_and_install(self, requirements: Sequence[str]) -> tuple[str, Layer | None]:
+        """For a build, on a thread without an event loop: the pinned lock of
+        ``requirements`` and its layer, installed (None when the lock pins nothing)."""
+
+        async def both() -> tuple[str, Layer | None]:
+            lock = await self.resolve(requirements)
+            return lock, (await self.ensure_lock(lock) if lock else None)
+
+        return asyncio.run(both())
+
+    def install_lock(self, lock: str) -> Layer:
+        """``ensure_lock`` for a build, on a thread without an event loop."""
+        return asyncio.run(self.ensure_lock(lock))
 
     async def ensure_lock(self, lock: str) -> Layer:
         """The layer for an already resolved lock (pinned lines only), installed if needed."""

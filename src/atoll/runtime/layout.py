@@ -21,6 +21,7 @@ mirrored once with hard links (a copy when the file system differs).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import atoll.sdk
+from atoll.config import Settings
 from atoll.errors import Unavailable
 
 SKIP_STDLIB = {
@@ -47,6 +49,24 @@ BASE_PACKAGES = ("pydantic", "pydantic_core", "typing_extensions", "annotated_ty
 BASE_MODULES = ("typing_extensions.py", "typing_inspection")
 
 
+@functools.cache
+def sandbox_modules() -> frozenset[str]:
+    """The top-level modules every sandbox can import: the standard library as mirrored (the
+    modules of this interpreter's library, less ``SKIP_STDLIB``), the base packages and the
+    SDK's ``atoll``."""
+    lib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    dynload = lib / "lib-dynload"
+    extensions = {p.name.split(".")[0] for p in dynload.glob("*.so")} if dynload.is_dir() else set()
+    names = set(sys.builtin_module_names) | {"__main__"}
+    for name in sys.stdlib_module_names:
+        if name in SKIP_STDLIB:
+            continue
+        if (lib / f"{name}.py").is_file() or (lib / name).is_dir() or name in extensions:
+            names.add(name)
+    base = {name.removesuffix(".py") for name in (*BASE_PACKAGES, *BASE_MODULES)}
+    return frozenset(names | base | {"atoll"})
+
+
 def reachable_by_others(path: Path) -> bool:
     """Whether every ancestor of ``path`` can be traversed by an arbitrary uid."""
     current = path.resolve()
@@ -58,6 +78,11 @@ def reachable_by_others(path: Path) -> bool:
         if not mode & stat.S_IXOTH:
             return False
     return True
+
+
+def preferred_runtime_dir(settings: Settings) -> Path:
+    """Where the runtime of ``settings`` keeps its folders, when sandboxes can reach it."""
+    return settings.runtime.runtime_dir or (settings.data_dir / "runtime")
 
 
 def choose_runtime_dir(preferred: Path) -> Path:

@@ -36,10 +36,10 @@ from .backends import BackendReport, backend_name, find_backends, make_backend
 from .cgroups import detect as detect_cgroups
 from .cgroups import remove_tree
 from .database import DatabaseLink, DatabaseProxy
-from .deps import DependencyLayers
+from .deps import DependencyLayers, Layer
 from .egress import Allowlist, EgressProxy
 from .gvisor import RunscBackend
-from .layout import RuntimeLayout, choose_runtime_dir
+from .layout import RuntimeLayout, choose_runtime_dir, preferred_runtime_dir
 from .logs import LogStore, invocation_size
 from .masking import NO_SECRETS, SecretMask
 from .pool import SlotAllocator, UidRange, WarmPool
@@ -94,7 +94,7 @@ class Runtime:
         self.settings = settings
         self.config = settings.runtime
         self.ceiling = limits_mod.maxima(self.config)
-        preferred = self.config.runtime_dir or (settings.data_dir / "runtime")
+        preferred = preferred_runtime_dir(settings)
         chosen = choose_runtime_dir(preferred)
         # A stand-in folder under /tmp (the data dir is not reachable by sandbox uids) is
         # removed again at shutdown.
@@ -349,8 +349,8 @@ class Runtime:
     async def _acquire_for(self, instance: AppInstance) -> Sandbox:
         """A sandbox specialised for ``instance``: from the pool when its mounts fit."""
         config = instance.config
-        layer = await self.layers.ensure(config.dependencies)
-        backend = self.backend_for(instance.ref.isolation)
+        backend = self.backend_for(instance.ref.isolation)  # refused before any work
+        layer = await self._layer(instance)
         sandbox = None
         pooled = backend is self.backend
         if pooled and instance.limits.tmp_mb == limits_mod.merge_limits({}, self.ceiling).tmp_mb:
@@ -405,6 +405,14 @@ class Runtime:
         self._masks[sandbox.slot] = instance.ref.mask
         instance.functions, instance.import_errors = specialized(reply)
         return sandbox
+
+    async def _layer(self, instance: AppInstance) -> Layer | None:
+        """The dependency layer of ``instance``'s code: its build's lock, installed if it
+        is not (yet, or any more); code built without a lock resolves its dependencies."""
+        lock = instance.ref.python_lock
+        if lock is None:
+            return await self.layers.ensure(instance.config.dependencies)
+        return await self.layers.ensure_lock(lock) if lock.strip() else None
 
     # -- invocations --------------------------------------------------------------------
 

@@ -26,6 +26,9 @@ class AppRef:
     # The environment's config vars (part of its identity: new vars mean new workers).
     vars: Mapping[str, str] = dataclasses.field(default_factory=dict)
     secrets: frozenset[str] = frozenset()  # the keys of ``vars`` that are secrets
+    # The build's resolved ``[python] dependencies`` (``name==version`` lines; "" for none);
+    # None for code built without one, whose dependencies are resolved when it starts.
+    python_lock: str | None = None
     # The tenant's isolation tier: "default" (the platform's backend), "bwrap"
     # or "gvisor" (runsc; never run in bwrap instead).
     isolation: str = "default"
