@@ -5,9 +5,15 @@ uvicorn app (in its own process) serving the same function. Measured: cold start
 scale-to-zero, worker start from a warm zygote, warm invoke and throughput at concurrency 16
 through the real gateway (in rounds interleaved with the bare app's; throughput from a
 wrk-style epoll client, and from an asyncio one for comparison), idle zygote PSS, and
-tenant B's warm p99 while tenant A spins CPU. The burst section: 64, 256 and 1,000 clients
-each making 20 keep-alive requests at once at the trivial function, through the gateway and
-at the bare uvicorn app, interleaved (share of 2xx, p50, p99, throughput).
+tenant B's warm p99 while tenant A spins CPU. The gVisor column (``gvisor``, when runsc
+works here): the same function on the gvisor isolation tier of the same runtime, in the
+same run: cold start from zero (gVisor has no warm pool: a sandbox boots), worker start from
+a warm zygote (a pre-forked spare, spawns 100 ms apart so it is refilled), warm invoke in
+process and through the gateway (in the same interleaved rounds), throughput, idle memory
+of the whole sandbox (runsc, sentry, gofer, stubs), and the platform. The burst section: 64,
+256 and 1,000 clients each making 20 keep-alive requests at once at the trivial function,
+through the gateway and at the bare uvicorn app, interleaved (share of 2xx, p50, p99,
+throughput).
 
     .venv/bin/python bench/runtime.py [--quick] [--burst-only]
 """
@@ -385,7 +391,9 @@ def pss_kb(pid: int) -> int:
     return 0
 
 
-def deploy_through_control_plane(settings: Any, tenant_name: str = "bench") -> str:
+def deploy_through_control_plane(
+    settings: Any, tenant_name: str = "bench", isolation: str = "default"
+) -> str:
     """A tenant with app ``hello`` holding HELLO in its workspace; its dev host."""
     from atoll.services import ControlPlane
     from atoll.store import apps, tenants
@@ -394,7 +402,7 @@ def deploy_through_control_plane(settings: Any, tenant_name: str = "bench") -> s
     cp = ControlPlane.open(settings)
     try:
         with cp.engine.begin() as conn:
-            tenant = tenants.create_tenant(conn, tenant_name)
+            tenant = tenants.create_tenant(conn, tenant_name, isolation)
             app = apps.create_app(conn, tenant.id, "hello")
         sha = cp.workspaces.put_blob(app, HELLO.encode())
         cp.workspaces.commit(app, None, [Change("functions/hello.py", sha)], "bench", "hello")
@@ -486,11 +494,20 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
             direct.append((time.perf_counter() - start) * 1000)
         result["warm_invoke_in_process"] = summary(direct)
 
+        gvisor = "runsc" in runtime.backends
+        if gvisor:
+            result["gvisor"] = await bench_gvisor(runtime, args, hello)
+
         # HTTP, in interleaved rounds (this machine's speed drifts from minute to minute):
         # the bare uvicorn app in its own process, then the real gateway (its server, host
         # routing, the deployed revision, the runtime) on the loop ``atoll serve`` runs,
         # with and without polling (loop and workers). Ratios are taken within a round.
         host = await asyncio.to_thread(deploy_through_control_plane, settings)
+        g_host = ""
+        if gvisor:
+            g_host = await asyncio.to_thread(
+                deploy_through_control_plane, settings, "benchg", "gvisor"
+            )
         gateway = GatewayServer(Gateway(ControlPlane.open(settings), runtime))
         gateway_port = free_port()
         await gateway.start(listen("127.0.0.1", gateway_port))
@@ -501,14 +518,20 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
         runs: dict[str, list[dict[str, Any]]] = {
             "baseline_uvicorn": [], "gateway_http": [], "gateway_http_no_busy_poll": []
         }  # fmt: skip
+        servers = [
+            ("baseline_uvicorn", bare_port, "", busy_poll),
+            ("gateway_http", gateway_port, f"{host}:{gateway_port}", busy_poll),
+            ("gateway_http_no_busy_poll", gateway_port, f"{host}:{gateway_port}", 0.0),
+        ]
+        if gvisor:
+            runs["gateway_http_gvisor"] = []
+            servers.append(
+                ("gateway_http_gvisor", gateway_port, f"{g_host}:{gateway_port}", busy_poll)
+            )
         try:
             await wait_port(bare_port)
             for _ in range(args["rounds"]):
-                for name, port, target, poll_s in (
-                    ("baseline_uvicorn", bare_port, "", busy_poll),
-                    ("gateway_http", gateway_port, f"{host}:{gateway_port}", busy_poll),
-                    ("gateway_http_no_busy_poll", gateway_port, f"{host}:{gateway_port}", 0.0),
-                ):
+                for name, port, target, poll_s in servers:
                     selector.poll_s = poll_s  # the loop's poll and the workers' go together
                     runtime.worker_poll_us = settings.runtime.worker_poll_us if poll_s else 0
                     runs[name].append(
@@ -546,6 +569,20 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
             "how": "median over rounds of the ratio within each round; throughput from the "
             "epoll client (the asyncio one takes twice the CPU per request from the servers)",
         }
+        if gvisor:
+            g_pairs = list(zip(runs["gateway_http"], runs["gateway_http_gvisor"], strict=True))
+            result["gvisor"]["comparison_with_bwrap"] = {
+                "warm_invoke_in_process_p50": round(
+                    result["gvisor"]["warm_invoke_in_process"]["p50_ms"]
+                    / result["warm_invoke_in_process"]["p50_ms"],
+                    2,
+                ),
+                "warm_invoke_http_p50": round(
+                    median(g["latency"]["p50_ms"] / b["latency"]["p50_ms"] for b, g in g_pairs), 2
+                ),
+                "throughput_c16": round(median(g["rps_c16"] / b["rps_c16"] for b, g in g_pairs), 2),
+                "how": "gVisor / bwrap; HTTP: median over rounds of the ratio within each round",
+            }
 
         # Noisy neighbour: B's warm latency quiet, then while A spins on every CPU slot.
         b_ref = AppRef("tenant-b", "hello", "prod", "r1", hello)
@@ -584,6 +621,56 @@ async def bench_runtime(args: dict[str, int], work: Path, selector: Any) -> dict
     finally:
         await runtime.shutdown()
         shutil.rmtree(runtime_dir, ignore_errors=True)
+    return result
+
+
+async def bench_gvisor(runtime: Any, args: dict[str, int], hello: Path) -> dict[str, Any]:
+    """The gVisor column: the same function on the gvisor tier of the same runtime."""
+    from atoll.runtime import AppRef, InvokeRequest
+    from atoll.runtime.cgroups import descendants
+
+    request = InvokeRequest("GET", "/api/hello")
+    backend = runtime.backends["runsc"]
+    result: dict[str, Any] = {"platform": backend.platform, "runsc": backend.executable}
+    cold = []
+    for i in range(args["cold"]):
+        ref = AppRef("benchg", "cold", "prod", f"r{i}", hello, isolation="gvisor")
+        await asyncio.sleep(0.05)
+        start = time.perf_counter()
+        resp = await runtime.invoke(ref, request)
+        cold.append((time.perf_counter() - start) * 1000)
+        assert resp.status == 200
+        instance = runtime.apps.pop(ref.key)
+        await instance.close()
+    result["cold_start_from_zero"] = summary(cold)
+
+    ref = AppRef("benchg", "warm", "prod", "r1", hello, isolation="gvisor")
+    await runtime.invoke(ref, request)
+    await asyncio.sleep(0.3)
+    sandbox = runtime.apps[ref.key].sandbox
+    assert sandbox is not None and sandbox.backend is backend
+    spawn = []
+    for _ in range(args["spawn"]):
+        start = time.perf_counter()
+        worker = await sandbox.spawn(5)
+        spawn.append((time.perf_counter() - start) * 1000)
+        await worker.close()
+        await asyncio.sleep(0.1)  # the zygote forks the next spare after each hand-over
+    result["worker_start_from_warm_zygote"] = summary(spawn)
+    result["worker_start_from_warm_zygote"]["spawns_apart_ms"] = 100
+
+    await asyncio.sleep(0.5)
+    tree = [sandbox.process.pid, *descendants(sandbox.process.pid)]
+    result["idle_sandbox_pss_mb"] = round(sum(pss_kb(p) for p in tree) / 1024, 2)
+    result["idle_sandbox_host_processes"] = len(tree)
+
+    direct = []
+    for _ in range(args["sequential"]):
+        start = time.perf_counter()
+        await runtime.invoke(ref, request)
+        direct.append((time.perf_counter() - start) * 1000)
+    result["warm_invoke_in_process"] = summary(direct)
+    await runtime.apps.pop(ref.key).close()
     return result
 
 
@@ -757,6 +844,14 @@ def main() -> None:
         "noisy_p99_le_5x_quiet": results["noisy_neighbour"]["p99_ratio"] <= 5,
         **burst_targets(results["burst"]),
     }
+    if "gvisor" in results:
+        g = results["gvisor"]
+        results["targets"]["gvisor_worker_start_p50_le_10ms"] = (
+            g["worker_start_from_warm_zygote"]["p50_ms"] <= 10
+        )
+        results["targets"]["gvisor_warm_invoke_le_3x_bwrap"] = (
+            g["comparison_with_bwrap"]["warm_invoke_http_p50"] <= 3
+        )
     print(json.dumps(results))
 
 

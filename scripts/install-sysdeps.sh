@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Atoll needs (bubblewrap for sandboxes; Chromium, PostgreSQL,
+# Installs the Debian packages Atoll needs (bubblewrap and runsc (gVisor) for sandboxes; Chromium, PostgreSQL,
 # zsh and fish for tests) when they are missing. Needs root; without root it only reports
 # what is missing.
 set -euo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+# gVisor's runsc: the second isolation tier (tenants created with --isolation gvisor).
+command -v runsc >/dev/null 2>&1 || missing+=(runsc)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # A real font file for the browser tests' @font-face component.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || missing+=(fonts-dejavu-core)

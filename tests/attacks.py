@@ -79,7 +79,10 @@ def get(kind: str):
         # (a sandbox may have only so many descriptors in flight: RLIMIT_NOFILE)
         for junk in (b"[" * 50_000, b'{"op": "worker", "worker": 1e999}', b'{"op": "pong"}'):
             for _ in range(15):
-                ctrl.sendmsg([junk], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                try:
+                    ctrl.sendmsg([junk], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                except OSError:  # gVisor lets no descriptor out (EINVAL): the junk alone
+                    ctrl.send(junk)
         return "sent"
     return "fine"
 """

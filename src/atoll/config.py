@@ -42,7 +42,29 @@ class RuntimeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ATOLL_RUNTIME_", frozen=True)
 
-    backend: str = Field("bwrap", description="Sandbox backend: bwrap or runsc.")
+    backend: str = Field(
+        "bwrap",
+        description="The platform default sandbox backend: bwrap (namespaces + seccomp) or "
+        "runsc (gVisor; gvisor is accepted too). Tenants on the gvisor tier use runsc either way.",
+    )
+    runsc: str = Field(
+        "runsc",
+        description="The gVisor runsc binary (a name looked up on PATH, or a path). Where it "
+        "is missing, tenants on the gvisor tier are refused, never run in bwrap instead.",
+    )
+    runsc_platform: str = Field(
+        "auto",
+        description="gVisor platform: kvm, systrap or ptrace, or auto (probe each one this "
+        "runsc offers at start, fastest first, and use the first that runs a sandbox).",
+    )
+    probe_seconds: float = Field(
+        10.0, gt=0, description="How long a gVisor platform probe may take (kvm can hang)."
+    )
+    runsc_probe_cache: Path | None = Field(
+        Path("/run/atoll-runsc-platforms.json"),
+        description="Host file keeping the platform probes' results (keyed on the runsc "
+        "binary and the kernel) so a host probes once; unset to probe at every start.",
+    )
     runtime_dir: Path | None = Field(
         None,
         description="Where sandbox-visible files live (must be traversable by the sandbox "

@@ -146,10 +146,12 @@ def sandbox_report(runtime: Runtime) -> list[str]:
     """Start-up lines on how sandboxes are confined (uids, cgroups, any opt-out)."""
     slots = runtime.slots
     lines = [
-        f"atoll: sandboxes     {runtime.backend.name}, host uids {slots.uid(0)}-"
+        f"atoll: sandboxes     {runtime.backend.describe()} by default, host uids {slots.uid(0)}-"
         f"{slots.uid(slots.size - 1)}, files in {runtime.layout.root}",
         f"atoll: cgroups       {runtime.cgroups.describe()}",
     ]
+    if runtime.backend_report is not None:
+        lines.append(f"atoll: backends      {runtime.backend_report.describe()}")
     if missing := runtime.cgroups.missing:  # only when the operator allowed it
         lines.append(
             f"atoll: WARNING       sandboxes run without cgroup {' and '.join(missing)} limits"

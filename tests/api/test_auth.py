@@ -104,3 +104,18 @@ def test_health_and_openapi(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/apps/{app}/revisions" in spec["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_tenants_have_an_isolation_tier_only_admin_sets(
+    client: TestClient, admin: dict[str, str], acme: dict[str, str]
+) -> None:
+    r = client.post("/api/v1/tenants", json={"name": "vault", "isolation": "gvisor"}, headers=admin)
+    assert r.status_code == 201 and r.json()["isolation"] == "gvisor", r.text
+    r = client.post("/api/v1/tenants", json={"name": "odd", "isolation": "vm"}, headers=admin)
+    assert r.status_code == 400, r.text
+    r = client.post("/api/v1/tenants", json={"name": "x2", "isolation": "gvisor"}, headers=acme)
+    assert r.status_code == 403, r.text
+    tiers = {t["name"]: t["isolation"] for t in client.get("/api/v1/tenants", headers=admin).json()}
+    assert tiers["vault"] == "gvisor" and tiers["acme"] == "default" and "odd" not in tiers
+    r = client.post("/api/v1/tenants", json={"name": "box", "isolation": "bwrap"}, headers=admin)
+    assert r.status_code == 201 and r.json()["isolation"] == "bwrap", r.text

@@ -335,7 +335,7 @@ def test_serve_banner_lines_paste_into_a_shell(server: Served, tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"logged in to {server.url} as the admin (profile admin")
-    assert lines[1].split() == ["TENANT", "CREATED"]
+    assert lines[1].split() == ["TENANT", "ISOLATION", "CREATED"]
 
 
 # --- 7. safety --------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from atoll.runtime import (
     DatabaseLink,
     InvokeRequest,
     InvokeResponse,
+    RunscBackend,
     Runtime,
 )
 
@@ -64,6 +65,14 @@ def make_app(root: Path, name: str, files: dict[str, str]) -> Path:
     return app
 
 
+needs_runsc = pytest.mark.skipif(not RunscBackend.available(), reason="runsc not installed")
+# The isolation tiers the containment suites run under, with the same assertions.
+TIERS = [
+    pytest.param("bwrap", id="bwrap"),
+    pytest.param("gvisor", id="gvisor", marks=needs_runsc),
+]
+
+
 class Harness:
     """A started Runtime plus helpers to build apps and call them."""
 
@@ -72,6 +81,7 @@ class Harness:
         self.runtime = runtime
         self.apps_dir = apps_dir
         self._made: dict[tuple[str, str, str, str], dict[str, str]] = {}
+        self.isolation = "default"  # the tier of the apps it makes
 
     def app(
         self,
@@ -80,6 +90,7 @@ class Harness:
         tenant: str = "t1",
         env: str = "dev",
         release: str = "r1",
+        isolation: str = "default",
     ) -> AppRef:
         """Write an app and return a reference to it.
 
@@ -90,7 +101,7 @@ class Harness:
         if self._made.setdefault(key, files) != files:
             raise ValueError(f"app {key} was already made with other files in this session")
         code = make_app(self.apps_dir / tenant, f"{name}-{release}", files)
-        return AppRef(tenant, name, env, release, code)
+        return AppRef(tenant, name, env, release, code, isolation=isolation)
 
     def call(
         self,
@@ -111,21 +122,56 @@ class Harness:
         except AtollError as exc:
             return exc
 
+    def on_tier(self, isolation: str) -> Harness:
+        """This harness with every app it makes on ``isolation`` (tenants get a suffix, so
+        each tier has its own instances); an app made with ``isolation="default"`` keeps the
+        platform default (the neighbour that must keep being served)."""
+        return TierHarness(self, isolation)
+
+
+class TierHarness(Harness):
+    """A view of a Harness whose apps run on one isolation tier."""
+
+    def __init__(self, base: Harness, isolation: str) -> None:
+        super().__init__(base.loop, base.runtime, base.apps_dir)
+        self._made = base._made
+        self.isolation = isolation
+
+    def app(
+        self,
+        name: str,
+        files: dict[str, str],
+        tenant: str = "t1",
+        env: str = "dev",
+        release: str = "r1",
+        isolation: str = "",
+    ) -> AppRef:
+        """An app of ``tenant`` on this harness's tier (``tenant-<tier>`` unless bwrap)."""
+        tier = isolation or self.isolation
+        if tier not in ("bwrap", "default"):
+            tenant = f"{tenant}-{tier}"
+        return super().app(name, files, tenant, env, release, tier)
+
 
 # Sandbox uids for this test session; distinct per session so parallel runs don't mix.
 SESSION_UID_BASE = 2_000_000 + (os.getpid() % 200) * 10_000
 
 
 def sandbox_processes(uid_base: int, runtime_dir: Path, count: int = 4096) -> list[int]:
-    """Host pids of sandboxes that mount something from ``runtime_dir``."""
+    """Host pids of sandboxes that mount something from ``runtime_dir`` (bwrap), or of
+    runsc processes using its state root (gVisor)."""
     found = []
+    state = f"--root={runtime_dir}/runsc-state".encode()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             with contextlib.suppress(OSError):
-                if not uid_base <= os.stat(f"/proc/{entry}").st_uid < uid_base + count:
-                    continue
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
                     cmdline = f.read()
+                if state in cmdline:
+                    found.append(int(entry))
+                    continue
+                if not uid_base <= os.stat(f"/proc/{entry}").st_uid < uid_base + count:
+                    continue
                 with open(f"/proc/{entry}/mountinfo", "rb") as f:
                     mounts = f.read()
                 if str(runtime_dir).encode() in cmdline + mounts:

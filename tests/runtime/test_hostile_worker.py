@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from typing import Any
 
@@ -19,7 +20,7 @@ from atoll.errors import AtollError, TenantCodeError
 from atoll.runtime import AppRef, InvokeRequest, InvokeResponse
 from tests.attacks import CONTROL, EGRESS_FLOOD, FORGE, OPENAPI
 
-from .conftest import Harness
+from .conftest import TIERS, Harness
 
 pytestmark = pytest.mark.sandbox
 
@@ -27,9 +28,15 @@ pytestmark = pytest.mark.sandbox
 NEIGHBOUR = {"functions/hello.py": "def get():\n    return {'hello': 'b'}\n"}
 
 
+@pytest.fixture(scope="module", params=TIERS)
+def rt(rt: Harness, request: pytest.FixtureRequest) -> Harness:
+    """The shared runtime, with this module's attacking apps on one isolation tier."""
+    return rt.on_tier(request.param)
+
+
 @pytest.fixture(scope="module")
 def neighbour(rt: Harness) -> AppRef:
-    ref = rt.app("calm", NEIGHBOUR, tenant="good")
+    ref = rt.app("calm", NEIGHBOUR, tenant="good", isolation="default")
     assert isinstance(rt.call(ref, "/api/hello"), InvokeResponse)
     return ref
 
@@ -171,13 +178,16 @@ WRONG_SOCKET = """
     def _send(ctrl, message, fds=None):
         if message.get("op") == "worker":
             datagram, _other = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-            fds = [datagram.fileno()]
+            try:
+                return _real_send(ctrl, message, [datagram.fileno()])
+            except OSError:  # gVisor lets no descriptor out of the sandbox (EINVAL)
+                pass
         _real_send(ctrl, message, fds)
 
     atoll._zygote._send = _send
 
     def get():
-        return "unreachable"
+        return "served"
     """
 
 
@@ -206,11 +216,16 @@ def test_fds_and_garbage_on_the_control_socket_are_closed(rt: Harness, neighbour
     assert isinstance(again, InvokeResponse) and again.json() == "fine", again
 
 
-def test_a_worker_socket_of_the_wrong_kind_is_refused(rt: Harness, neighbour: AppRef) -> None:
+def test_a_socket_sent_by_the_zygote_is_never_used(rt: Harness, neighbour: AppRef) -> None:
+    # Worker sockets are made by the host and sent in; one the zygote sends back with its
+    # announcement (here a datagram socket of its own) is closed unread.
     ref = rt.app("wrongsock", {"functions/w.py": WRONG_SOCKET}, tenant="evil")
+    before = host_fds()
     result = attack(rt, ref, neighbour, "/api/w")
-    assert isinstance(result, TenantCodeError), result
-    assert "zygote" in result.message
+    assert isinstance(result, InvokeResponse) and result.json() == "served", result
+    workers = rt.runtime.apps[ref.key].workers
+    assert workers and all(w.sock.type == socket.SOCK_STREAM for w in workers)
+    assert host_fds() - before < 10
 
 
 def test_worker_sockets_are_not_inherited_by_platform_children(rt: Harness) -> None:

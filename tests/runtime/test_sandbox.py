@@ -9,7 +9,9 @@ import pytest
 
 from atoll.errors import Unavailable
 from atoll.runtime import BwrapBackend, RunscBackend, SandboxSpec
-from atoll.runtime.sandbox import Mount, make_backend
+from atoll.runtime.backends import backend_name, make_backend
+from atoll.runtime.gvisor import SECCOMP_FILE, oci_config
+from atoll.runtime.sandbox import ETC_FILES, Mount
 
 SPEC = SandboxSpec(
     name="s",
@@ -61,15 +63,42 @@ def test_every_writable_tmpfs_is_sized_and_dev_is_read_only() -> None:
     assert SPEC.tmpfs_bytes == 32 << 20
 
 
-def test_runsc_is_offered_only_when_installed() -> None:
-    if RunscBackend.available():
-        pytest.skip("runsc is installed here")
-    with pytest.raises(Unavailable):
-        make_backend("runsc")
+def test_unknown_backends_and_tiers_are_refused() -> None:
     with pytest.raises(Unavailable):
         make_backend("docker")
-    argv = RunscBackend().command(SPEC, 7, 9)
-    assert "--network=none" in argv and "--volume=/srv/slot/app:/app" in argv
+    with pytest.raises(Unavailable):
+        backend_name("firecracker", "bwrap")
+    assert backend_name("default", "bwrap") == "bwrap"
+    assert backend_name("gvisor", "bwrap") == "runsc"
+    assert backend_name("bwrap", "runsc") == "bwrap"
+
+
+def test_runsc_bundle_holds_only_the_listed_mounts_read_only() -> None:
+    spec = dataclasses.replace(SPEC, cgroup="/atoll-1-2/slot3-4")
+    config = oci_config(spec, Path("/rt/runsc-rootfs"), Path("/rt/runsc-seccomp.bpf"))
+    assert config["root"] == {"path": "/rt/runsc-rootfs", "readonly": True}
+    process = config["process"]
+    assert process["user"] == {"uid": 1000, "gid": 1000} and process["noNewPrivileges"]
+    assert all(caps == [] for caps in process["capabilities"].values())
+    # The zygote reads its control socket on stdin and loads the seccomp program itself.
+    assert process["args"][0] == SPEC.python and process["args"][-2:] == [SECCOMP_FILE, "0"]
+    binds = {m["destination"]: m for m in config["mounts"] if m["type"] == "bind"}
+    assert binds["/app"]["source"] == "/srv/slot/app"
+    assert binds[SECCOMP_FILE]["source"] == "/rt/runsc-seccomp.bpf"
+    assert all("ro" in m["options"] for m in binds.values())
+    assert "/" not in binds and not any(m["source"] == "/" for m in binds.values())
+    assert set(binds) - {"/app", SECCOMP_FILE} <= {"/usr", *ETC_FILES}
+    sizes = {m["destination"]: m["options"] for m in config["mounts"] if m["type"] == "tmpfs"}
+    assert f"size={16 << 20}" in sizes["/tmp"] and f"size={16 << 20}" in sizes["/dev/shm"]
+    kinds = {n["type"] for n in config["linux"]["namespaces"]}
+    assert {"pid", "network", "ipc", "uts", "mount"} <= kinds
+    assert config["linux"]["cgroupsPath"] == "/atoll-1-2/slot3-4"
+
+
+def test_runsc_host_limits_leave_room_for_the_sentry() -> None:
+    memory, pids = RunscBackend().cgroup_limits(100 << 20, 10)
+    assert memory > 100 << 20 and pids >= 128 + 10
+    assert BwrapBackend().cgroup_limits(100 << 20, 10) == (100 << 20, 10)
 
 
 def test_runtime_dir_falls_back_when_sandbox_uids_cannot_reach_it(tmp_path: Path) -> None:

@@ -30,6 +30,12 @@ class TenantCreate(Body):
     """``POST /tenants``."""
 
     name: str = Field(max_length=100, description="The tenant's slug.")
+    isolation: str = Field(
+        "default",
+        max_length=20,
+        description="Which sandbox tier runs its code: default (the platform's backend), "
+        "bwrap (bubblewrap) or gvisor (never run in bubblewrap instead).",
+    )
 
 
 class TenantOut(BaseModel):
@@ -37,11 +43,12 @@ class TenantOut(BaseModel):
 
     name: str
     created_at: datetime
+    isolation: str
 
     @classmethod
     def of(cls, tenant: Tenant) -> TenantOut:
         """From a store record."""
-        return cls(name=tenant.slug, created_at=tenant.created_at)
+        return cls(name=tenant.slug, created_at=tenant.created_at, isolation=tenant.isolation)
 
 
 class TokenOut(BaseModel):
@@ -73,6 +80,7 @@ class TenantCreated(BaseModel):
     tenant: str
     token: str
     token_info: TokenOut
+    isolation: str = "default"
 
 
 class TokenCreate(Body):

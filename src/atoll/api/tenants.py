@@ -34,9 +34,11 @@ def me(who: Caller) -> Me:
 def create_tenant(body: TenantCreate, _who: AdminCaller, cp: Platform) -> TenantCreated:
     """Create a tenant and its first API token (admin only; the token is shown once)."""
     with cp.engine.begin() as conn:
-        tenant = repo.create_tenant(conn, body.name)
+        tenant = repo.create_tenant(conn, body.name, body.isolation)
         token, secret = repo.create_token(conn, tenant.id, "default")
-    return TenantCreated(tenant=tenant.slug, token=secret, token_info=TokenOut.of(token))
+    return TenantCreated(
+        tenant=tenant.slug, token=secret, token_info=TokenOut.of(token), isolation=tenant.isolation
+    )
 
 
 @router.get("/tenants")

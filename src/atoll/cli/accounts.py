@@ -92,14 +92,23 @@ def whoami(cli: Cli) -> None:
     "tenant create",
     "Create a tenant and print its first token (shown once).",
     Arg("name", metavar="NAME"),
+    Arg(
+        "--isolation",
+        choices=["bwrap", "gvisor"],
+        default=None,
+        help="its sandbox tier: bwrap or gvisor (gVisor only, never bwrap instead); "
+        "default: the server's default backend",
+    ),
     section="account",
 )
 def tenant_create(cli: Cli) -> None:
     """``atoll tenant create``."""
-    got = cli.client(admin=True).json("POST", "/tenants", json={"name": cli.args.name})
+    body = {"name": cli.args.name, "isolation": cli.args.isolation or "default"}
+    got = cli.client(admin=True).json("POST", "/tenants", json=body)
+    isolation = got.get("isolation", "default")
     cli.out(
-        {"tenant": got["tenant"], "token": got["token"]},
-        f"tenant {got['tenant']} created\ntoken: {got['token']}",
+        {"tenant": got["tenant"], "token": got["token"], "isolation": isolation},
+        f"tenant {got['tenant']} created (isolation {isolation})\ntoken: {got['token']}",
     )
 
 
@@ -107,8 +116,8 @@ def tenant_create(cli: Cli) -> None:
 def tenant_list(cli: Cli) -> None:
     """``atoll tenant list``."""
     got = cli.client(admin=True).json("GET", "/tenants")
-    rows = [[t.get("name"), when(t.get("created_at"))] for t in got]
-    cli.out({"tenants": got}, table(["TENANT", "CREATED"], rows, "no tenants yet"))
+    rows = [[t.get("name"), t.get("isolation"), when(t.get("created_at"))] for t in got]
+    cli.out({"tenants": got}, table(["TENANT", "ISOLATION", "CREATED"], rows, "no tenants yet"))
 
 
 @command("token list", "List your tenant's tokens by prefix.", section="account")

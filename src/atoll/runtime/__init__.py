@@ -5,10 +5,11 @@ see ``docs/runtime.md``.
 """
 
 from .database import DatabaseLink, DatabaseTarget, InProcessService, InProcessTarget
+from .gvisor import RunscBackend
 from .limits import AppConfig, AppLimits, load_app_config, merge_limits
 from .logs import LogStore
 from .runtime import Runtime
-from .sandbox import BwrapBackend, RunscBackend, SandboxBackend, SandboxSpec
+from .sandbox import BwrapBackend, SandboxBackend, SandboxSpec
 from .types import AppRef, InvokeRequest, InvokeResponse, error_response
 
 __all__ = [

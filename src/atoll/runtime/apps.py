@@ -534,7 +534,7 @@ class AppInstance:
         with contextlib.suppress(TimeoutError):
             info = await asyncio.wait_for(asyncio.shield(worker.exit), 1.0)
         sig = info.get("signal")
-        if sandbox.group is not None and sandbox.group.oom_killed():
+        if sandbox.ended_by_oom or (sandbox.group is not None and sandbox.group.oom_killed()):
             return ResourceLimitHit(
                 f"the function went over its memory limit ({self.limits.memory_mb} MB)",
                 limit="memory_mb",

@@ -80,6 +80,13 @@ class Cgroups(abc.ABC):
         """Required controllers (memory, pids) this runtime could not get."""
         return [c for c in REQUIRED if c not in self.base]
 
+    def oci_path(self, group: SandboxGroup) -> str:
+        """``group`` as an OCI ``cgroupsPath``: absolute from each hierarchy's root."""
+        for controller, path in group.paths.items():
+            top = self.root / controller if self.version == 1 else self.root
+            return "/" + str(path.relative_to(top))
+        raise Unavailable("the sandbox has no cgroup")
+
     def describe(self) -> str:
         """One line for the start-up report: version and controllers, or why none."""
         if not self.base:

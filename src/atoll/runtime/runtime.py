@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import time
@@ -31,11 +32,13 @@ from atoll.errors import (
 
 from . import limits as limits_mod
 from .apps import AppInstance, MachineSlots
+from .backends import BackendReport, backend_name, find_backends, make_backend
 from .cgroups import detect as detect_cgroups
 from .cgroups import remove_tree
 from .database import DatabaseLink, DatabaseProxy
 from .deps import DependencyLayers, Layer
 from .egress import Allowlist, EgressProxy
+from .gvisor import RunscBackend
 from .layout import RuntimeLayout, choose_runtime_dir, preferred_runtime_dir
 from .logs import LogStore, invocation_size
 from .masking import NO_SECRETS, SecretMask
@@ -50,7 +53,6 @@ from .sandbox import (
     Mount,
     SandboxBackend,
     SandboxSpec,
-    make_backend,
 )
 from .types import AppRef, InvokeRequest, InvokeResponse
 from .zygote import Sandbox, SandboxDied
@@ -98,7 +100,15 @@ class Runtime:
         # removed again at shutdown.
         self._temporary_root = chosen != preferred
         self.layout = RuntimeLayout(chosen)
-        self.backend = backend or make_backend(self.config.backend)
+        # Backends by name: the default one now (Unavailable when it cannot run here), the
+        # other tier's at ``start`` when this host has it.
+        # ``gvisor`` is the tier's name for the runsc backend.
+        default = backend or make_backend(
+            "runsc" if self.config.backend == "gvisor" else self.config.backend
+        )
+        self.backends: dict[str, SandboxBackend] = {default.name: default}
+        self.default_backend = default.name
+        self.backend_report: BackendReport | None = None
         # Host uids no other instance on this host uses; held until shutdown or exit.
         uids = UidRange.reserve(
             self.config.uid_reservation_dir,
@@ -137,6 +147,25 @@ class Runtime:
         self.started = False
 
     @property
+    def backend(self) -> SandboxBackend:
+        """The platform default backend (the warm pool's sandboxes use it)."""
+        return self.backends[self.default_backend]
+
+    def backend_for(self, isolation: str) -> SandboxBackend:
+        """The backend a tenant's isolation tier runs on; Unavailable when this host has
+        none (never another backend instead)."""
+        name = backend_name(isolation, self.default_backend)
+        backend = self.backends.get(name)
+        if backend is None:
+            why = self.backend_report.describe() if self.backend_report is not None else ""
+            raise Unavailable(
+                f"this tenant's code runs only on the {isolation!r} isolation tier ({name}), "
+                f"which this server cannot run: {why or 'not found at start-up'}",
+                isolation=isolation,
+            )
+        return backend
+
+    @property
     def running(self) -> int:
         """Invocations holding a slot on a worker right now (all apps)."""
         return self.machine.running
@@ -147,6 +176,24 @@ class Runtime:
         """Prepare the sandbox file tree and start the warm pool and the idle reaper."""
         await asyncio.to_thread(self.layout.prepare)
         await asyncio.to_thread(self.cgroups.enable)
+        config = self.config
+        report = await asyncio.to_thread(
+            find_backends,
+            config.runsc_platform,
+            config.runsc_probe_cache,
+            config.probe_seconds,
+            config.runsc,
+        )
+        self.backend_report = report
+        for name in ("bwrap", "runsc"):
+            if name not in self.backends and getattr(report, name) is None:
+                self.backends[name] = make_backend(name, report)
+        if self.default_backend == "runsc" and report.runsc is not None:
+            raise Unavailable(f"the default sandbox backend runsc cannot run here: {report.runsc}")
+        for backend in self.backends.values():
+            if isinstance(backend, RunscBackend) and report.platform is not None:
+                backend.platform = report.platform
+            await asyncio.to_thread(backend.prepare, self.layout.root)
         missing = self.cgroups.missing
         if missing and not self.config.allow_no_cgroups:
             # rlimits alone do not bound what a sandbox keeps in RAM (tmpfs, memfds, SysV
@@ -180,6 +227,8 @@ class Runtime:
         self.staged.clear()
         self.previous.clear()
         self.draining.clear()
+        for backend in self.backends.values():
+            await asyncio.to_thread(backend.finish)
         for _ in range(100):  # sandboxes' processes may take a moment to finish exiting
             for path in self.cgroups.base.values():
                 remove_tree(path)
@@ -236,7 +285,10 @@ class Runtime:
             tmp_bytes=tmp_mb * MiB,  # /dev/shm gets the same size
         )
 
-    async def _start_sandbox(self, limits: limits_mod.AppLimits) -> Sandbox:
+    async def _start_sandbox(
+        self, limits: limits_mod.AppLimits, backend: SandboxBackend | None = None
+    ) -> Sandbox:
+        backend = backend or self.backend
         slot = self.slots.take()
         group = None
         try:
@@ -247,20 +299,25 @@ class Runtime:
                 # Unique per sandbox: a slot is reused while its old group may be removed.
                 # Files in /tmp and /dev/shm are RAM charged to this group: room for them
                 # comes on top of memory_mb, so a full tmpfs is ENOSPC, not the OOM killer.
+                memory, pids = backend.cgroup_limits(
+                    (limits.memory_mb + 64) * MiB, limits.processes + 4
+                )
                 group = self.cgroups.create(
                     f"slot{slot}-{self._sandboxes_started}",
-                    (limits.memory_mb + 64) * MiB,
-                    limits.processes + 4,
+                    memory,
+                    pids,
                     limits.cpu_cores,
                     reserved_bytes=spec.tmpfs_bytes,
                 )
-            process = self.backend.start(spec)
+                if backend.joins_cgroup:
+                    spec = dataclasses.replace(spec, cgroup=self.cgroups.oci_path(group))
+            process = backend.start(spec)
         except BaseException:
             if group is not None:
                 group.destroy()
             self.slots.give_back(slot)
             raise
-        sandbox = Sandbox(process, slot, slot_dir, group, self._on_output)
+        sandbox = Sandbox(process, slot, slot_dir, group, self._on_output, backend)
         sandbox.on_death(self._on_sandbox_death)
         try:
             await sandbox.wait_ready(READY_TIMEOUT)
@@ -292,12 +349,14 @@ class Runtime:
     async def _acquire_for(self, instance: AppInstance) -> Sandbox:
         """A sandbox specialised for ``instance``: from the pool when its mounts fit."""
         config = instance.config
+        backend = self.backend_for(instance.ref.isolation)  # refused before any work
         layer = await self._layer(instance)
         sandbox = None
-        if instance.limits.tmp_mb == limits_mod.merge_limits({}, self.ceiling).tmp_mb:
+        pooled = backend is self.backend
+        if pooled and instance.limits.tmp_mb == limits_mod.merge_limits({}, self.ceiling).tmp_mb:
             sandbox = self.pool.take()
         if sandbox is None:
-            sandbox = await self._start_sandbox(instance.limits)
+            sandbox = await self._start_sandbox(instance.limits, backend)
         instance.cold_starts += 1
         try:
             await asyncio.to_thread(_copy_code, instance.ref.code_dir, sandbox.slot_dir / "app")
@@ -322,12 +381,12 @@ class Runtime:
                     await instance.db_proxy.start()
             if sandbox.group is not None:
                 lim = instance.limits
-                sandbox.group.set_limits(
-                    (lim.memory_mb + 64) * MiB, lim.processes + 4, lim.cpu_cores
-                )
+                memory, pids = backend.cgroup_limits((lim.memory_mb + 64) * MiB, lim.processes + 4)
+                sandbox.group.set_limits(memory, pids, lim.cpu_cores)
             paths = [layer.sandbox_path] if layer is not None else []
             budget = instance.limits.timeout_seconds + SPECIALIZE_GRACE
-            reply = await sandbox.request(instance.specialize_message(paths), "specialized", budget)
+            message = {**instance.specialize_message(paths), "spares": backend.spare_workers}
+            reply = await sandbox.request(message, "specialized", budget)
         except TimeoutError:
             sandbox.close()
             raise FunctionTimeout(

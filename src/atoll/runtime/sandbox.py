@@ -1,9 +1,9 @@
 """Sandbox backends: start one isolated process tree running the in-sandbox zygote.
 
-``SandboxBackend`` is the extension point; ``BwrapBackend`` is the default and
-``RunscBackend`` (gVisor) is offered when ``runsc`` is on PATH. A backend is given a
-``SandboxSpec`` (plain values) and returns a ``SandboxProcess`` whose control socket talks
-to the zygote.
+``SandboxBackend`` is the extension point; ``BwrapBackend`` (namespaces + seccomp) is the
+default tier and ``RunscBackend`` (gVisor, in ``gvisor.py``) the stronger one. A backend is
+given a ``SandboxSpec`` (plain values) and returns a ``SandboxProcess`` whose control socket
+talks to the zygote.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -52,6 +53,8 @@ class SandboxSpec:
     tmp_bytes: int
     shm_bytes: int | None = None  # size of /dev/shm; None: the same as /tmp
     argv_tail: tuple[str, ...] = ()
+    # The sandbox's cgroup as an OCI ``cgroupsPath`` (backends that join it themselves).
+    cgroup: str | None = None
 
     @property
     def shm_size(self) -> int:
@@ -67,10 +70,22 @@ class SandboxSpec:
 class SandboxProcess:
     """A running sandbox: its host process, the control socket and its output pipe."""
 
-    def __init__(self, popen: subprocess.Popen[bytes], control: socket.socket) -> None:
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        control: socket.socket,
+        fenced: bool = False,
+        cleanup: Callable[[], None] | None = None,
+        container: str | None = None,
+    ) -> None:
         self.popen = popen
+        self.container = container  # the backend's name for it (runsc's container id)
         self.control = control
         self.pid = popen.pid
+        # True when the backend put the sandbox in its cgroup itself (the platform must
+        # not move the process tree it sees from the host).
+        self.fenced = fenced
+        self._cleanup = cleanup
 
     @property
     def output_fd(self) -> int:
@@ -81,9 +96,16 @@ class SandboxProcess:
     def kill(self) -> None:
         """Kill the sandbox (its pid namespace dies with it) and reap it."""
         with contextlib.suppress(ProcessLookupError):
-            os.kill(self.popen.pid, signal.SIGKILL)
+            self.popen.send_signal(signal.SIGKILL)  # not once reaped: its pid may be reused
         self.popen.wait()
         self.close()
+        self.release()
+
+    def release(self) -> None:
+        """Remove what the backend left on the host for this sandbox (once; after it ended)."""
+        if self._cleanup is not None:
+            cleanup, self._cleanup = self._cleanup, None
+            cleanup()
 
     def close(self) -> None:
         """Release the host-side file descriptors."""
@@ -96,6 +118,10 @@ class SandboxBackend(abc.ABC):
     """Starts sandboxes; subclasses decide how isolation is done."""
 
     name: ClassVar[str]
+    # Workers the zygote keeps forked ahead of ``spawn`` (where fork is slow).
+    spare_workers: ClassVar[int] = 0
+    # Whether the backend puts the sandbox into ``spec.cgroup`` itself.
+    joins_cgroup: ClassVar[bool] = False
 
     @classmethod
     @abc.abstractmethod
@@ -103,8 +129,35 @@ class SandboxBackend(abc.ABC):
         """Whether this backend can run on this host."""
 
     @abc.abstractmethod
-    def command(self, spec: SandboxSpec, control_fd: int, seccomp_fd: int) -> list[str]:
-        """The command line that starts the sandbox (pure; tests call it directly)."""
+    def start(self, spec: SandboxSpec) -> SandboxProcess:
+        """Start a sandbox running the zygote, with a control socket to it."""
+
+    def prepare(self, root: Path) -> None:  # noqa: B027 (most backends keep nothing)
+        """Set up what the backend keeps under the runtime folder ``root`` (blocking)."""
+
+    def describe(self) -> str:
+        """One line for the start-up report."""
+        return self.name
+
+    def finish(self) -> None:  # noqa: B027 (most backends leave nothing behind)
+        """Wait for clean-ups still running (blocking; at shutdown)."""
+
+    def cgroup_limits(self, memory_bytes: int, processes: int) -> tuple[int, int]:
+        """The host memory and pids limits for a sandbox allowed this much and this many."""
+        return memory_bytes, processes
+
+
+class BwrapBackend(SandboxBackend):
+    """bubblewrap: user, pid, net, ipc, uts, mount namespaces + seccomp, as an unprivileged uid."""
+
+    name = "bwrap"
+
+    def __init__(self, executable: str | None = None) -> None:
+        self.executable = executable or shutil.which("bwrap") or "/usr/bin/bwrap"
+
+    @classmethod
+    def available(cls) -> bool:
+        return shutil.which("bwrap") is not None and seccomp.supported()
 
     def start(self, spec: SandboxSpec) -> SandboxProcess:
         """Start a sandbox as ``spec.host_uid`` with a control socket on an inherited fd."""
@@ -134,19 +187,6 @@ class SandboxBackend(abc.ABC):
             child_end.close()
             os.close(filter_read)
         return SandboxProcess(popen, host_end)
-
-
-class BwrapBackend(SandboxBackend):
-    """bubblewrap: user, pid, net, ipc, uts, mount namespaces + seccomp, as an unprivileged uid."""
-
-    name = "bwrap"
-
-    def __init__(self, executable: str | None = None) -> None:
-        self.executable = executable or shutil.which("bwrap") or "/usr/bin/bwrap"
-
-    @classmethod
-    def available(cls) -> bool:
-        return shutil.which("bwrap") is not None and seccomp.supported()
 
     def command(self, spec: SandboxSpec, control_fd: int, seccomp_fd: int) -> list[str]:
         argv = [
@@ -210,47 +250,15 @@ class BwrapBackend(SandboxBackend):
         return argv
 
 
-class RunscBackend(SandboxBackend):
-    """gVisor's ``runsc do``: a user-space kernel between tenant code and the host.
+def zygote_args(control_fd: int, seccomp_file: str | None = None) -> list[str]:
+    """Interpreter arguments that run the in-sandbox zygote on ``control_fd``.
 
-    Used only when ``runsc`` is on PATH. ``runsc do`` gives the sandbox an overlay of the
-    host's root file system rather than only the listed mounts, so the bwrap backend's
-    mount list is the stronger file-system boundary; gVisor adds syscall isolation.
-    Not exercised here (no gVisor on this host): the zygote's control channel is an
-    inherited socket, and whether ``runsc do`` passes it into the sandbox depends on the
-    runsc version, so verify a start before relying on this backend.
+    With ``seccomp_file`` the zygote loads that BPF program itself before anything else
+    (gVisor: the filter bwrap installs from outside has no meaning there).
     """
-
-    name = "runsc"
-
-    @classmethod
-    def available(cls) -> bool:
-        return shutil.which("runsc") is not None
-
-    def command(self, spec: SandboxSpec, control_fd: int, seccomp_fd: int) -> list[str]:
-        argv = [shutil.which("runsc") or "runsc", "--rootless", "--network=none", "do"]
-        for mount in spec.mounts:
-            argv.append(f"--volume={mount.source}:{mount.target}")
-        return [*argv, "--", spec.python, *zygote_args(control_fd), *spec.argv_tail]
-
-
-def zygote_args(control_fd: int) -> list[str]:
-    """Interpreter arguments that run the in-sandbox zygote on ``control_fd``."""
     code = (
         f"import sys; sys.path[:0] = [{SDK_DIR!r}, {BASE_DIR!r}]; "
         "from atoll._zygote import main; main(sys.argv)"
     )
-    return ["-I", "-S", "-B", "-c", code, str(control_fd)]
-
-
-BACKENDS: dict[str, type[SandboxBackend]] = {"bwrap": BwrapBackend, "runsc": RunscBackend}
-
-
-def make_backend(name: str) -> SandboxBackend:
-    """The backend called ``name``; Unavailable when it cannot run here."""
-    cls = BACKENDS.get(name)
-    if cls is None:
-        raise Unavailable(f"unknown sandbox backend {name!r}", known=sorted(BACKENDS))
-    if not cls.available():
-        raise Unavailable(f"sandbox backend {name!r} is not available on this host")
-    return cls()
+    first = [seccomp_file] if seccomp_file is not None else []
+    return ["-I", "-S", "-B", "-c", code, *first, str(control_fd)]

@@ -29,6 +29,9 @@ class AppRef:
     # The build's resolved ``[python] dependencies`` (``name==version`` lines; "" for none);
     # None for code built without one, whose dependencies are resolved when it starts.
     python_lock: str | None = None
+    # The tenant's isolation tier: "default" (the platform's backend), "bwrap"
+    # or "gvisor" (runsc; never run in bwrap instead).
+    isolation: str = "default"
 
     @functools.cached_property
     def mask(self) -> SecretMask:

@@ -25,7 +25,7 @@ from .replies import (
     exit_report,
     worker_announcement,
 )
-from .sandbox import SandboxProcess
+from .sandbox import SandboxBackend, SandboxProcess
 
 MAX_CONTROL_MESSAGE = 4 << 20
 OUTPUT_CHUNK = 65536
@@ -61,29 +61,6 @@ def _received_fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
     return fds
-
-
-def _stream_socket(fd: int) -> socket.socket | None:
-    """``fd`` as a connected unix stream socket, or None (and closed) when it is not one."""
-    try:
-        sock = socket.socket(fileno=fd)
-    except OSError:  # not a socket at all
-        _close_fd(fd)
-        return None
-    try:
-        usable = (
-            sock.family == socket.AF_UNIX
-            and sock.type == socket.SOCK_STREAM
-            and not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
-        )
-        if usable:
-            sock.getpeername()  # raises when it is not connected
-    except OSError:
-        usable = False
-    if not usable:
-        sock.close()
-        return None
-    return sock
 
 
 class SandboxDied(Unavailable):
@@ -276,14 +253,17 @@ class Sandbox:
         slot_dir: Path,
         group: SandboxGroup | None,
         on_output: Callable[[Sandbox, bytes], None],
+        backend: SandboxBackend | None = None,
     ) -> None:
         self.process = process
+        self.backend = backend  # the one that started it (None in tests that start by hand)
         self.slot = slot
         self.slot_dir = slot_dir
         self.group = group
         self.on_output = on_output
         self.loop = asyncio.get_running_loop()
         self.dead = False
+        self.ended_by_oom = False
         self.started = time.monotonic()
         self.app_key: str | None = None
         self.functions: dict[str, list[str]] = {}
@@ -291,7 +271,8 @@ class Sandbox:
         self._replies: dict[str, collections.deque[asyncio.Future[dict[str, Any]]]] = (
             collections.defaultdict(collections.deque)
         )
-        self._spawns: dict[int, asyncio.Future[Worker]] = {}
+        # Spawns not announced yet: the future and the host's end of the worker's socket.
+        self._spawns: dict[int, tuple[asyncio.Future[Worker], socket.socket]] = {}
         self._next_worker = 0
         self._died: list[Callable[[Sandbox], None]] = []
         process.control.setblocking(False)
@@ -377,15 +358,15 @@ class Sandbox:
                 return
 
     def _adopt_worker(self, message: dict[str, Any], fds: list[int]) -> None:
+        # A descriptor sent with the announcement is ignored (and closed by the caller):
+        # the worker's socket is the one the host made.
         announced = worker_announcement(message)
-        spawned = self._spawns.pop(announced[0], None) if announced is not None else None
-        if announced is None or spawned is None or spawned.done():
+        pending = self._spawns.pop(announced[0], None) if announced is not None else None
+        if announced is None or pending is None:
             return
-        sock = _stream_socket(fds.pop(0)) if fds else None
-        if sock is None:
-            # Only a zygote whose code was changed by the app sends this: stop trusting it.
-            spawned.set_exception(ProtocolError("the zygote sent no usable worker socket"))
-            self.close()
+        spawned, sock = pending
+        if spawned.done():
+            sock.close()
             return
         worker = Worker(announced[0], announced[1], sock)
         self.workers[worker.id] = worker
@@ -402,7 +383,8 @@ class Sandbox:
             for future in queue:
                 if not future.done():
                     future.set_exception(error)
-        for spawn in self._spawns.values():
+        for spawn, sock in self._spawns.values():
+            sock.close()
             if not spawn.done():
                 spawn.set_exception(error)
         self._replies.clear()
@@ -413,11 +395,18 @@ class Sandbox:
         for callback in self._died:
             callback(self)
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send(self, message: dict[str, Any], fd: int | None = None) -> None:
         if self.dead:
             raise SandboxDied("the sandbox has ended")
+        data = json.dumps(message).encode()
         try:
-            self.process.control.send(json.dumps(message).encode())
+            if fd is None:
+                self.process.control.send(data)
+            else:
+                rights = array.array("i", [fd])
+                self.process.control.sendmsg(
+                    [data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)]
+                )
         except OSError as exc:
             self._mark_dead()
             raise SandboxDied(f"the sandbox stopped answering: {exc}") from exc
@@ -434,18 +423,32 @@ class Sandbox:
         future: asyncio.Future[dict[str, Any]] = self.loop.create_future()
         self._replies["ready"].append(future)
         await asyncio.wait_for(future, timeout)
-        if self.group is not None:
+        if self.group is not None and not self.process.fenced:
             # Only platform code has run so far: every process is ours to move.
             self.group.attach(descendants(self.process.pid))
 
     async def spawn(self, timeout: float) -> Worker:
-        """Fork a worker from the zygote and wait for its hello."""
+        """Start a worker in the zygote on a socket the host made, and wait for its hello."""
         self._next_worker += 1
         worker_id = self._next_worker
         future: asyncio.Future[Worker] = self.loop.create_future()
-        self._spawns[worker_id] = future
-        self._send({"op": "spawn", "worker": worker_id})
-        worker = await asyncio.wait_for(future, timeout)
+        host_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._spawns[worker_id] = (future, host_end)
+        try:
+            self._send({"op": "spawn", "worker": worker_id}, worker_end.fileno())
+        except BaseException:
+            self._spawns.pop(worker_id, None)
+            host_end.close()
+            raise
+        finally:
+            worker_end.close()
+        try:
+            worker = await asyncio.wait_for(future, timeout)
+        except BaseException:
+            pending = self._spawns.pop(worker_id, None)
+            if pending is not None:
+                pending[1].close()
+            raise
         try:
             await worker.connect(timeout)
         except BaseException:
@@ -482,7 +485,11 @@ class Sandbox:
                 else:
                     worker.sock.close()
             self.process.kill()
+        self.process.release()
         if self.group is not None:
+            # gVisor: an OOM kill takes the whole sandbox (all tenant memory is the sentry's):
+            # remember it before the group goes, for the error of the call that died.
+            self.ended_by_oom = self.ended_by_oom or self.group.oom_killed()
             _destroy_later(self.loop, self.group, 0)
             self.group = None
         self._mark_dead()

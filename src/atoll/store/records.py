@@ -18,6 +18,7 @@ class Tenant:
     id: int
     slug: str
     created_at: datetime
+    isolation: str = "default"  # the tier its code runs on: default, bwrap or gvisor
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ tenants = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("slug", sa.String(40), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Which sandbox backend runs its code: default (the platform's), bwrap or gvisor.
+    sa.Column("isolation", sa.String(20), nullable=False, server_default="default"),
 )
 
 tokens = sa.Table(

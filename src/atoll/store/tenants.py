@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from atoll.errors import AlreadyExists, NotFound
+from atoll.errors import AlreadyExists, BadRequest, NotFound
 from atoll.names import check_slug
 from atoll.store.records import Tenant, Token
 from atoll.store.tables import tenants, tokens
@@ -42,8 +42,20 @@ def utc(value: datetime) -> datetime:
     return aware
 
 
+ISOLATION_TIERS = ("default", "bwrap", "gvisor")
+
+
+def check_isolation(isolation: str) -> str:
+    """``isolation`` if it names a tier; BadRequest otherwise."""
+    if isolation not in ISOLATION_TIERS:
+        raise BadRequest(
+            f"unknown isolation tier {isolation!r}", isolation=isolation, known=ISOLATION_TIERS
+        )
+    return isolation
+
+
 def _tenant(row: Any) -> Tenant:
-    return Tenant(id=row.id, slug=row.slug, created_at=utc(row.created_at))
+    return Tenant(id=row.id, slug=row.slug, created_at=utc(row.created_at), isolation=row.isolation)
 
 
 def _token(row: Any) -> Token:
@@ -58,15 +70,25 @@ def _token(row: Any) -> Token:
     )
 
 
-def create_tenant(conn: sa.Connection, slug: str) -> Tenant:
-    """Create a tenant; ``AlreadyExists`` if the slug is taken."""
+def create_tenant(conn: sa.Connection, slug: str, isolation: str = "default") -> Tenant:
+    """Create a tenant on an isolation tier; ``AlreadyExists`` if the slug is taken."""
     check_slug(slug, "tenant")
+    check_isolation(isolation)
     if conn.execute(sa.select(tenants.c.id).where(tenants.c.slug == slug)).first():
         raise AlreadyExists(f"tenant {slug!r} already exists", tenant=slug)
     created = now()
-    tid = conn.execute(tenants.insert().values(slug=slug, created_at=created)).inserted_primary_key
+    values = {"slug": slug, "created_at": created, "isolation": isolation}
+    tid = conn.execute(tenants.insert().values(**values)).inserted_primary_key
     assert tid is not None
-    return Tenant(id=tid[0], slug=slug, created_at=created)
+    return Tenant(id=tid[0], slug=slug, created_at=created, isolation=isolation)
+
+
+def set_isolation(conn: sa.Connection, slug: str, isolation: str) -> Tenant:
+    """Move a tenant to another isolation tier (its next sandboxes use it)."""
+    check_isolation(isolation)
+    tenant = get_tenant(conn, slug)
+    conn.execute(tenants.update().where(tenants.c.id == tenant.id).values(isolation=isolation))
+    return get_tenant(conn, slug)
 
 
 def get_tenant(conn: sa.Connection, slug: str) -> Tenant:
