@@ -31,6 +31,8 @@ from atoll.http_heads import ConnectionLedger, GuardedConfig, Waiting
 from atoll.releases import Releases
 from atoll.runtime import Runtime
 from atoll.services import ControlPlane
+from atoll.store import agent as agent_turns
+from atoll.store.tenants import now
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -325,6 +327,10 @@ def serve(settings: Settings, demo: bool = False) -> None:
             f"atoll: {interrupted} release build(s) or promotion(s) cut short by the last stop "
             "are recorded failed"
         )
+    with cp.engine.begin() as conn:
+        cut = agent_turns.fail_running(conn, now())
+    if cut:
+        _say(f"atoll: {cut} agent turn(s) cut short by the last stop are recorded failed")
     _say(f"atoll: data dir      {settings.data_dir.resolve()}")
     if note:
         _say(note)

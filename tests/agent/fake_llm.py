@@ -162,7 +162,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @contextmanager
 def fake_llm(answers: list[Answer]) -> Iterator[tuple[str, Script]]:
     """A running scripted server: its base URL (``http://127.0.0.1:PORT/v1``) and script."""
-    script = Script(list(answers))
+    script = Script(answers)  # the same list: a test may add answers while it runs
     handler = type("Handler", (_Handler,), {"script": script})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)

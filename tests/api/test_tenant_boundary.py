@@ -50,6 +50,10 @@ def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/apps/{app}/envs/{env}/vars"): {"json": {"vars": {"KEY": "theirs"}}},
         ("DELETE", "/api/v1/apps/{app}/envs/{env}/vars/{key}"): {},
         ("GET", "/api/v1/apps/{app}/envs/{env}/vars/history"): {},
+        ("POST", "/api/v1/apps/{app}/agent/turns"): {"json": {"prompt": "theirs"}},
+        ("POST", "/api/v1/apps/{app}/agent/stop"): {},
+        ("GET", "/api/v1/apps/{app}/agent/turns"): {},
+        ("POST", "/api/v1/apps/{app}/agent/undo"): {},
     }
 
 

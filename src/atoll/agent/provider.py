@@ -42,12 +42,14 @@ class ModelNotConfigured(AtollError):
     """No model is set up for the agent."""
 
     status = 409
+    code = "model_not_configured"
 
 
 class ModelError(AtollError):
     """The model's server refused or failed the request (after the retries)."""
 
     status = 502
+    code = "model_error"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ def _commands() -> list[Command]:
     """Every registered command."""
     from atoll.cli import (  # noqa: F401
         accounts,
+        agent,
         apps,
         databases,
         envs,

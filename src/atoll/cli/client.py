@@ -275,10 +275,19 @@ class ApiClient:
                 "is it an atoll control plane?"
             ) from exc
 
-    def events(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Server-sent events of a GET, each ``data:`` line decoded as JSON."""
+    def events(
+        self, path: str, params: dict[str, Any] | None = None, json: Any = None
+    ) -> Iterator[dict[str, Any]]:
+        """Server-sent events of a GET (a POST of ``json``, given one), each ``data:`` line
+        decoded as JSON."""
         target = self._target(path, params)
-        conn, status, got = self._exchange("GET", target, {"Accept": "text/event-stream"}, b"")
+        head = {"Accept": "text/event-stream"}
+        body = b""
+        if json is not None:
+            head["Content-Type"] = "application/json"
+            body = _dumps(json)
+        method = "GET" if json is None else "POST"
+        conn, status, got = self._exchange(method, target, head, body)
         self._conn = None  # the stream owns this connection now
         try:
             if status >= 400:

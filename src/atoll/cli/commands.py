@@ -28,6 +28,7 @@ GROUPS = {
     "release": "An app's releases: its code built once, numbered v1, v2, ...",
     "db": "An app environment's database.",
     "vars": "An app environment's config vars and secrets.",
+    "agent": "The AI agent: build or change an app by asking.",
 }
 SECTIONS = {
     "start": "Getting started",

@@ -23,7 +23,7 @@ def _tree(commands: Sequence[Command]) -> tuple[dict[str, list[str]], dict[str, 
         flags = [f for a in command.args if a.is_option for f in a.flags if f.startswith("--")]
         options[command.name] = flags + globals_ + ["--help"]
     for path in subs:  # a group takes the global options before its sub-command too
-        options[path] = globals_ + ["--help"]
+        options.setdefault(path, globals_ + ["--help"])  # (a command that is also a group: its own)
     options[""] = globals_ + ["--help", "--version"]
     return subs, options
 

@@ -153,16 +153,19 @@ def locate(argv: Sequence[str], commands: Sequence[Command]) -> Located:
     that command's parser is built, so a run pays for one command, not for all of them."""
     words: tuple[str, ...] = ()
     rest: list[str] = []
-    items = iter(argv)
-    for item in items:
+    items = list(argv)
+    at = 0
+    while at < len(items):
+        item = items[at]
+        at += 1
         if item == "--":
-            rest += [item, *items]
+            rest += items[at - 1 :]
             break
         if item.startswith("-"):
             rest.append(item)
-            value = next(items, None) if item in _GLOBAL_VALUES else None
-            if value is not None:  # the value of --server/--token/--profile: not a word
-                rest.append(value)
+            if item in _GLOBAL_VALUES and at < len(items):
+                rest.append(items[at])  # the value of --server/--token/--profile: not a word
+                at += 1
             continue
         below = [c for c in commands if c.words[: len(words)] == words]
         names = sorted({c.words[len(words)] for c in below if len(c.words) > len(words)})
@@ -171,8 +174,15 @@ def locate(argv: Sequence[str], commands: Sequence[Command]) -> Located:
             raise UsageError(f"unknown command '{item}'{_did_you_mean(item, names)}", prog)
         words = (*words, item)
         exact = [c for c in below if c.words == words]
-        if exact:
-            rest.extend(items)
+        # A command that is also a group (``agent`` and ``agent undo``): the next word, when
+        # it names a subcommand, goes on; anything else is the command's own arguments.
+        deeper = {
+            c.words[len(words)]
+            for c in below
+            if len(c.words) > len(words) and c.words[: len(words)] == words
+        }
+        if exact and not (at < len(items) and items[at] in deeper):
+            rest.extend(items[at:])
             return Located(exact[0], words, rest)
     return Located(None, words, rest)
 

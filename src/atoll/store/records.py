@@ -205,3 +205,24 @@ class CustomEnv:
     name: str
     created_at: datetime
     created_by: str
+
+
+@dataclass(frozen=True)
+class AgentTurn:
+    """One turn of the agent on an app: what was asked, how it ended, and its checkpoint."""
+
+    app_id: int
+    number: int
+    prompt: str
+    outcome: str
+    summary: str
+    base_revision: str | None
+    revision: str | None
+    snapshot: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    steps: int
+    author: str
+    started_at: datetime
+    finished_at: datetime | None
+    undone_at: datetime | None

@@ -187,3 +187,25 @@ app_envs = sa.Table(
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.PrimaryKeyConstraint("app_id", "name", name="pk_app_envs"),
 )
+
+agent_turns = sa.Table(
+    "agent_turns",
+    metadata,
+    sa.Column("app_id", sa.Integer, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),  # 1, 2, ... per app
+    sa.Column("prompt", sa.Text, nullable=False),
+    # running, done, stopped, stuck, limit, failed (a turn cut short by a stop: failed)
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("base_revision", sa.String(64), nullable=True),  # the head the turn began on
+    sa.Column("revision", sa.String(64), nullable=True),  # what it committed, if anything
+    sa.Column("snapshot", sa.String(64), nullable=True),  # of the dev database, taken first
+    sa.Column("prompt_tokens", sa.Integer, nullable=False),
+    sa.Column("completion_tokens", sa.Integer, nullable=False),
+    sa.Column("steps", sa.Integer, nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint("app_id", "number", name="pk_agent_turns"),
+)

@@ -1,0 +1,138 @@
+"""The agent: run a turn on an app (its steps printed as they happen), stop it, list its
+turns, undo the last one."""
+
+from __future__ import annotations
+
+import sys
+
+from atoll.cli.commands import APP, Cli, command
+from atoll.cli.output import Exit, fail, style, table, when
+from atoll.cli.parsing import Arg
+
+TYPE_CHECKING = False  # typing costs ~10 ms to import; the CLI starts for every command
+if TYPE_CHECKING:
+    from typing import Any
+
+MAX_SHOWN = 300  # characters of a tool result printed
+
+
+@command(
+    "agent",
+    "Ask the agent to build or change the app; its steps print as they happen.",
+    APP,
+    Arg(
+        "prompt",
+        metavar="PROMPT",
+        help="what to build or change (quote it); the model is the server's "
+        "(ATOLL_LLM_BASE_URL, ATOLL_LLM_MODEL, ATOLL_LLM_API_KEY)",
+    ),
+    Arg(
+        "--max-steps", type=int, default=40, metavar="N", help="model answers at most (default: 40)"
+    ),
+    section="code",
+)
+def agent(cli: Cli) -> None:
+    """``atoll agent``: one turn, streamed."""
+    app = cli.app()
+    body = {"prompt": cli.args.prompt, "max_steps": cli.args.max_steps}
+    result: dict[str, Any] | None = None
+    text_open = False
+    for event in cli.client().events(f"/apps/{app}/agent/turns", json=body):
+        kind = event.get("kind")
+        if cli.as_json:
+            print(_json(event), flush=True)
+        elif kind == "text":
+            sys.stdout.write(str(event.get("text", "")))
+            sys.stdout.flush()
+            text_open = True
+            continue
+        else:
+            if text_open:
+                print()
+                text_open = False
+            line = _line(event)
+            if line:
+                print(line, flush=True)
+        if kind in ("result", "error"):
+            result = event
+    if result is None:
+        fail("the server ended the turn without a result", 1)
+    if result.get("kind") == "error" or result.get("outcome") != "done":
+        raise Exit(1)
+
+
+def _json(event: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(event, default=str)
+
+
+def _line(event: dict[str, Any]) -> str:
+    kind = event.get("kind")
+    if kind == "tool_call":
+        return style(
+            f"> {event.get('name')} {str(event.get('arguments', ''))[:200]}", "2", sys.stdout
+        )
+    if kind == "tool_result":
+        text = " ".join(str(event.get("text", "")).split())
+        mark = "ok" if event.get("ok") else "refused"
+        return style(f"  {mark}: {text[:MAX_SHOWN]}", "2" if event.get("ok") else "33", sys.stdout)
+    if kind == "checks":
+        errors = event.get("errors") or []
+        if not errors:
+            return style("checks: the app builds", "32", sys.stdout)
+        return style(f"checks: {len(errors)} problem(s)", "33", sys.stdout) + "".join(
+            f"\n  {e}" for e in errors[:20]
+        )
+    if kind == "result":
+        tokens = f"{event.get('prompt_tokens', 0)}+{event.get('completion_tokens', 0)} tokens"
+        steps = f"{event.get('steps')} steps, {tokens}"
+        head = f"turn {event.get('turn')}: {event.get('outcome')} ({steps})"
+        revision = event.get("revision")
+        kept = (
+            f"\ncommitted {str(revision)[:12]}: {', '.join(event.get('changed') or [])}"
+            if revision
+            else ""
+        )
+        colour = "32" if event.get("outcome") == "done" else "31"
+        return style(head, colour, sys.stdout) + f"\n{event.get('summary', '')}{kept}"
+    if kind == "error":
+        return style(f"error: {event.get('message')}", "31", sys.stdout)
+    return ""
+
+
+@command("agent history", "The agent's turns on the app, newest first.", APP, section="code")
+def agent_history(cli: Cli) -> None:
+    """``atoll agent history``."""
+    app = cli.app()
+    turns = cli.client().json("GET", f"/apps/{app}/agent/turns")
+    rows = [
+        [str(t["number"]), t["outcome"] + (" (undone)" if t.get("undone_at") else ""),
+         when(t["started_at"]), f"{t['prompt_tokens'] + t['completion_tokens']}",
+         " ".join(t["prompt"].split())[:60]]
+        for t in turns
+    ]  # fmt: skip
+    empty = f'the agent has not worked on {app} yet: atoll agent --app {app} "..."'
+    cli.out(turns, table(["TURN", "OUTCOME", "STARTED", "TOKENS", "PROMPT"], rows, empty))
+
+
+@command(
+    "agent undo",
+    "Put the app's files and dev database back as they were before the agent's last turn.",
+    APP,
+    section="code",
+)
+def agent_undo(cli: Cli) -> None:
+    """``atoll agent undo``."""
+    app = cli.app()
+    got = cli.client().json("POST", f"/apps/{app}/agent/undo")
+    restored = "files and dev database" if got.get("database_restored") else "files"
+    cli.out(got, f"undid turn {got['turn']}: {restored} as they were before it")
+
+
+@command("agent stop", "Stop the agent's running turn on the app.", APP, section="code")
+def agent_stop(cli: Cli) -> None:
+    """``atoll agent stop``."""
+    app = cli.app()
+    got = cli.client().json("POST", f"/apps/{app}/agent/stop")
+    cli.out(got, "stopping at the next step; nothing of the turn is kept")
