@@ -351,6 +351,24 @@ class LogSettings(BaseSettings):
     )
 
 
+class AgentSettings(BaseSettings):
+    """What the agent may do on its own."""
+
+    model_config = SettingsConfigDict(env_prefix="ATOLL_AGENT_", frozen=True)
+
+    auto_dependencies: bool = Field(
+        True,
+        description="Add the PyPI package of an import nothing provides to [python] "
+        "dependencies by itself (the checks then install it).",
+    )
+    packages_allow: list[str] | None = Field(
+        None, description="Only these PyPI packages may be added by the agent (default: any)."
+    )
+    packages_deny: list[str] = Field(
+        default_factory=list, description="PyPI packages the agent never adds by itself."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable about an Atoll installation."""
 
@@ -391,6 +409,9 @@ class Settings(BaseSettings):
     )
     logs: LogSettings = Field(
         default_factory=LogSettings, description="Function logs kept in memory and on disk."
+    )
+    agent: AgentSettings = Field(
+        default_factory=AgentSettings, description="The AI agent's automatic dependencies."
     )
 
     @property

@@ -16,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from atoll.errors import AtollError
 from atoll.store.records import BuildError, Revision
 
-from .app_tools import app_tools
+from .app_tools import TOML, app_tools, with_dependency
+from .autodeps import allowed, missing_modules, package_for
 from .checks import check_draft, describe
 from .draft import Draft
 from .file_tools import file_tools
@@ -132,6 +134,7 @@ class Turn:
         stuck = StuckDetector()
         attempts: Counter[str] = Counter()
         checked_at: list[str] | None = None  # the draft's changes when last checked
+        tried: set[str] = set()  # modules whose package was added by the platform
         errors: list[BuildError] = []
         specs = self.toolbox.specs()
         for step in range(1, self.limits.max_steps + 1):
@@ -157,8 +160,14 @@ class Turn:
                     return self._end("stuck", f"stopped: {why}", usage, step, errors)
             changes = self._fingerprint()
             if changes and changes != checked_at:
-                checked_at = changes
                 errors = check_draft(self.draft, self.tenant)
+                note = ""
+                added = self._auto_dependencies(errors, tried)
+                if added:
+                    self._emit("dependencies", added=added)
+                    note = f"The platform added to [python] dependencies: {', '.join(added)}. "
+                    errors = check_draft(self.draft, self.tenant)
+                checked_at = self._fingerprint()
                 self._emit("checks", errors=[str(e) for e in errors])
                 why = stuck.checked(errors)
                 if why is not None:
@@ -169,9 +178,8 @@ class Turn:
                         tries = self.limits.attempts_per_error
                         text = f"gave up after {tries} attempts at: {error[:200]}"
                         return self._end("limit", text, usage, step, errors)
-                self.messages.append(
-                    {"role": "user", "content": "Checks after your edits: " + describe(errors)}
-                )
+                told = "Checks after your edits: " + note + describe(errors)
+                self.messages.append({"role": "user", "content": told})
                 continue  # the model sees the checks before it may end the turn
             if not reply.tool_calls:
                 if errors:
@@ -187,6 +195,30 @@ class Turn:
             self.limits.max_steps,
             errors,
         )
+
+    def _auto_dependencies(self, errors: list[BuildError], tried: set[str]) -> list[str]:
+        """Add the package of each import nothing provides to ``[python] dependencies``
+        (once per module, within the operator's policy); what was added."""
+        policy = self.draft.cp.settings.agent
+        if not policy.auto_dependencies:
+            return []
+        added: list[str] = []
+        for module in missing_modules(errors):
+            if module in tried:
+                continue
+            tried.add(module)
+            package = package_for(module)
+            if not allowed(package, policy):
+                continue
+            current = self.draft.content(TOML).decode() if self.draft.exists(TOML) else ""
+            try:
+                updated, new = with_dependency(current, package)
+            except AtollError:
+                return added  # atoll.toml does not parse: the checks say so
+            if new:
+                self.draft.write(TOML, updated.encode())
+                added.append(f"{package} (for import {module})")
+        return added
 
     def _fingerprint(self) -> list[str]:
         return [

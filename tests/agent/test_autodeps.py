@@ -1,0 +1,92 @@
+"""Automatic dependencies: an import nothing provides is added as its package and installed
+from the operator's index (here a loopback index of a wheel made in the test)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from atoll.agent.autodeps import allowed, missing_modules, package_for
+from atoll.agent.draft import Draft
+from atoll.agent.provider import ChatProvider, ModelSettings
+from atoll.agent.turn import Turn
+from atoll.api import make_app
+from atoll.api.bootstrap import ensure_admin_token
+from atoll.config import AgentSettings, RuntimeSettings, Settings
+from atoll.runtime.layout import choose_runtime_dir, preferred_runtime_dir
+from atoll.services import ControlPlane
+from atoll.store import apps as app_repo
+from atoll.store import tenants as tenant_repo
+from atoll.store.records import BuildError
+from tests.agent.fake_llm import Answer, fake_llm
+from tests.agent.local_index import local_index, make_wheel
+from tests.conftest import make_tenant
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+
+USES = "import zzatoll_demo\n\n\ndef get() -> int:\n    return zzatoll_demo.VALUE\n"
+
+
+def test_package_names_and_policy() -> None:
+    assert package_for("yaml") == "PyYAML" and package_for("PIL") == "pillow"
+    assert package_for("zz_thing") == "zz-thing"
+    missing = "ModuleNotFoundError: no module named 'yaml' where functions run: add it"
+    errors = [
+        BuildError("functions/a.py", 1, 1, missing),
+        BuildError("functions/b.py", 1, 1, missing),
+        BuildError("functions/b.py", 2, 1, "SyntaxError: invalid syntax"),
+    ]
+    assert missing_modules(errors) == ["yaml"]
+    assert allowed("PyYAML", AgentSettings())
+    assert not allowed("pyyaml", AgentSettings(packages_deny=["PyYAML"]))
+    assert not allowed("requests", AgentSettings(packages_allow=["httpx"]))
+    assert allowed("Py_YAML", AgentSettings(packages_allow=["py-yaml"]))
+
+
+@pytest.fixture
+def indexed(tmp_path: Path) -> Iterator[tuple[ControlPlane, TestClient]]:
+    wheel = make_wheel(tmp_path, "zzatoll-demo", "1.2.3", "zzatoll_demo", "VALUE = 42\n")
+    with local_index([wheel]) as index:
+        settings = Settings(
+            data_dir=tmp_path / "data", runtime=RuntimeSettings(python_index_url=index)
+        )
+        cp = ControlPlane.open(settings)
+        try:
+            with TestClient(make_app(cp)) as client:
+                yield cp, client
+        finally:
+            cp.close()
+            chosen = choose_runtime_dir(preferred_runtime_dir(settings))
+            if chosen != preferred_runtime_dir(settings):
+                shutil.rmtree(chosen, ignore_errors=True)
+
+
+def test_an_import_of_a_package_not_installed_is_added_and_installed(
+    indexed: tuple[ControlPlane, TestClient],
+) -> None:
+    cp, client = indexed
+    acme = make_tenant(client, {"Authorization": f"Bearer {ensure_admin_token(cp)}"}, "acme")
+    assert client.post("/api/v1/apps", json={"name": "shop"}, headers=acme).status_code == 201
+    with cp.engine.connect() as conn:
+        tenant = tenant_repo.get_tenant(conn, "acme")
+        app = app_repo.get_app(conn, tenant.id, "shop")
+    write = json.dumps({"path": "functions/demo.py", "content": USES})
+    answers = [Answer(calls=[("c1", "write_file", write)]), Answer(text="Done.")]
+    with fake_llm(answers) as (url, script):
+        with ChatProvider(ModelSettings(base_url=url, model="fake", retries=0)) as provider:
+            result = Turn(provider, Draft.of_head(cp, app), "acme", "system").run("use the demo")
+    assert result.outcome == "done", result
+    told = script.requests[1]["messages"][-1]["content"]
+    assert told.startswith(
+        "Checks after your edits: The platform added to [python] dependencies: "
+        "zzatoll-demo (for import zzatoll_demo). all checks passed"
+    ), told
+    assert sorted(result.changed) == ["atoll.toml", "functions/demo.py"]
+    assert result.revision is not None
+    data, _, _ = cp.workspaces.read(app, "atoll.toml", result.revision.id)
+    assert data == b'\n[python]\ndependencies = ["zzatoll-demo"]\n'
