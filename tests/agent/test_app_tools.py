@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -12,6 +13,7 @@ from atoll import dbservice
 from atoll.agent.app_tools import app_tools, with_dependency
 from atoll.agent.draft import Draft
 from atoll.agent.tools import Toolbox, ToolResult
+from atoll.config import AgentSettings
 from atoll.names import AppEnv
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
@@ -87,6 +89,20 @@ def test_add_dependency_keeps_the_rest_of_atoll_toml(box: tuple[Toolbox, Draft])
     assert "already" in call(tools, "add_dependency", requirement="Six").text
     refused = call(tools, "add_dependency", requirement="six --index-url http://evil/")
     assert not refused.ok and "is not a plain" in refused.text
+
+
+def test_add_dependency_follows_the_operators_policy(
+    cp: ControlPlane, client: TestClient, acme: dict[str, str]
+) -> None:
+    assert client.post("/api/v1/apps", json={"name": "shop"}, headers=acme).status_code == 201
+    with cp.engine.connect() as conn:
+        app = app_repo.get_app(conn, tenant_repo.get_tenant(conn, "acme").id, "shop")
+    policy = AgentSettings(packages_deny=["PyYAML"])
+    strict = dataclasses.replace(cp, settings=cp.settings.model_copy(update={"agent": policy}))
+    tools = Toolbox(app_tools(Draft.of_head(strict, app), "acme"))
+    denied = call(tools, "add_dependency", requirement="pyyaml>=6")
+    assert not denied.ok and "does not let the agent add 'pyyaml'" in denied.text
+    assert call(tools, "add_dependency", requirement="httpx").ok
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,11 @@ from pydantic import Field
 from atoll import dbservice
 from atoll.dbservice.engine import Connection, split_statements
 from atoll.dbservice.protocol import Stmt
-from atoll.errors import BadInput, NotFound
+from atoll.errors import BadInput, Forbidden, NotFound
 from atoll.names import AppEnv
 from atoll.runtime.requirements import requirement_line
 
+from .autodeps import allowed
 from .checks import CHECK_ENV, check_draft, describe
 from .draft import Draft
 from .tools import Args, Tool
@@ -103,6 +104,11 @@ def app_tools(draft: Draft, tenant: str) -> list[Tool]:
 
     def add_dependency(args: DependencyArgs) -> str:
         line = requirement_line(args.requirement)  # refuses anything but a plain requirement
+        if not allowed(_name(line), cp.settings.agent):
+            raise Forbidden(
+                f"the operator does not let the agent add {_name(line)!r} "
+                "(ATOLL_AGENT_PACKAGES_ALLOW / _DENY)"
+            )
         current = draft.content(TOML).decode() if draft.exists(TOML) else ""
         updated, added = with_dependency(current, line)
         if not added:
