@@ -25,6 +25,7 @@ HOSTILE = [
 
 def test_default_theme_adds_nothing() -> None:
     assert theme_css(read_theme('name = "todo"\n')) == ""
+    assert theme_css(read_theme("memory_mb = \n")) == ""  # not TOML: said once, elsewhere
 
 
 def test_brand_radius_and_font_become_variables() -> None:

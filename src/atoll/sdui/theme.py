@@ -115,9 +115,10 @@ def theme_from_config(config: dict[str, Any]) -> Theme:
 
 
 def read_theme(text: str) -> Theme:
-    """The theme of an atoll.toml's text."""
+    """The theme of an atoll.toml's text; the default theme when the text is not TOML (a
+    build reports that once, at its line, where it reads atoll.toml's settings)."""
     try:
         config = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"atoll.toml is not valid TOML: {exc}", file="atoll.toml") from exc
+    except tomllib.TOMLDecodeError:
+        config = {}
     return theme_from_config(config)
