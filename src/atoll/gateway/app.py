@@ -8,7 +8,6 @@ as an ASGI app, function calls too. ``atoll.gateway.http`` serves both on a sock
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -27,10 +26,8 @@ from atoll.names import AppEnv
 from atoll.releases.deployments import Deployment, Deployments
 from atoll.runtime import AppRef, InvokeRequest, InvokeResponse, Runtime, error_response
 from atoll.services import ControlPlane
-from atoll.store import tenants as tenants_repo
 
 MAX_FUNCTION_BODY = 6 * 1024 * 1024
-ISOLATION_FRESH_SECONDS = 1.0  # how long a tenant's isolation tier is trusted
 HOST_CACHE = 4096  # Host header values remembered as parsed
 PREPARE_TIMEOUT = 60.0  # seconds a promotion waits for the new release's workers to start
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -87,7 +84,7 @@ def _release_of(deployment: Deployment) -> str:
     return deployment.release or f"r{deployment.number}"
 
 
-def _ref_of(deployment: Deployment, isolation: str = "default") -> AppRef:
+def _ref_of(deployment: Deployment) -> AppRef:
     host, given = deployment.host, deployment.vars
     release = _release_of(deployment)
     return AppRef(
@@ -99,7 +96,7 @@ def _ref_of(deployment: Deployment, isolation: str = "default") -> AppRef:
         given.values,
         given.secrets,
         deployment.python_lock,
-        isolation=isolation,
+        isolation=deployment.isolation,
     )
 
 
@@ -112,7 +109,6 @@ class Gateway:
         self.deployments = Deployments(cp)
         self._hosts: dict[str, AppEnv] = {}
         self._refs: dict[AppEnv, AppRef] = {}
-        self._isolation: dict[str, tuple[float, str]] = {}  # tenant -> (read at, tier)
         self._resolving: dict[tuple[AppEnv, int], asyncio.Future[Deployment]] = {}
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -182,33 +178,21 @@ class Gateway:
         """The runtime's name for a deployment (one object per deployment, so the runtime's
         check that an app instance still runs the deployed code is an identity test)."""
         ref = self._refs.get(deployment.host)
-        isolation = self.isolation(deployment.host.tenant)
         if (
             ref is None
             or ref.release != _release_of(deployment)
             or ref.code_dir != deployment.code_dir
             or ref.vars is not deployment.vars.values
-            or ref.isolation != isolation
+            or ref.isolation != deployment.isolation
         ):
-            ref = self._refs[deployment.host] = _ref_of(deployment, isolation)
+            ref = self._refs[deployment.host] = _ref_of(deployment)
         return ref
-
-    def isolation(self, tenant: str) -> str:
-        """The tenant's isolation tier, read again at most once a second."""
-        known = self._isolation.get(tenant)
-        now = time.monotonic()
-        if known is not None and now - known[0] < ISOLATION_FRESH_SECONDS:
-            return known[1]
-        with self.cp.engine.connect() as conn:
-            tier = tenants_repo.get_tenant(conn, tenant).isolation
-        self._isolation[tenant] = (now, tier)
-        return tier
 
     async def prepare(self, host: AppEnv, number: int) -> None:
         """Make release ``v{number}`` ready to serve at ``host`` before its pointer moves
         there: its deployment loaded and its workers started (as many as run now)."""
         deployment = await run_in_threadpool(self.deployments.stage, host, number)
-        await self.runtime.prepare(_ref_of(deployment, self.isolation(host.tenant)))
+        await self.runtime.prepare(_ref_of(deployment))
 
     def before_switch(self, host: AppEnv, number: int) -> None:
         """``prepare``, for the control plane's worker threads (``ReleaseSwitches``)."""

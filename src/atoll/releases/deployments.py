@@ -73,6 +73,7 @@ class Deployment:
     release: str | None = None  # v3, outside dev (dev serves the workspace head)
     vars: EnvVars = field(default_factory=EnvVars)  # the environment's config vars
     python_lock: str | None = None  # the build's resolved dependencies (``AppRef``)
+    isolation: str = "default"  # the tenant's isolation tier, read with the vars
 
 
 # How long a resolved deployment is trusted without asking the metadata store again, when no
@@ -324,15 +325,21 @@ class Deployments:
             self._checked[host] = (time.monotonic(), generation)
 
     def _with_vars(self, deployment: Deployment) -> Deployment:
-        """``deployment`` with its environment's current config vars, read again only when
-        their version moved; the live deployment is replaced by it (``cached`` serves it)."""
+        """``deployment`` with its environment's current config vars (read again only when
+        their version moved) and its tenant's isolation tier; the live deployment is
+        replaced by it (``cached`` serves it). Runs where lookups run: off the event loop."""
         host = deployment.host
         with self.cp.engine.connect() as conn:
             version = vars_repo.version_of(conn, host.tenant, host.app, host.env)
-            if version == deployment.vars.version:
+            isolation = tenant_repo.get_tenant(conn, host.tenant).isolation
+            if version == deployment.vars.version and isolation == deployment.isolation:
                 return deployment
-            current = vars_repo.load_env_vars(conn, host.tenant, host.app, host.env)
-        configured = dataclasses.replace(deployment, vars=current)
+            current = (
+                deployment.vars
+                if version == deployment.vars.version
+                else vars_repo.load_env_vars(conn, host.tenant, host.app, host.env)
+            )
+        configured = dataclasses.replace(deployment, vars=current, isolation=isolation)
         if self._live.get(host) is deployment:
             self._live[host] = configured
         return configured
