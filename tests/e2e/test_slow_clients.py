@@ -85,9 +85,13 @@ class Client:
     @classmethod
     async def open(cls, port: int, source: str, first: bytes = b"") -> Client:
         """Connect from ``source``, send ``first``, and watch for the server's close."""
+        # Stamped before connecting: the server's deadline runs from its accept, which never
+        # comes before this, while the moment the connect returns here can come well after
+        # it when this loop is busy with a thousand others (a head then looked closed early).
+        opened = time.monotonic()
         reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
         writer.write(first)
-        return cls(reader, writer, time.monotonic(), asyncio.ensure_future(_ended(reader)))
+        return cls(reader, writer, opened, asyncio.ensure_future(_ended(reader)))
 
     async def closed_within(self, seconds: float) -> bool:
         """Whether the server closes the connection within ``seconds``."""
