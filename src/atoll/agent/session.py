@@ -98,7 +98,8 @@ class Agent:
             last = builds.get_build(conn, app.id, CHECK_ENV)
         errors = [str(e) for e in last.errors] if last is not None else []
         provider = self.provider()
-        result: TurnResult | None = None
+        # A turn that raises (the model's server refused it, a bug) is recorded as failed.
+        result = TurnResult("failed", "the turn failed inside the platform")
         try:
             turn = Turn(
                 provider,
@@ -117,23 +118,17 @@ class Agent:
             close = getattr(provider, "close", None)
             if callable(close):
                 close()
-            outcome = result.outcome if result is not None else "failed"
-            summary = (
-                result.summary if result is not None else "the turn failed inside the platform"
-            )
-            revision = result.revision.id if result is not None and result.revision else None
-            usage = result.usage if result is not None else None
             with self.cp.engine.begin() as conn:
                 turn_repo.finish_turn(
                     conn,
                     app.id,
                     number,
-                    outcome,
-                    summary,
-                    revision,
-                    usage.prompt_tokens if usage else 0,
-                    usage.completion_tokens if usage else 0,
-                    result.steps if result is not None else 0,
+                    result.outcome,
+                    result.summary,
+                    result.revision.id if result.revision else None,
+                    result.usage.prompt_tokens,
+                    result.usage.completion_tokens,
+                    result.steps,
                     tenant_repo.now(),
                 )
 

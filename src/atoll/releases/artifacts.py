@@ -130,18 +130,7 @@ def _build_steps(
     """The steps of ``build_revision``: each checks all it can, so one build reports every
     problem; the frontend step's error is raised as it is when it is the only one."""
     code_dir = _checkout(cp, app, revision, build_log)
-    functions = _check_functions(code_dir, build_log)
-    problems = list(functions.errors)
-    config, config_problems = _check_config(cp, code_dir, build_log)
-    problems += config_problems
-    lock: str | None = None
-    if config is not None:
-        kept = built_dir(cp, app, revision.id)
-        lock, layer, dependency_problems = _python_dependencies(cp, config, kept, build_log)
-        problems += dependency_problems
-        if not dependency_problems:  # (else its imports are missing for that reason)
-            problems += _check_imports(functions, code_dir, layer, build_log)
-    problems += _plan_migrations(code_dir, build_log)
+    problems, lock, _ = _check_code(cp, code_dir, built_dir(cp, app, revision.id), build_log)
     built: Path | None = None
     try:
         built = _frontend(cp, app, revision, code_dir, build_log, lock)
@@ -168,19 +157,8 @@ def check_sources(
     dry-run on a copy of it, pages validated and components bundled into a folder thrown
     away after. For sources not committed yet (the agent's edits)."""
     build_log = BuildLog() if build_log is None else build_log
-    functions = _check_functions(code_dir, build_log)
-    problems = list(functions.errors)
-    config, config_problems = _check_config(cp, code_dir, build_log)
-    problems += config_problems
-    if config is not None:
-        nowhere = code_dir / ".no-kept-build"  # nothing kept: resolve the lock now
-        _lock, layer, dependency_problems = _python_dependencies(cp, config, nowhere, build_log)
-        problems += dependency_problems
-        if not dependency_problems:
-            problems += _check_imports(functions, code_dir, layer, build_log)
-    planned = _plan_migrations(code_dir, build_log)
-    problems += planned
-    if database is not None and not planned:
+    problems, _lock, planned = _check_code(cp, code_dir, None, build_log)
+    if database is not None and planned:
         problems += _dry_run(cp, code_dir, database, build_log)
     npm_root = cp.workspaces.apps_root / str(app.id)
     lock_path = npm_root / "npm-lock.json"
@@ -195,6 +173,27 @@ def check_sources(
         except AtollError as exc:
             problems += build_errors(exc)
     return builds.bounded_errors(problems)
+
+
+def _check_code(
+    cp: ControlPlane, code_dir: Path, kept: Path | None, build_log: BuildLog
+) -> tuple[list[BuildError], str | None, bool]:
+    """The checks of a build before its pages and components: functions compiled and their
+    imports resolved, ``atoll.toml`` read, its dependencies locked (reusing the lock of the
+    build ``kept`` for the revision, if any) and installed, migrations planned. The problems
+    found, the lock, and whether the migrations could be planned."""
+    functions = _check_functions(code_dir, build_log)
+    problems = list(functions.errors)
+    config, config_problems = _check_config(cp, code_dir, build_log)
+    problems += config_problems
+    lock: str | None = None
+    if config is not None:
+        lock, layer, dependency_problems = _python_dependencies(cp, config, kept, build_log)
+        problems += dependency_problems
+        if not dependency_problems:  # (else its imports are missing for that reason)
+            problems += _check_imports(functions, code_dir, layer, build_log)
+    planned = _plan_migrations(code_dir, build_log)
+    return problems + planned, lock, not planned
 
 
 def _dry_run(
@@ -282,7 +281,7 @@ def python_lock(built: Path) -> str | None:
 
 
 def _python_dependencies(
-    cp: ControlPlane, config: AppConfig, kept: Path, build_log: BuildLog
+    cp: ControlPlane, config: AppConfig, kept: Path | None, build_log: BuildLog
 ) -> tuple[str | None, Layer | None, list[BuildError]]:
     """The revision's ``[python] dependencies`` locked (the lock an earlier build of it kept,
     else resolved now) and their layer installed, so the release starts without installing
@@ -290,7 +289,7 @@ def _python_dependencies(
     is to be installed; None without dependencies), its layer, and what kept it from
     installing."""
     requirements = config.dependencies
-    lock = python_lock(kept) if kept.is_dir() else None
+    lock = python_lock(kept) if kept is not None and kept.is_dir() else None
     if lock is None and not requirements:
         build_log.say("dependencies: none")
         return None, None, []
