@@ -367,6 +367,23 @@ class AgentSettings(BaseSettings):
     packages_deny: list[str] = Field(
         default_factory=list, description="PyPI packages the agent never adds by itself."
     )
+    tenant_models: bool = Field(
+        True,
+        description="Tenants may set their own model server for their turns (PUT "
+        "/api/v1/agent/model) instead of the server's ATOLL_LLM_* one.",
+    )
+    tenant_model_private_hosts: bool = Field(
+        False,
+        description="A tenant's model server may be on a loopback, private or link-local "
+        "address (off: the control plane never connects to this machine's or its network's "
+        "services for a tenant).",
+    )
+    max_cost_usd: float | None = Field(
+        None,
+        ge=0,
+        description="Stop a turn whose model cost passes this many US dollars (at the "
+        "model's prices); none by default.",
+    )
 
 
 class Settings(BaseSettings):

@@ -29,6 +29,7 @@ class Answer:
     split: int = 0  # stream each call's arguments in pieces of this many characters
     same_index: bool = False  # number every streamed call 0, as Ollama does
     usage: tuple[int, int] = (0, 0)
+    cost: float | None = None  # a cost the server reports with the usage, as OpenRouter does
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Script:
 
     answers: list[Answer]
     requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # of each request, lower-cased
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next(self, request: dict[str, Any]) -> Answer:
@@ -72,7 +74,6 @@ def stream_chunks(answer: Answer, with_usage: bool) -> list[dict[str, Any]]:
             chunks.append(_chunk({"tool_calls": [piece]}))
     chunks.append(_chunk({}, "tool_calls" if answer.calls else "stop"))
     if with_usage:
-        prompt, completion = answer.usage
         chunks.append(
             {
                 "id": "chatcmpl-fake",
@@ -80,11 +81,7 @@ def stream_chunks(answer: Answer, with_usage: bool) -> list[dict[str, Any]]:
                 "created": 0,
                 "model": "fake",
                 "choices": [],
-                "usage": {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": completion,
-                    "total_tokens": prompt + completion,
-                },
+                "usage": _usage(answer),
             }
         )
     return chunks
@@ -98,7 +95,6 @@ def completion(answer: Answer) -> dict[str, Any]:
             {"id": i, "type": "function", "function": {"name": n, "arguments": a}}
             for i, n, a in answer.calls
         ]
-    prompt, done = answer.usage
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
@@ -111,12 +107,20 @@ def completion(answer: Answer) -> dict[str, Any]:
                 "finish_reason": "tool_calls" if answer.calls else "stop",
             }
         ],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": done,
-            "total_tokens": prompt + done,
-        },
+        "usage": _usage(answer),
     }
+
+
+def _usage(answer: Answer) -> dict[str, Any]:
+    prompt, completion = answer.usage
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if answer.cost is not None:
+        usage["cost"] = answer.cost
+    return usage
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -126,6 +130,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
+        self.script.headers.append({k.lower(): v for k, v in self.headers.items()})
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._json(404, {"error": {"message": f"no route {self.path}"}})
             return

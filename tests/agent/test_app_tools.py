@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import socket
 
 import pytest
 from fastapi.testclient import TestClient
@@ -121,3 +122,25 @@ def test_add_dependency_follows_the_operators_policy(
 )
 def test_with_dependency(before: str, after: str) -> None:
     assert with_dependency(before, "httpx") == (after, True)
+
+
+def test_invoking_a_function_checks_its_arguments_and_says_when_dev_is_not_there(
+    cp: ControlPlane, box: tuple[Toolbox, Draft]
+) -> None:
+    tools, _ = box
+    for bad in (
+        {"function": "../admin"},
+        {"function": "todos", "method": "TRACE"},
+        {"function": "todos", "query": {"a": 1}},
+        {"function": "todos", "headers": {"Host": "x"}},
+    ):
+        result = tools.call("invoke_function", json.dumps(bad))
+        assert not result.ok and result.text.startswith("bad arguments"), (bad, result)
+    big = call(tools, "invoke_function", function="todos", body="x" * (1 << 20))
+    assert not big.ok and "over 1048576 bytes" in big.text
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    cp.settings = cp.settings.model_copy(update={"gateway_port": closed})
+    result = call(tools, "invoke_function", function="todos")
+    assert not result.ok and "the app gateway is not reachable" in result.text

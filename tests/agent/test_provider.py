@@ -87,6 +87,30 @@ def test_usage_is_read_from_the_stream_and_from_a_whole_answer() -> None:
     assert "tools" not in script.requests[0] and "stream" not in script.requests[1]
 
 
+def test_cost_comes_from_the_prices_or_from_the_server() -> None:
+    answers = [
+        Answer(text="hi", usage=(2_000_000, 500_000)),
+        Answer(text="hi", usage=(10, 10), cost=0.0123),  # the server's own figure wins
+        Answer(text="hi", usage=(10, 10), cost=-5),  # not a cost: the prices' figure
+    ]
+    with fake_llm(answers) as (url, _):
+        settings = ModelSettings(url, "fake", retries=0, price_input=3.0, price_output=15.0)
+        with ChatProvider(settings) as provider:
+            costs = [provider.complete(MESSAGES, []).usage.cost_usd for _ in range(3)]
+    assert costs == [pytest.approx(6.0 + 7.5), pytest.approx(0.0123), pytest.approx(0.00018)]
+    env = {
+        "ATOLL_LLM_BASE_URL": "http://x/v1",
+        "ATOLL_LLM_MODEL": "m",
+        "ATOLL_LLM_PRICE_INPUT": "0.5",
+        "ATOLL_LLM_PRICE_OUTPUT": "",
+    }
+    read = ModelSettings.from_env(env)
+    assert (read.price_input, read.price_output) == (0.5, 0.0)
+    for bad in ("cheap", "-1", "nan", "1e9"):
+        with pytest.raises(ModelNotConfigured, match="ATOLL_LLM_PRICE_INPUT"):
+            ModelSettings.from_env({**env, "ATOLL_LLM_PRICE_INPUT": bad})
+
+
 def test_a_whole_answer_with_tool_calls() -> None:
     with fake_llm([Answer(calls=[("c1", "list_files", "{}")])]) as (url, _):
         reply = _provider(url, stream=False)[0].complete(MESSAGES, TOOLS)

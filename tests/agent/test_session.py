@@ -53,7 +53,7 @@ def agent(cp: ControlPlane) -> Iterator[tuple[Agent, list[Answer]]]:
     answers: list[Answer] = []
     with fake_llm(answers) as (url, _script):
         settings = ModelSettings(base_url=url, model="fake", retries=0)
-        yield Agent(cp, lambda: ChatProvider(settings)), answers
+        yield Agent(cp, lambda _tenant: ChatProvider(settings)), answers
 
 
 def write(path: str, content: str) -> tuple[str, str, str]:

@@ -215,3 +215,8 @@ def test_step_and_token_limits(cp: ControlPlane, shop: App, run: object) -> None
     result, _, _ = run(shop, costly, limits=Limits(max_tokens=1000))  # type: ignore[operator]
     assert result.outcome == "limit" and "token budget" in result.summary
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (900, 200)
+    priced = [Answer(calls=[call("search", pattern=f"q{n}")], cost=0.4) for n in range(5)]
+    result, _, events = run(shop, priced, limits=Limits(max_cost_usd=1.0))  # type: ignore[operator]
+    assert result.outcome == "limit" and "cost budget ($1) ran out" in result.summary
+    assert result.steps == 3 and result.usage.cost_usd == pytest.approx(1.2)
+    assert [e.data["cost_usd"] for e in events if e.kind == "usage"] == [0.4, 0.8, 1.2]

@@ -1,5 +1,6 @@
 """The agent's tools beyond files: the dev database (its schema, read-only SQL), the dev
-logs, the builder's checks on demand, and adding a Python dependency.
+logs, calling a function in dev, the builder's checks on demand, and adding a Python
+dependency.
 
 SQL from the model runs on a read-only connection with the DB service's own authorizer
 (no ATTACH, no loading code) and a short time limit; schema changes go through
@@ -11,26 +12,32 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from typing import Any
+from typing import Any, Literal
 
+import httpx
 from pydantic import Field
 
 from atoll import dbservice
 from atoll.dbservice.engine import Connection, split_statements
 from atoll.dbservice.protocol import Stmt
-from atoll.errors import BadInput, Forbidden, NotFound
+from atoll.errors import BadInput, Forbidden, NotFound, Unavailable
 from atoll.names import AppEnv
 from atoll.runtime.requirements import requirement_line
+from atoll.services import ControlPlane
+from atoll.store import builds
 
 from .autodeps import allowed
 from .checks import CHECK_ENV, check_draft, describe
 from .draft import Draft
-from .tools import Args, Tool
+from .tools import Args, Tool, bounded
 
 SQL_TIMEOUT_S = 5.0
 MAX_ROWS = 50  # rows of a query shown
 MAX_CELL_CHARS = 200
 MAX_LOG_ENTRIES = 50
+INVOKE_TIMEOUT_S = 30.0
+MAX_INVOKE_BODY = 1 << 20
+MAX_INVOKE_SHOWN = 4000  # characters of a function's answer shown to the model
 TOML = "atoll.toml"
 
 
@@ -44,6 +51,15 @@ class LogArgs(Args):
 
 class NoArgs(Args):
     pass
+
+
+class InvokeArgs(Args):
+    function: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", description="The function's name."
+    )
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    query: dict[str, str] = Field(default_factory=dict, description="Query parameters.")
+    body: Any = Field(None, description="A JSON body to send (null: none).")
 
 
 class DependencyArgs(Args):
@@ -99,6 +115,35 @@ def app_tools(draft: Draft, tenant: str) -> list[Tool]:
             return "no log entries in dev yet"
         return "\n".join(_log_line(e) for e in entries)
 
+    def invoke_function(args: InvokeArgs) -> str:
+        body = None if args.body is None else json.dumps(args.body).encode()
+        if body is not None and len(body) > MAX_INVOKE_BODY:
+            raise BadInput(f"the body is over {MAX_INVOKE_BODY} bytes")
+        host = cp.origin_host(CHECK_ENV, draft.app.slug, tenant)
+        try:
+            # The control plane's own gateway on this machine: no proxy, no certificates.
+            with httpx.Client(
+                base_url=cp.gateway_url, timeout=INVOKE_TIMEOUT_S, trust_env=False
+            ) as http:
+                r = http.request(
+                    args.method,
+                    f"/api/{args.function}",
+                    params=args.query,
+                    headers={"Host": host, "content-type": "application/json"},
+                    content=body,
+                )
+        except httpx.TransportError as exc:
+            raise Unavailable(f"the app gateway is not reachable: {exc}") from exc
+        request_id = r.headers.get("x-atoll-request-id")
+        lines = [f"{args.method} /api/{args.function} in dev: HTTP {r.status_code}"]
+        lines.append(_served_by(cp, draft))
+        lines.append("body: " + bounded(r.text, MAX_INVOKE_SHOWN))
+        if request_id:
+            entries = cp.logs.read(dev.key, MAX_LOG_ENTRIES, request_id)
+            if entries:
+                lines.append("its log:\n" + "\n".join(_log_line(e) for e in entries))
+        return "\n".join(lines)
+
     def run_checks(_args: NoArgs) -> str:
         return describe(check_draft(draft, tenant))
 
@@ -128,6 +173,13 @@ def app_tools(draft: Draft, tenant: str) -> list[Tool]:
             run_sql,
         ),
         Tool("read_logs", "Recent entries of the dev environment's log.", LogArgs, read_logs),
+        Tool(
+            "invoke_function",
+            "Call a function of the app as dev serves it now (the last committed build: "
+            "edits of this turn are not in it until the turn ends); its answer and log.",
+            InvokeArgs,
+            invoke_function,
+        ),
         Tool(
             "run_checks",
             "Check the app as it is now in this turn, as a build would (they also run after "
@@ -182,6 +234,21 @@ def with_dependency(toml: str, line: str) -> tuple[str, bool]:
 def _name(requirement: str) -> str:
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
     return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else requirement
+
+
+def _served_by(cp: ControlPlane, draft: Draft) -> str:
+    """Which revision dev runs, said against the turn's own edits."""
+    with cp.engine.connect() as conn:
+        build = builds.get_build(conn, draft.app.id, CHECK_ENV)
+    live = build.live_revision if build is not None else None
+    if live is None:
+        return "dev serves no build yet"
+    said = f"dev serves revision {live[:12]}"
+    if draft.changed_paths():
+        said += "; this turn's edits are not in it (they are built when the turn ends)"
+    elif draft.base is not None and live != draft.base.id:
+        said += f"; the workspace head {draft.base.id[:12]} is not built yet"
+    return said
 
 
 def _cell(value: Any) -> str:

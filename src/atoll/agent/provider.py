@@ -29,6 +29,9 @@ from atoll.errors import AtollError, Unavailable
 ENV_BASE_URL = "ATOLL_LLM_BASE_URL"
 ENV_API_KEY = "ATOLL_LLM_API_KEY"
 ENV_MODEL = "ATOLL_LLM_MODEL"
+ENV_PRICE_INPUT = "ATOLL_LLM_PRICE_INPUT"  # US dollars per million prompt tokens
+ENV_PRICE_OUTPUT = "ATOLL_LLM_PRICE_OUTPUT"  # US dollars per million completion tokens
+MAX_PRICE = 10_000.0  # per million tokens; more is a typo
 
 RETRIES = 4  # attempts after the first, for answers that failed before any of it arrived
 BACKOFF_S = 0.5  # the first wait; doubled each time, up to BACKOFF_MAX_S
@@ -59,6 +62,8 @@ class ModelSettings:
     base_url: str
     model: str
     api_key: str = ""
+    price_input: float = 0.0  # US dollars per million prompt tokens
+    price_output: float = 0.0  # US dollars per million completion tokens
     stream: bool = True
     timeout_s: float = TIMEOUT_S
     retries: int = RETRIES
@@ -82,7 +87,32 @@ class ModelSettings:
                 f"{ENV_BASE_URL}=http://127.0.0.1:11434/v1 {ENV_MODEL}=qwen2.5-coder for Ollama",
                 missing=missing,
             )
-        return cls(base_url=base_url, model=model, api_key=env.get(ENV_API_KEY, ""))
+        return cls(
+            base_url=base_url,
+            model=model,
+            api_key=env.get(ENV_API_KEY, ""),
+            price_input=price(env.get(ENV_PRICE_INPUT, ""), ENV_PRICE_INPUT),
+            price_output=price(env.get(ENV_PRICE_OUTPUT, ""), ENV_PRICE_OUTPUT),
+        )
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """What these tokens cost at the configured prices, in US dollars."""
+        return (prompt_tokens * self.price_input + completion_tokens * self.price_output) / 1e6
+
+
+def price(text: str, name: str) -> float:
+    """A price per million tokens as configured (empty: 0, a model that costs nothing)."""
+    if not text.strip():
+        return 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise ModelNotConfigured(
+            f"{name} must be a number of US dollars per million tokens"
+        ) from None
+    if not 0.0 <= value <= MAX_PRICE:  # also refuses nan and inf
+        raise ModelNotConfigured(f"{name} must be between 0 and {MAX_PRICE:g}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -96,16 +126,23 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens an answer cost, as the server counted them (0 when it did not say)."""
+    """Tokens an answer cost, as the server counted them (0 when it did not say), and their
+    price in US dollars."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost_usd: float = 0.0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
+            self.cost_usd + other.cost_usd,
         )
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass(frozen=True)
@@ -234,7 +271,10 @@ class ChatProvider:
     """A chat-completions server reached through the ``openai`` SDK."""
 
     def __init__(
-        self, settings: ModelSettings, sleep: Callable[[float], None] = time.sleep
+        self,
+        settings: ModelSettings,
+        sleep: Callable[[float], None] = time.sleep,
+        http_client: Any = None,
     ) -> None:
         import openai
 
@@ -247,6 +287,7 @@ class ChatProvider:
             api_key=settings.api_key or "not-needed",
             timeout=settings.timeout_s,
             max_retries=0,
+            http_client=http_client,
         )
         self._usage_option = True  # ask for usage in streams until the server refuses it
 
@@ -335,7 +376,7 @@ class ChatProvider:
             content = (message.content or "") if message else ""
             if content and on_text is not None:
                 on_text(content)
-            usage = _usage(done.usage)
+            usage = _usage(done.usage, self.settings)
             return ModelReply(content, calls, choice.finish_reason if choice else None, usage)
         if self._usage_option:
             kwargs["stream_options"] = {"include_usage": True}
@@ -346,7 +387,7 @@ class ChatProvider:
         for chunk in self._client.chat.completions.create(stream=True, **kwargs):
             seen[0] = True
             if chunk.usage is not None:
-                usage = _usage(chunk.usage)
+                usage = _usage(chunk.usage, self.settings)
             for choice in chunk.choices:
                 delta = choice.delta
                 if delta.content:
@@ -366,10 +407,24 @@ class ChatProvider:
         return ModelReply("".join(text), assembler.calls(), finish, usage)
 
 
-def _usage(usage: Any) -> Usage:
+def _usage(usage: Any, settings: ModelSettings) -> Usage:
+    """The tokens the server counted and their cost: the server's own figure when it gives
+    one (OpenRouter's ``usage.cost``), else the configured prices'."""
     if usage is None:
         return Usage()
-    return Usage(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+    prompt, completion = _count(usage, "prompt_tokens"), _count(usage, "completion_tokens")
+    said = getattr(usage, "cost", None)
+    if isinstance(said, int | float) and not isinstance(said, bool) and 0 <= said < MAX_PRICE:
+        return Usage(prompt, completion, float(said))
+    return Usage(prompt, completion, settings.cost(prompt, completion))
+
+
+def _count(usage: Any, name: str) -> int:
+    """A token count from the server, bounded (a server's reply is not trusted to be sane)."""
+    value = getattr(usage, name, None)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return 0
+    return max(0, min(value, 1 << 40))
 
 
 def _said(exc: Exception) -> str:

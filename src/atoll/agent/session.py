@@ -40,9 +40,10 @@ class Undone:
 
 
 class Agent:
-    """Runs turns on the apps of ``cp``, one at a time per app."""
+    """Runs turns on the apps of ``cp``, one at a time per app; ``provider`` gives the model
+    of a tenant (by id)."""
 
-    def __init__(self, cp: ControlPlane, provider: Callable[[], Provider]) -> None:
+    def __init__(self, cp: ControlPlane, provider: Callable[[int], Provider]) -> None:
         self.cp = cp
         self.provider = provider
         self._ledgers: dict[int, ReadLedger] = {}  # per app: what the model read so far
@@ -97,7 +98,7 @@ class Agent:
             )
             last = builds.get_build(conn, app.id, CHECK_ENV)
         errors = [str(e) for e in last.errors] if last is not None else []
-        provider = self.provider()
+        provider = self.provider(app.tenant_id)
         # A turn that raises (the model's server refused it, a bug) is recorded as failed.
         result = TurnResult("failed", "the turn failed inside the platform")
         try:
@@ -128,6 +129,7 @@ class Agent:
                     result.revision.id if result.revision else None,
                     result.usage.prompt_tokens,
                     result.usage.completion_tokens,
+                    result.usage.cost_usd,
                     result.steps,
                     tenant_repo.now(),
                 )

@@ -2,7 +2,7 @@
 builder's checks after every batch of edits fed back to it, and one revision at the end.
 
 A turn ends when the model answers without tool calls and the checks pass, or when a limit
-stops it: steps, tokens, attempts at one error, or the stuck detector (the same call four
+stops it: steps, tokens, cost, attempts at one error, or the stuck detector (the same call four
 times, the same check error three times, two calls alternating three times each). Only a
 turn whose edits pass the checks commits them, as one revision; a stopped or failed turn
 commits nothing, so no half-applied batch of edits reaches the workspace.
@@ -39,6 +39,7 @@ class Limits:
     max_steps: int = MAX_STEPS
     attempts_per_error: int = ATTEMPTS_PER_ERROR
     max_tokens: int = MAX_TOKENS
+    max_cost_usd: float | None = None  # at the model's configured prices; None: no limit
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,19 @@ class Turn:
                 self.messages, specs, lambda text: self._emit("text", text=text)
             )
             usage = usage + reply.usage
-            self._emit("usage", prompt=usage.prompt_tokens, completion=usage.completion_tokens)
+            self._emit(
+                "usage",
+                prompt=usage.prompt_tokens,
+                completion=usage.completion_tokens,
+                cost_usd=round(usage.cost_usd, 6),
+            )
             self.messages.append(_assistant(reply))
-            if usage.prompt_tokens + usage.completion_tokens > self.limits.max_tokens:
+            if usage.tokens > self.limits.max_tokens:
                 return self._end("limit", "the turn's token budget ran out", usage, step, errors)
+            budget = self.limits.max_cost_usd
+            if budget is not None and usage.cost_usd > budget:
+                text = f"the turn's cost budget (${budget:g}) ran out"
+                return self._end("limit", text, usage, step, errors)
             for call in reply.tool_calls:
                 why = stuck.call(call.name, call.arguments)
                 self._emit("tool_call", id=call.id, name=call.name, arguments=call.arguments)

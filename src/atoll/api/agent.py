@@ -22,11 +22,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from atoll.agent.provider import ChatProvider, ModelSettings
+from atoll.agent.models import check_reachable, checked_model, describe_model, model_for
+from atoll.agent.provider import ModelNotConfigured, ModelSettings, Provider
 from atoll.agent.session import Agent
 from atoll.agent.turn import Event, Limits
-from atoll.errors import AtollError, NotFound
-from atoll.store.records import AgentTurn
+from atoll.errors import AtollError, Forbidden, NotFound
+from atoll.services import ControlPlane
+from atoll.store import agent as turn_repo
+from atoll.store import tenants as tenant_repo
+from atoll.store.records import AgentModel, AgentTurn
 
 from .apps import find_app
 from .auth import Platform, TenantCaller
@@ -44,6 +48,9 @@ class TurnIn(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     max_steps: int = Field(40, ge=1, le=200)
+    max_cost_usd: float | None = Field(
+        None, ge=0, le=10_000, description="Stop the turn once the model cost this much."
+    )
 
 
 class TurnOut(BaseModel):
@@ -55,6 +62,7 @@ class TurnOut(BaseModel):
     revision: str | None
     prompt_tokens: int
     completion_tokens: int
+    cost_usd: float
     steps: int
     author: str
     started_at: str
@@ -72,6 +80,7 @@ class TurnOut(BaseModel):
             revision=turn.revision,
             prompt_tokens=turn.prompt_tokens,
             completion_tokens=turn.completion_tokens,
+            cost_usd=round(turn.cost_usd, 6),
             steps=turn.steps,
             author=turn.author,
             started_at=turn.started_at.isoformat(),
@@ -92,8 +101,8 @@ def agent_of(request: Request) -> Agent:
     if agent is None:
         cp = request.app.state.control_plane
 
-        def provider() -> ChatProvider:
-            return ChatProvider(ModelSettings.from_env())
+        def provider(tenant_id: int) -> Provider:
+            return model_for(cp, tenant_id).provider()
 
         agent = request.app.state.agent = Agent(cp, provider)
     return agent
@@ -110,12 +119,12 @@ async def run_turn(
     assert who.tenant is not None
     tenant = who.tenant.slug
     found = await run_in_threadpool(find_app, cp, who.tenant.id, app)
-    ModelSettings.from_env()  # no model: 409 now, before the stream starts
+    await run_in_threadpool(model_for, cp, who.tenant.id)  # no model: 409 before the stream
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     stop = threading.Event()
     agent.stops[found.id] = stop
-    limits = Limits(max_steps=body.max_steps)
+    limits = Limits(max_steps=body.max_steps, max_cost_usd=_cost_limit(cp, body.max_cost_usd))
 
     def emit(event: Event) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, {"kind": event.kind, **event.data})
@@ -136,6 +145,7 @@ async def run_turn(
                 "errors": [str(e) for e in result.errors],
                 "prompt_tokens": result.usage.prompt_tokens,
                 "completion_tokens": result.usage.completion_tokens,
+                "cost_usd": round(result.usage.cost_usd, 6),
                 "steps": result.steps,
             }
         except AtollError as exc:
@@ -204,3 +214,71 @@ def undo(app: str, who: TenantCaller, cp: Platform, agent: AgentDep) -> UndoOut:
     return UndoOut(
         turn=done.turn.number, revision=revision, database_restored=done.database_restored
     )
+
+
+def _cost_limit(cp: ControlPlane, asked: float | None) -> float | None:
+    """The turn's cost budget: the caller's, never above the operator's."""
+    limits = [x for x in (asked, cp.settings.agent.max_cost_usd) if x is not None]
+    return min(limits) if limits else None
+
+
+class ModelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(max_length=2000, description="The server's /v1 base URL.")
+    model: str = Field(max_length=200)
+    api_key: str = Field("", max_length=4000, description="Write-only; never answered.")
+    price_input: float = Field(0.0, description="US dollars per million prompt tokens.")
+    price_output: float = Field(0.0, description="US dollars per million completion tokens.")
+
+
+@router.get("/agent/model")
+def show_model(who: TenantCaller, cp: Platform) -> dict[str, Any]:
+    """The model the tenant's turns use: its own (never the key) or the server's."""
+    assert who.tenant is not None
+    with cp.engine.connect() as conn:
+        own = turn_repo.get_model(conn, who.tenant.id)
+    shown = describe_model(own if cp.settings.agent.tenant_models else None)
+    if shown["source"] == "server":
+        try:
+            server = ModelSettings.from_env()
+            shown.update(configured=True, model=server.model)
+        except ModelNotConfigured:
+            shown.update(configured=False)
+    else:
+        shown.update(configured=True)
+    return shown
+
+
+@router.put("/agent/model")
+def set_model(body: ModelIn, who: TenantCaller, cp: Platform) -> dict[str, Any]:
+    """Use this model server for the tenant's turns instead of the server's."""
+    assert who.tenant is not None
+    if not cp.settings.agent.tenant_models:
+        raise Forbidden("this server's operator does not let tenants choose the agent's model")
+    base_url, model, key, price_in, price_out = checked_model(
+        body.base_url, body.model, body.api_key, body.price_input, body.price_output
+    )
+    check_reachable(base_url, cp.settings.agent.tenant_model_private_hosts)
+    record = AgentModel(
+        tenant_id=who.tenant.id,
+        base_url=base_url,
+        model=model,
+        api_key=key,
+        price_input=price_in,
+        price_output=price_out,
+        updated_at=tenant_repo.now(),
+        updated_by=who.author,
+    )
+    with cp.engine.begin() as conn:
+        turn_repo.set_model(conn, record)
+    return {**describe_model(record), "configured": True}
+
+
+@router.delete("/agent/model")
+def unset_model(who: TenantCaller, cp: Platform) -> dict[str, bool]:
+    """Go back to the server's model for the tenant's turns."""
+    assert who.tenant is not None
+    with cp.engine.begin() as conn:
+        had = turn_repo.delete_model(conn, who.tenant.id)
+    return {"deleted": had}

@@ -1,5 +1,6 @@
 """The agent's turns per app (``agent_turns``): started as ``running``, finished with their
-outcome, marked undone; a turn a stop of the server cut short is finished as ``failed``."""
+outcome, marked undone; a turn a stop of the server cut short is finished as ``failed``.
+And the model a tenant chose for its turns (``agent_models``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from atoll.errors import NotFound
-from atoll.store.records import AgentTurn
-from atoll.store.tables import agent_turns
+from atoll.store.records import AgentModel, AgentTurn
+from atoll.store.tables import agent_models, agent_turns
 from atoll.store.tenants import utc
 
 MAX_PROMPT_CHARS = 20_000
@@ -35,6 +36,7 @@ def _turn(row: Any) -> AgentTurn:
         started_at=utc(row.started_at),
         finished_at=utc(row.finished_at) if row.finished_at else None,
         undone_at=utc(row.undone_at) if row.undone_at else None,
+        cost_usd=float(row.cost_usd),
     )
 
 
@@ -81,6 +83,7 @@ def finish_turn(
     revision: str | None,
     prompt_tokens: int,
     completion_tokens: int,
+    cost_usd: float,
     steps: int,
     at: datetime,
 ) -> None:
@@ -93,6 +96,7 @@ def finish_turn(
             revision=revision,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
+            cost_usd=cost_usd,
             steps=steps,
             finished_at=at,
         )
@@ -143,3 +147,43 @@ def fail_running(conn: sa.Connection, at: datetime) -> int:
         .values(outcome="failed", summary=CUT_SHORT, finished_at=at)
     )
     return int(result.rowcount or 0)
+
+
+def get_model(conn: sa.Connection, tenant_id: int) -> AgentModel | None:
+    """The tenant's own model, if it set one."""
+    row = conn.execute(sa.select(agent_models).where(agent_models.c.tenant_id == tenant_id)).first()
+    if row is None:
+        return None
+    return AgentModel(
+        tenant_id=row.tenant_id,
+        base_url=row.base_url,
+        model=row.model,
+        api_key=row.api_key,
+        price_input=float(row.price_input),
+        price_output=float(row.price_output),
+        updated_at=utc(row.updated_at),
+        updated_by=row.updated_by,
+    )
+
+
+def set_model(conn: sa.Connection, model: AgentModel) -> None:
+    """Set (or replace) the tenant's own model."""
+    conn.execute(agent_models.delete().where(agent_models.c.tenant_id == model.tenant_id))
+    conn.execute(
+        agent_models.insert().values(
+            tenant_id=model.tenant_id,
+            base_url=model.base_url,
+            model=model.model,
+            api_key=model.api_key,
+            price_input=model.price_input,
+            price_output=model.price_output,
+            updated_at=model.updated_at,
+            updated_by=model.updated_by,
+        )
+    )
+
+
+def delete_model(conn: sa.Connection, tenant_id: int) -> bool:
+    """Go back to the server's model; whether the tenant had its own."""
+    result = conn.execute(agent_models.delete().where(agent_models.c.tenant_id == tenant_id))
+    return bool(result.rowcount)

@@ -226,3 +226,18 @@ class AgentTurn:
     started_at: datetime
     finished_at: datetime | None
     undone_at: datetime | None
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class AgentModel:
+    """The model a tenant chose for its agent turns, instead of the server's."""
+
+    tenant_id: int
+    base_url: str
+    model: str
+    api_key: str
+    price_input: float
+    price_output: float
+    updated_at: datetime
+    updated_by: str

@@ -207,5 +207,24 @@ agent_turns = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True),
+    # US dollars, at the model's configured prices (or as its server reported them).
+    sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),
     sa.PrimaryKeyConstraint("app_id", "number", name="pk_agent_turns"),
+)
+
+agent_models = sa.Table(
+    "agent_models",
+    metadata,
+    sa.Column(
+        "tenant_id", sa.Integer, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("base_url", sa.String(2000), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    # Like a secret var's value: the API never answers it.
+    sa.Column("api_key", sa.Text, nullable=False),
+    sa.Column("price_input", sa.Float, nullable=False),  # US dollars per million tokens
+    sa.Column("price_output", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", name="pk_agent_models"),
 )
