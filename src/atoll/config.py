@@ -367,6 +367,16 @@ class AgentSettings(BaseSettings):
     packages_deny: list[str] = Field(
         default_factory=list, description="PyPI packages the agent never adds by itself."
     )
+    npm_packages_allow: list[str] | None = Field(
+        None,
+        description="Only these npm packages may be added to components/package.json by the "
+        "agent (default: any).",
+    )
+    npm_packages_deny: list[str] = Field(
+        default_factory=list,
+        description="npm packages the agent never adds; a component importing one fails its "
+        "checks.",
+    )
     tenant_models: bool = Field(
         True,
         description="Tenants may set their own model server for their turns (PUT "

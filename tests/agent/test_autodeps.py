@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from atoll.agent.autodeps import allowed, missing_modules, package_for
 from atoll.agent.draft import Draft
 from atoll.agent.provider import ChatProvider, ModelSettings
-from atoll.agent.turn import Turn
+from atoll.agent.turn import Event, Turn
 from atoll.api import make_app
 from atoll.api.bootstrap import ensure_admin_token
 from atoll.config import AgentSettings, RuntimeSettings, Settings
@@ -22,9 +22,10 @@ from atoll.runtime.layout import choose_runtime_dir, preferred_runtime_dir
 from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import tenants as tenant_repo
-from atoll.store.records import BuildError
+from atoll.store.records import App, BuildError
 from tests.agent.fake_llm import Answer, fake_llm
 from tests.agent.local_index import local_index, make_wheel
+from tests.builder.npm_registry import NpmRegistry
 from tests.conftest import make_tenant
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
@@ -90,3 +91,100 @@ def test_an_import_of_a_package_not_installed_is_added_and_installed(
     assert result.revision is not None
     data, _, _ = cp.workspaces.read(app, "atoll.toml", result.revision.id)
     assert data == b'\n[python]\ndependencies = ["zzatoll-demo"]\n'
+
+
+CONFETTI = (
+    'import confetti from "zz-confetti";\n\n'
+    "export default function Party() {\n"
+    "  return <button onClick={() => confetti()}>{confetti.label}</button>;\n"
+    "}\n"
+)
+PARTY_PAGE = json.dumps(
+    {
+        "schemaVersion": 1,
+        "title": "Party",
+        "root": {"type": "Component", "props": {"name": "Party"}},
+    }
+)
+
+
+@pytest.fixture
+def npm_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[NpmRegistry]:
+    registry = NpmRegistry()
+    code = "export default function confetti() {}\nconfetti.label = 'party';\n"
+    registry.publish("zz-confetti", "1.4.2", {"index.js": code}, main="index.js")
+    registry.publish("zz-denied", "1.0.0", {"index.js": "export default 1;\n"}, main="index.js")
+    monkeypatch.setenv("npm_config_registry", registry.url)
+    try:
+        yield registry
+    finally:
+        registry.close()
+
+
+def _shop(cp: ControlPlane, client: TestClient) -> App:
+    acme = make_tenant(client, {"Authorization": f"Bearer {ensure_admin_token(cp)}"}, "acme")
+    assert client.post("/api/v1/apps", json={"name": "shop"}, headers=acme).status_code == 201
+    with cp.engine.connect() as conn:
+        tenant = tenant_repo.get_tenant(conn, "acme")
+        return app_repo.get_app(conn, tenant.id, "shop")
+
+
+def test_an_npm_import_of_a_component_is_listed_pinned_and_installed(
+    cp: ControlPlane, client: TestClient, npm_registry: NpmRegistry
+) -> None:
+    app = _shop(cp, client)
+    writes = [
+        ("c1", "write_file", json.dumps({"path": "components/Party.jsx", "content": CONFETTI})),
+        ("c2", "write_file", json.dumps({"path": "pages/index.json", "content": PARTY_PAGE})),
+    ]
+    answers = [Answer(calls=writes), Answer(text="Done.")]
+    events: list[Event] = []
+    with fake_llm(answers) as (url, script):
+        with ChatProvider(ModelSettings(base_url=url, model="fake", retries=0)) as provider:
+            turn = Turn(provider, Draft.of_head(cp, app), "acme", "system", on_event=events.append)
+            result = turn.run("a party button")
+    assert result.outcome == "done", result
+    told = script.requests[1]["messages"][-1]["content"]
+    assert told == (
+        "Checks after your edits: The platform added to components/package.json: "
+        "zz-confetti. all checks passed: the app builds"
+    ), told
+    assert [e.data for e in events if e.kind == "dependencies"] == [
+        {"added": ["zz-confetti (npm)"]}
+    ]
+    assert result.revision is not None
+    data, _, _ = cp.workspaces.read(app, "components/package.json", result.revision.id)
+    assert json.loads(data) == {"dependencies": {"zz-confetti": "^1.4.2"}}
+    assert any("zz-confetti-1.4.2.tgz" in path for path in npm_registry.requests)
+
+
+def test_an_npm_package_the_operator_denies_is_never_installed(
+    cp: ControlPlane, client: TestClient, npm_registry: NpmRegistry
+) -> None:
+    cp.settings = cp.settings.model_copy(
+        update={"agent": AgentSettings(npm_packages_deny=["zz-denied"])}
+    )
+    app = _shop(cp, client)
+    uses = 'import x from "zz-denied";\n\nexport default function A() {\n  return <b>{x}</b>;\n}\n'
+    plain = "export default function A() {\n  return <b>1</b>;\n}\n"
+    path = "components/A.jsx"
+    edit = {"path": path, "search": uses, "replace": plain}
+    answers = [
+        Answer(calls=[("c1", "write_file", json.dumps({"path": path, "content": uses}))]),
+        Answer(
+            calls=[
+                ("c2", "read_file", json.dumps({"path": path})),
+                ("c3", "edit_file", json.dumps(edit)),
+            ]
+        ),
+        Answer(text="Done without it."),
+    ]
+    with fake_llm(answers) as (url, script):
+        with ChatProvider(ModelSettings(base_url=url, model="fake", retries=0)) as provider:
+            result = Turn(provider, Draft.of_head(cp, app), "acme", "system").run("use zz-denied")
+    assert result.outcome == "done", result
+    told = script.requests[1]["messages"][-1]["content"]
+    assert "components/package.json: the operator does not let the agent add the npm " in told
+    assert "'zz-denied'" in told
+    assert not any("zz-denied" in path for path in npm_registry.requests)
+    assert result.revision is not None and "components/package.json" not in result.revision.tree

@@ -1,5 +1,6 @@
 """Automatic dependencies: an import the checks find nothing for becomes its PyPI package
-in ``[python] dependencies`` (the next checks install it), within the operator's policy.
+in ``[python] dependencies`` (the next checks install it), and an npm package a component
+imports is listed in ``components/package.json``, within the operator's policy.
 
 Import names that differ from their package's name come from a table (``yaml`` is PyYAML);
 any other import is taken as its own package name. The standard library and the app's own
@@ -8,11 +9,15 @@ modules never get here: the checks resolved them.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from atoll.config import AgentSettings
+from atoll.errors import BadInput
 from atoll.store.records import BuildError
+
+from .checks import PACKAGE_JSON
 
 # Import names whose package is named otherwise.
 PACKAGES = {
@@ -59,14 +64,44 @@ def missing_modules(errors: Iterable[BuildError]) -> list[str]:
 
 
 def allowed(package: str, policy: AgentSettings) -> bool:
-    """Whether the operator's policy lets the agent add ``package`` by itself."""
-    name = _normal(package)
-    if name in {_normal(p) for p in policy.packages_deny}:
+    """Whether the operator's policy lets the agent add PyPI ``package`` by itself."""
+    return _listed(_normal(package), policy.packages_allow, policy.packages_deny, _normal)
+
+
+def npm_allowed(package: str, policy: AgentSettings) -> bool:
+    """Whether the operator's policy lets the agent add npm ``package`` by itself."""
+    return _listed(package.lower(), policy.npm_packages_allow, policy.npm_packages_deny, str.lower)
+
+
+def _listed(
+    name: str, allow: list[str] | None, deny: list[str], normal: Callable[[str], str]
+) -> bool:
+    if name in {normal(p) for p in deny}:
         return False
-    if policy.packages_allow is None:
-        return True
-    return name in {_normal(p) for p in policy.packages_allow}
+    return allow is None or name in {normal(p) for p in allow}
 
 
 def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def with_npm_dependencies(
+    package_json: bytes, versions: Iterable[str] | Mapping[str, str]
+) -> bytes:
+    """``components/package.json`` with these packages in its ``dependencies`` (a list: at
+    ``*``, keeping a version already there; a mapping: at the versions given). Its other
+    keys are kept."""
+    try:
+        data = json.loads(package_json or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{PACKAGE_JSON} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("dependencies", {}), dict):
+        raise BadInput(f"{PACKAGE_JSON}: dependencies must be an object")
+    deps = dict(data.get("dependencies", {}))
+    if isinstance(versions, Mapping):
+        deps.update(versions)
+    else:
+        for name in versions:
+            deps.setdefault(name, "*")
+    data["dependencies"] = dict(sorted(deps.items()))
+    return (json.dumps(data, indent=2) + "\n").encode()

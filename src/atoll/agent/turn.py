@@ -17,11 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atoll.errors import AtollError
+from atoll.releases.artifacts import installed_npm_version
 from atoll.store.records import BuildError, Revision
 
 from .app_tools import TOML, app_tools, with_dependency
-from .autodeps import allowed, missing_modules, package_for
-from .checks import check_draft, describe
+from .autodeps import (
+    allowed,
+    missing_modules,
+    npm_allowed,
+    package_for,
+    with_npm_dependencies,
+)
+from .checks import PACKAGE_JSON, check_draft, describe, new_npm_packages
 from .draft import Draft
 from .file_tools import file_tools
 from .provider import ModelReply, Provider, Usage
@@ -121,6 +128,8 @@ class Turn:
         self.context = context  # the context pack the prompt is sent with
         self.toolbox = Toolbox(file_tools(draft) + app_tools(draft, tenant))
         self.messages: list[dict[str, Any]] = []
+        self._tried: set[str] = set()  # modules whose package the platform added
+        self._unpinned: set[str] = set()  # npm packages it added, at * until installed
 
     def run(self, prompt: str) -> TurnResult:
         self.messages = [
@@ -135,7 +144,6 @@ class Turn:
         stuck = StuckDetector()
         attempts: Counter[str] = Counter()
         checked_at: list[str] | None = None  # the draft's changes when last checked
-        tried: set[str] = set()  # modules whose package was added by the platform
         errors: list[BuildError] = []
         specs = self.toolbox.specs()
         for step in range(1, self.limits.max_steps + 1):
@@ -170,13 +178,7 @@ class Turn:
                     return self._end("stuck", f"stopped: {why}", usage, step, errors)
             changes = self._fingerprint()
             if changes and changes != checked_at:
-                errors = check_draft(self.draft, self.tenant)
-                note = ""
-                added = self._auto_dependencies(errors, tried)
-                if added:
-                    self._emit("dependencies", added=added)
-                    note = f"The platform added to [python] dependencies: {', '.join(added)}. "
-                    errors = check_draft(self.draft, self.tenant)
+                errors, note = self._check()
                 checked_at = self._fingerprint()
                 self._emit("checks", errors=[str(e) for e in errors])
                 why = stuck.checked(errors)
@@ -205,6 +207,73 @@ class Turn:
             self.limits.max_steps,
             errors,
         )
+
+    def _check(self) -> tuple[list[BuildError], str]:
+        """The builder's checks on the draft, after the platform added the packages its
+        imports need (what it added is said in the note for the model)."""
+        added, denied = self._npm_packages()
+        if denied:
+            # Nothing is installed for a batch that imports a package the operator denies.
+            return denied, ""
+        errors = check_draft(self.draft, self.tenant)
+        notes = []
+        if added:
+            self._emit("dependencies", added=[f"{name} (npm)" for name in added])
+            notes.append(f"The platform added to {PACKAGE_JSON}: {', '.join(added)}. ")
+            self._unpinned.update(added)
+        if not errors and self._unpinned and self._pin_npm():
+            errors = check_draft(self.draft, self.tenant)  # with the pins
+        python = self._auto_dependencies(errors, self._tried)
+        if python:
+            self._emit("dependencies", added=python)
+            notes.append(f"The platform added to [python] dependencies: {', '.join(python)}. ")
+            errors = check_draft(self.draft, self.tenant)
+        return errors, "".join(notes)
+
+    def _npm_packages(self) -> tuple[list[str], list[BuildError]]:
+        """List the npm packages the turn brings in in ``components/package.json`` (at
+        ``*`` until a check installed them); the errors for packages the operator denies."""
+        policy = self.draft.cp.settings.agent
+        wanted = new_npm_packages(self.draft)
+        denied = [
+            BuildError(
+                PACKAGE_JSON,
+                None,
+                None,
+                f"the operator does not let the agent add the npm package {name!r} "
+                "(ATOLL_AGENT_NPM_PACKAGES_ALLOW / _DENY): use another package or none",
+            )
+            for name in wanted
+            if not npm_allowed(name, policy)
+        ]
+        if denied or not wanted or not policy.auto_dependencies:
+            return [], denied
+        try:
+            self.draft.write(PACKAGE_JSON, with_npm_dependencies(self._package_json(), wanted))
+        except AtollError:
+            return [], []  # components/package.json does not parse: the checks say so
+        return wanted, []
+
+    def _pin_npm(self) -> bool:
+        """Pin the npm packages the platform added to the versions a check installed
+        (``^x.y.z``); whether any was pinned."""
+        pins = {}
+        for name in sorted(self._unpinned):
+            version = installed_npm_version(self.draft.cp, self.draft.app, name)
+            if version is not None:
+                pins[name] = f"^{version}"
+        if not pins:
+            return False
+        try:
+            self.draft.write(PACKAGE_JSON, with_npm_dependencies(self._package_json(), pins))
+        except AtollError:
+            return False
+        self._unpinned -= set(pins)
+        return True
+
+    def _package_json(self) -> bytes:
+        exists = self.draft.exists(PACKAGE_JSON)
+        return self.draft.content(PACKAGE_JSON) if exists else b""
 
     def _auto_dependencies(self, errors: list[BuildError], tried: set[str]) -> list[str]:
         """Add the package of each import nothing provides to ``[python] dependencies``

@@ -21,7 +21,7 @@ from atoll.builder.deps import declared_dependencies, install_packages, packages
 from atoll.builder.esbuild import BuildMessage, build_failed, find_node_modules, run_driver
 from atoll.builder.metafile import inlined_react, missing_default_exports, unshared_externals
 from atoll.builder.platform import EXTERNALS, PRODUCTION_DEFINE, SHARED_SPECIFIERS, entry_outputs
-from atoll.errors import BuildFailed
+from atoll.errors import BadInput, BuildFailed
 
 ASSETS_URL = "/_atoll/assets/"
 MANIFEST_NAME = ".manifest.json"  # a dotfile: never served
@@ -328,3 +328,26 @@ def build_components(
     )
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest.to_json(), indent=1))
     return manifest
+
+
+def undeclared_packages(src_dir: Path, node_modules: Path | None = None) -> list[str]:
+    """The npm packages the components in ``src_dir`` import that their
+    ``components/package.json`` does not list (the shared React left out): what a build
+    would install at ``*``. Empty when the scan fails; a build says why."""
+    src_dir = src_dir.resolve()
+    entries = discover_components(src_dir)
+    if not entries:
+        return []
+    reply = run_driver(
+        {"cmd": "scan", "options": _scan_options(src_dir, entries)}, find_node_modules(node_modules)
+    )
+    if not reply["ok"]:
+        return []
+    try:
+        declared = declared_dependencies(src_dir)
+        wanted = packages_to_install(
+            [i for i in reply["imports"] if i not in SHARED_SPECIFIERS], declared
+        )
+    except BadInput:
+        return []
+    return [name for name in wanted if name not in declared]

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -173,6 +174,20 @@ def check_sources(
         except AtollError as exc:
             problems += build_errors(exc)
     return builds.bounded_errors(problems)
+
+
+_SEMVER = re.compile(r"\d{1,9}\.\d{1,9}\.\d{1,9}(?:[-+][0-9A-Za-z.+-]{1,100})?", re.ASCII)
+
+
+def installed_npm_version(cp: ControlPlane, app: App, package: str) -> str | None:
+    """The version of ``package`` the app's last build or check installed for its
+    components, if it did."""
+    manifest = cp.workspaces.apps_root / str(app.id) / "npm" / "node_modules" / package
+    try:
+        version = json.loads((manifest / "package.json").read_text()).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, str) and _SEMVER.fullmatch(version) else None
 
 
 def _check_code(
