@@ -396,6 +396,19 @@ class AgentSettings(BaseSettings):
     )
 
 
+class IdeSettings(BaseSettings):
+    """The IDE's sign-in sessions."""
+
+    model_config = SettingsConfigDict(env_prefix="ATOLL_IDE_", frozen=True)
+
+    session_idle_minutes: int = Field(
+        12 * 60, ge=1, le=30 * 24 * 60, description="A session unused this long ends."
+    )
+    session_max_hours: int = Field(
+        7 * 24, ge=1, le=365 * 24, description="A session ends this long after sign-in."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable about an Atoll installation."""
 
@@ -440,6 +453,7 @@ class Settings(BaseSettings):
     agent: AgentSettings = Field(
         default_factory=AgentSettings, description="The AI agent's automatic dependencies."
     )
+    ide: IdeSettings = Field(default_factory=IdeSettings, description="The IDE's sessions.")
 
     @property
     def metadata_url(self) -> str:

@@ -11,7 +11,18 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atoll import __version__
-from atoll.api import agent, apps, databases, envs, files, frontdoor, functions, releases, tenants
+from atoll.api import (
+    agent,
+    apps,
+    databases,
+    envs,
+    files,
+    frontdoor,
+    functions,
+    releases,
+    sessions,
+    tenants,
+)
 from atoll.api import vars as config_vars
 from atoll.api.errors import install_error_handlers
 from atoll.api.limits import BodySizeLimit
@@ -95,6 +106,7 @@ def make_app(cp: ControlPlane) -> FastAPI:
     v1.include_router(releases.router)
     v1.include_router(config_vars.router)
     v1.include_router(agent.router)
+    v1.include_router(sessions.router)
     app.include_router(v1)
     app.include_router(frontdoor.make_router())
     return app

@@ -15,6 +15,7 @@ from atoll.api.schemas import (
     TokenCreated,
     TokenOut,
 )
+from atoll.store import sessions as session_repo
 from atoll.store import tenants as repo
 
 router = APIRouter(tags=["tenants"])
@@ -74,4 +75,5 @@ def revoke_token(token_id: int, who: Caller, cp: Platform) -> TokenOut:
         # Inside the transaction: if telling the DB service fails, the token stays valid and
         # the caller sees the error, rather than database tokens outliving a revoked token.
         dbservice.revoke_database_tokens(cp.settings.data_dir, str(revoked.id))
+        session_repo.end_token_sessions(conn, revoked.id)  # signed-in IDEs too
         return TokenOut.of(revoked)

@@ -228,3 +228,23 @@ agent_models = sa.Table(
     sa.Column("updated_by", sa.String(200), nullable=False),
     sa.PrimaryKeyConstraint("tenant_id", name="pk_agent_models"),
 )
+
+ide_sessions = sa.Table(
+    "ide_sessions",
+    metadata,
+    # SHA-256 of the cookie's secret: a copy of the table signs nobody in.
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column(
+        "token_id",
+        sa.Integer,
+        sa.ForeignKey("tokens.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # Sent by the IDE's scripts with every state-changing call (a cookie alone is not enough).
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("hash", name="pk_ide_sessions"),
+)

@@ -145,6 +145,14 @@ def resolve_token(conn: sa.Connection, secret: str) -> Token | None:
     return _token(row)
 
 
+def get_token(conn: sa.Connection, token_id: int) -> Token:
+    """A token by id (revoked ones too); ``NotFound`` if there is none."""
+    row = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).first()
+    if row is None:
+        raise NotFound(f"token {token_id} not found", token=token_id)
+    return _token(row)
+
+
 def touch_token(conn: sa.Connection, token_id: int) -> None:
     """Record that a token was just used."""
     conn.execute(tokens.update().where(tokens.c.id == token_id).values(last_used_at=now()))
