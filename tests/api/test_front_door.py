@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from atoll import __version__
-from atoll.api import frontdoor
+from atoll.api import frontdoor, ide
 from atoll.api.app import STRICT_POLICY, SecurityHeaders
 from atoll.api.errors import install_error_handlers
 
@@ -28,11 +28,12 @@ def _links(body: str) -> list[str]:
     return re.findall(r'(?:href|src)="([^"]+)"', body)
 
 
-def make_pages_app(**paths: Path) -> FastAPI:
+def make_pages_app(docs_dir: Path, swagger_dist: Path = frontdoor.SWAGGER_UI_DIST) -> FastAPI:
     """Just the front-door routes, with the control plane's error rendering and headers."""
     app = FastAPI()
     install_error_handlers(app)
-    app.include_router(frontdoor.make_router(**paths))
+    app.include_router(ide.make_router(frontdoor.FrontDoor(docs_dir)))
+    app.include_router(frontdoor.make_router(swagger_dist, docs_dir))
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -61,7 +62,9 @@ def test_the_front_door_says_what_this_is_and_how_to_start(client: TestClient) -
     assert policy["default-src"] == "'none'"
     assert policy["style-src"] == "'self'" and policy["img-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'"
-    assert "script-src" not in policy  # the page runs nothing
+    # The page runs one script of this server's, the IDE's sign-in, which calls the API.
+    assert policy["script-src"] == "'self'" and policy["connect-src"] == "'self'"
+    assert policy["form-action"] == "'none'"
     body = r.text
     assert "<h1>Atoll control plane</h1>" in body and f"version {__version__}" in body
     for href in ("/api/docs", "/api/v1/openapi.json", "/api/v1/schemas/page.json"):
@@ -77,8 +80,13 @@ def test_the_front_door_says_what_this_is_and_how_to_start(client: TestClient) -
         "atoll push ./shop --app shop",
     ):
         assert command in body
-    assert "web IDE" in body and "AI agent" in body
-    assert "<script" not in body and "style=" not in body and "http" not in body.split("<body>")[0]
+    assert "Open the IDE" in body and 'id="signin"' in body
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", body, re.S)
+    assert len(scripts) == 1 and scripts[0][1] == ""  # nothing inline
+    assert re.fullmatch(
+        r' type="module" src="/ide/assets/[0-9a-f]{16}/signin-\w+\.js"', scripts[0][0]
+    )
+    assert "style=" not in body and "http" not in body.split("<body>")[0]
 
 
 def test_every_link_and_file_of_the_pages_answers(client: TestClient) -> None:

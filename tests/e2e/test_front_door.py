@@ -96,7 +96,7 @@ def test_the_front_door_shows_what_this_is_and_leads_to_the_docs(
         for name in ("API docs", "OpenAPI document", "Page JSON Schema", "The control-plane API"):
             expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
         expect(page.get_by_text(f"export ATOLL_SERVER={url}")).to_be_visible()
-        expect(page.get_by_text("web IDE")).to_be_visible()
+        expect(page.get_by_role("heading", name="Open the IDE")).to_be_visible()
         # The stylesheet and the mark loaded under the page's policy.
         assert page.eval_on_selector("main", "m => getComputedStyle(m).maxWidth") == "704px"
         assert page.eval_on_selector("img.mark", "i => i.complete && i.naturalWidth") > 0

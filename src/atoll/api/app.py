@@ -19,6 +19,7 @@ from atoll.api import (
     files,
     frontdoor,
     functions,
+    ide,
     releases,
     sessions,
     tenants,
@@ -108,5 +109,6 @@ def make_app(cp: ControlPlane) -> FastAPI:
     v1.include_router(agent.router)
     v1.include_router(sessions.router)
     app.include_router(v1)
+    app.include_router(ide.make_router())
     app.include_router(frontdoor.make_router())
     return app

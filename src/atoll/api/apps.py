@@ -1,4 +1,5 @@
-"""Apps: create, list, get, delete."""
+"""Apps: create (empty, or from one of the examples that come with Atoll), list, get,
+delete; and the examples."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from fastapi import APIRouter
 
 from atoll import dbservice
 from atoll.api.auth import Platform, TenantCaller
+from atoll.api.bootstrap import import_folder
+from atoll.api.examples import ExampleOut, examples, find_example
 from atoll.api.schemas import AppCreate, AppOut
 from atoll.services import ControlPlane
 from atoll.store import apps as repo
@@ -24,10 +27,22 @@ def find_app(cp: ControlPlane, tenant_id: int, name: str) -> App:
 
 @router.post("/apps", status_code=201)
 def create_app(body: AppCreate, who: TenantCaller, cp: Platform) -> AppOut:
-    """Create an empty app; fill its workspace with a push or a batch write."""
+    """Create an app: empty (fill its workspace with a push or a batch write), or with an
+    example's files as its first revision (``example``: a name ``GET /examples`` lists)."""
     assert who.tenant is not None
+    example = find_example(body.example) if body.example is not None else None
     with cp.engine.begin() as conn:
-        return AppOut.of(repo.create_app(conn, who.tenant.id, body.name))
+        app = repo.create_app(conn, who.tenant.id, body.name)
+    if example is not None:
+        import_folder(cp, app, example.path, who.author, f"the {example.name} example")
+        app = find_app(cp, who.tenant.id, app.slug)
+    return AppOut.of(app)
+
+
+@router.get("/examples")
+def list_examples(who: TenantCaller) -> list[ExampleOut]:
+    """The example apps an app can start from."""
+    return [ExampleOut(name=e.name, description=e.description) for e in examples().values()]
 
 
 @router.get("/apps")

@@ -1,4 +1,5 @@
-"""The control plane's own pages: the front door at ``/``, the API docs and their files."""
+"""The control plane's own pages: the front door (``/`` for a visitor not signed in to the
+IDE), the API docs and their files."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ OPENAPI_URL = "/api/v1/openapi.json"
 PAGE_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+# The front door also runs the IDE's sign-in script, which posts the token to the API.
+FRONT_DOOR_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 # Swagger UI sets inline styles, shows data: images and calls the API from the page.
 DOCS_POLICY = (
@@ -91,6 +97,24 @@ def project_docs_html(docs: dict[str, ProjectDoc]) -> str:
     )
 
 
+class FrontDoor:
+    """The front door: what this server is, where its references are, how to start with the
+    CLI, and the IDE's sign-in form (whose script is the only one the page runs)."""
+
+    def __init__(self, docs_dir: Path = DOCS_DIR) -> None:
+        self.template = Template((TEMPLATES_DIR / "frontdoor.html").read_text("utf-8"))
+        self.docs_list = project_docs_html(find_project_docs(docs_dir))
+
+    def page(self, request: Request, signin_script: str) -> HTMLResponse:
+        body = self.template.substitute(
+            version=html.escape(__version__),
+            server=html.escape(server_url(request)),
+            project_docs=self.docs_list,
+            signin_script=html.escape(signin_script),
+        )
+        return _page(body, FRONT_DOOR_POLICY)
+
+
 def server_url(request: Request) -> str:
     """The URL the visitor reached this server by, for commands they can paste."""
     return str(request.base_url).rstrip("/")
@@ -109,21 +133,9 @@ def make_router(swagger_dist: Path = SWAGGER_UI_DIST, docs_dir: Path = DOCS_DIR)
     """Routes of the front door, the API docs (Swagger UI from ``swagger_dist``) and the
     project docs (from ``docs_dir``); none of them needs a token."""
     router = APIRouter(include_in_schema=False)
-    front_door = Template((TEMPLATES_DIR / "frontdoor.html").read_text("utf-8"))
     docs_page = Template((TEMPLATES_DIR / "docs.html").read_text("utf-8"))
     docs_missing = Template((TEMPLATES_DIR / "docs_missing.html").read_text("utf-8"))
     project_docs = find_project_docs(docs_dir)
-    docs_list = project_docs_html(project_docs)
-
-    @router.api_route("/", methods=["GET", "HEAD"])
-    def home(request: Request) -> HTMLResponse:
-        """What this server is, where its references are, and how to start with the CLI."""
-        body = front_door.substitute(
-            version=html.escape(__version__),
-            server=html.escape(server_url(request)),
-            project_docs=docs_list,
-        )
-        return _page(body, PAGE_POLICY)
 
     @router.api_route("/api/docs", methods=["GET", "HEAD"])
     def api_docs() -> HTMLResponse:

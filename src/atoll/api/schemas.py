@@ -108,6 +108,9 @@ class AppCreate(Body):
     """``POST /apps``."""
 
     name: str = Field(max_length=100, description="The app's slug.")
+    example: str | None = Field(
+        None, max_length=100, description="Start from this example's files (GET /examples)."
+    )
 
 
 class AppOut(BaseModel):
