@@ -22,7 +22,7 @@ from atoll.builder.deps import declared_dependencies, install_packages, packages
 from atoll.builder.esbuild import BuildMessage, build_failed, find_node_modules, run_driver
 from atoll.builder.metafile import inlined_react, missing_default_exports, unshared_externals
 from atoll.builder.platform import EXTERNALS, PRODUCTION_DEFINE, SHARED_SPECIFIERS, entry_outputs
-from atoll.builder.tailwind import compile_tailwind, component_sources, tailwind_version
+from atoll.builder.tailwind import tailwind_request, tailwind_results, tailwind_version
 from atoll.errors import BuildFailed
 
 ASSETS_URL = "/_atoll/assets/"
@@ -264,6 +264,7 @@ def build_components(
         return manifest
     # One driver call scans the imports and, when no npm package is needed, also builds.
     options = _esbuild_options(src_dir, out_dir, entries, public_path, [])
+    tailwind = tailwind_request(src_dir, entries, modules)
     reply = run_driver(
         {
             "cmd": "scan-build",
@@ -271,6 +272,7 @@ def build_components(
             "options": options,
             "shared": sorted(SHARED_SPECIFIERS),
             "allowedRoots": _allowed_roots(src_dir, None),
+            "tailwind": tailwind,
         },
         modules,
     )
@@ -292,6 +294,7 @@ def build_components(
             "cmd": "build",
             "options": options,
             "allowedRoots": _allowed_roots(src_dir, deps),
+            "tailwind": tailwind,
         }
         reply = run_driver(request, modules)
         if not reply["ok"]:
@@ -308,11 +311,11 @@ def build_components(
     by_source = {info["entry"]: info for info in outputs.values()}
     components: dict[str, ComponentEntry] = {}
     css_warnings: list[str] = []
-    tailwind = compile_tailwind(component_sources(src_dir, metafile, entries), modules)
+    tailwind_css = tailwind_results(reply, entries)
     for name, source in entries.items():
         info = by_source[source]
         css, document_css = _write_styles(
-            out_dir, name, info["css"], tailwind.get(name, ""), css_warnings
+            out_dir, name, info["css"], tailwind_css.get(name, ""), css_warnings
         )
         out_path = os.path.relpath(out_dir / info["js"], src_dir)
         components[name] = ComponentEntry(
@@ -337,7 +340,7 @@ def build_components(
         packages=packages,
         lockfile=new_lock.decode() if new_lock else None,
         warnings=warnings,
-        tailwind=tailwind_version(modules) if tailwind else None,
+        tailwind=tailwind_version(modules) if tailwind_css else None,
     )
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest.to_json(), indent=1))
     return manifest

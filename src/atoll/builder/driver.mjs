@@ -2,7 +2,7 @@
 // Commands: "build" (options as given), "scan" (bare imports of some entries), "scan-build",
 // "exports" (named exports of CommonJS packages, for the vendor shims),
 // "incremental" (time a cold build, then rebuilds after edits; used by bench/frontend.py),
-// "tailwind" (each component's Tailwind CSS from the candidates the builder found).
+// and, given `tailwind`, a build also compiles each component's Tailwind CSS.
 import { createRequire } from "node:module";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -148,18 +148,55 @@ async function tailwindFor(tw, options, { signals, candidates }, maxChars) {
   return { css };
 }
 
-async function tailwind(components, maxChars) {
+// The app's own script files a component's bundle took: the metafile's inputs, walked from the
+// entry (lazy imports too); packages and stylesheets are left out.
+const SCRIPT = /\.(jsx|tsx|js|ts|mjs|cjs|mts|cts)$/;
+function localSources(inputs, entry) {
+  const seen = new Set([entry]);
+  const stack = [entry];
+  while (stack.length) {
+    for (const imp of (inputs[stack.pop()] || {}).imports || []) {
+      const path = imp.path;
+      if (imp.external || seen.has(path) || !(path in inputs)) continue;
+      if (path.includes("node_modules/") || !SCRIPT.test(path)) continue;
+      seen.add(path);
+      stack.push(path);
+    }
+  }
+  return [...seen];
+}
+
+// Each component's words are those the builder listed for the files its bundle took.
+function componentWords(inputs, entry, files) {
+  const candidates = new Set();
+  const signals = new Set();
+  for (const path of localSources(inputs, entry)) {
+    const words = files[path];
+    if (!words) continue;
+    words.candidates.forEach((w) => candidates.add(w));
+    words.signals.forEach((w) => signals.add(w));
+  }
+  return { candidates: [...candidates].sort(), signals: [...signals].sort() };
+}
+
+async function tailwind(metafile, { entries, files, maxCandidates, maxChars }) {
   const tw = requireFrom("tailwindcss");
   const options = tailwindOptions();
   const out = {};
-  for (const [name, sources] of Object.entries(components)) {
+  for (const [name, entry] of Object.entries(entries)) {
+    const words = componentWords(metafile.inputs, entry, files);
+    if (!words.signals.length) continue;
+    if (words.candidates.length > maxCandidates) {
+      out[name] = { error: `this component and the modules it imports hold ${words.candidates.length} distinct class-like words; Tailwind reads at most ${maxCandidates} per component` };
+      continue;
+    }
     try {
-      out[name] = await tailwindFor(tw, options, sources, maxChars);
+      out[name] = await tailwindFor(tw, options, words, maxChars);
     } catch (err) {
       out[name] = { error: String(err && err.message ? err.message : err) };
     }
   }
-  return { ok: true, components: out };
+  return out;
 }
 
 let reply;
@@ -167,7 +204,8 @@ if (request.cmd === "build") reply = await build(request.options);
 else if (request.cmd === "scan") reply = await scan(request.options);
 else if (request.cmd === "scan-build") reply = await scanThenBuild(request.scanOptions, request.options, request.shared);
 else if (request.cmd === "exports") reply = exportsOf(request.names);
-else if (request.cmd === "tailwind") reply = await tailwind(request.components, request.maxChars);
 else if (request.cmd === "incremental") reply = await incremental(request.options, request.edits);
 else reply = { ok: false, errors: [{ text: `unknown command ${request.cmd}` }] };
+// In the build's own process: no second Node start, and none at all without Tailwind words.
+if (reply.ok && reply.metafile && request.tailwind) reply.tailwind = await tailwind(reply.metafile, request.tailwind);
 process.stdout.write(JSON.stringify(reply));

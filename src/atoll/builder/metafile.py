@@ -75,25 +75,3 @@ def missing_default_exports(
                     )
                 )
     return problems
-
-
-_SOURCE = re.compile(r"\.(jsx|tsx|js|ts|mjs|cjs|mts|cts)$")
-
-
-def local_sources(metafile: Mapping[str, Any], entry: str) -> list[str]:
-    """The app's own script files ``entry`` imports, itself included, statically or lazily
-    (paths relative to the build's working folder, as the metafile has them); packages
-    under ``node_modules`` and stylesheets are left out."""
-    inputs = metafile.get("inputs", {})
-    seen = [entry]
-    stack = [entry]
-    while stack:
-        for imp in inputs.get(stack.pop(), {}).get("imports", []):
-            path = str(imp.get("path", ""))
-            if imp.get("external") or path in seen or path not in inputs:
-                continue
-            if "node_modules/" in path or not _SOURCE.search(path):
-                continue
-            seen.append(path)
-            stack.append(path)
-    return sorted(seen)

@@ -2,10 +2,11 @@
 its shadow-root stylesheet.
 
 The candidates are the class-like words of the component file and the app's own modules it
-imports; the platform's ``tailwindcss`` package (run by ``driver.mjs``) turns the ones it knows
-into CSS. The compiler's input is the platform's fixed ``@import "tailwindcss"``: nothing a
-tenant writes is read as a stylesheet, so no ``@import``, ``@plugin``, ``@config`` or
-``@source`` of theirs can make the build read a file.
+imports; the platform's ``tailwindcss`` package turns the ones it knows into CSS, in the same
+``driver.mjs`` run that bundles the components (it knows which files each bundle took). The
+compiler's input is the platform's fixed ``@import "tailwindcss"``: nothing a tenant writes is
+read as a stylesheet, so no ``@import``, ``@plugin``, ``@config`` or ``@source`` of theirs can
+make the build read a file.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from atoll.builder.css_scope import split_top_level
-from atoll.builder.esbuild import BuildMessage, build_failed, run_driver
-from atoll.builder.metafile import local_sources
+from atoll.builder.esbuild import BuildMessage, build_failed
 from atoll.errors import AtollError
 
 MAX_CANDIDATES = 20_000  # distinct class-like words of one component
@@ -37,25 +36,13 @@ _WORDS = re.compile(r"[^\s\"`{};\\]+")
 # Inside a word, quotes, parentheses and commas end a candidate unless in brackets
 # (`cn('p-4',` but `bg-[url('/a.png')]`, `grid-cols-[repeat(3,1fr)]`).
 _CANDIDATE = re.compile(r"(?:[^\[\]'(),]|\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\])+")
+_SCRIPT = re.compile(r"\.(jsx|tsx|js|ts|mjs|cjs|mts|cts)$")
 _SHAPE = re.compile(r"^[!-]?[a-z0-9@\[*]")
 _PROPERTY = re.compile(r"@property\s+(--[\w-]+)\s*\{(.*)\}\s*$", re.DOTALL)
 _INITIAL = re.compile(r"initial-value\s*:\s*([^;}]*)")
 # Shadow roots ignore @property, so its initial values become plain declarations: the
 # fallback Tailwind itself uses where @property is missing, plus the host.
 _INITIAL_SELECTOR = ":host, *, ::before, ::after, ::backdrop"
-
-
-@dataclass(frozen=True)
-class TailwindSources:
-    """One component's candidates, and the file a Tailwind error is reported at."""
-
-    file: str
-    candidates: frozenset[str]
-
-    @property
-    def signals(self) -> list[str]:
-        """Candidates that mean the component is written with Tailwind when they compile."""
-        return sorted(c for c in self.candidates if is_signal(c))
 
 
 def class_candidates(text: str) -> set[str]:
@@ -108,62 +95,52 @@ def tailwind_version(node_modules: Path) -> str | None:
     return str(json.loads(package.read_text())["version"])
 
 
-def component_sources(
-    src_dir: Path, metafile: Mapping[str, Any], entries: Mapping[str, str]
-) -> dict[str, TailwindSources]:
-    """Component name -> its candidates, read from the files the bundle took from the app.
-
-    Raises ``BuildFailed`` at the component's file when it names more than
-    ``MAX_CANDIDATES`` distinct class-like words (a generated file, not class names).
-    """
-    texts: dict[str, set[str]] = {}
-    found: dict[str, TailwindSources] = {}
-    problems: list[BuildMessage] = []
-    for name, entry in entries.items():
-        candidates: set[str] = set()
-        for rel in local_sources(metafile, entry):
-            if rel not in texts:
-                texts[rel] = class_candidates((src_dir / rel).read_text(errors="replace"))
-            candidates |= texts[rel]
-        if len(candidates) > MAX_CANDIDATES:
-            problems.append(
-                BuildMessage(
-                    f"this component and the modules it imports hold {len(candidates)} distinct "
-                    f"class-like words; Tailwind reads at most {MAX_CANDIDATES} per component",
-                    file=entry,
-                    line=1,
-                )
-            )
-        found[name] = TailwindSources(entry, frozenset(candidates))
-    if problems:
-        raise build_failed("components failed to build", problems)
-    return found
+def _script_files(src_dir: Path) -> list[Path]:
+    """The app's script files a component could import (not packages, not dotfolders)."""
+    return sorted(
+        path
+        for path in src_dir.rglob("*")
+        if _SCRIPT.search(path.name)
+        and path.is_file()
+        and not any(
+            p == "node_modules" or p.startswith(".") for p in path.relative_to(src_dir).parts
+        )
+    )
 
 
-def compile_tailwind(sources: Mapping[str, TailwindSources], node_modules: Path) -> dict[str, str]:
-    """Component name -> its Tailwind CSS (shadow-safe), for components that use Tailwind.
-
-    One driver call for every component whose words could be Tailwind; a component whose
-    signals compile to nothing gets no CSS (and no preflight). Errors are ``BuildFailed`` at
-    the component's file.
-    """
-    wanted = {name: s for name, s in sources.items() if s.signals}
-    if not wanted:
-        return {}
+def tailwind_request(
+    src_dir: Path, entries: Mapping[str, str], node_modules: Path
+) -> dict[str, Any] | None:
+    """What the driver needs to compile the components' Tailwind CSS with their bundle: each
+    script file's candidates and signals (the driver unions those of the files a component's
+    bundle took). None when no file has a signal: nothing to compile, no Tailwind work."""
+    files: dict[str, dict[str, list[str]]] = {}
+    for path in _script_files(src_dir):
+        # One file over the limit already puts its components over it: keep one word more.
+        candidates = sorted(class_candidates(path.read_text(errors="replace")))
+        candidates = candidates[: MAX_CANDIDATES + 1]
+        signals = [c for c in candidates if is_signal(c)]
+        if candidates:
+            rel = path.relative_to(src_dir).as_posix()
+            files[rel] = {"candidates": candidates, "signals": signals}
+    if not any(words["signals"] for words in files.values()):
+        return None
     if tailwind_version(node_modules) is None:
         raise AtollError("tailwindcss is not installed; run `npm ci` at the repository root")
-    request = {
-        "cmd": "tailwind",
-        "components": {
-            name: {"signals": s.signals, "candidates": sorted(s.candidates)}
-            for name, s in wanted.items()
-        },
+    return {
+        "entries": dict(entries),
+        "files": files,
+        "maxCandidates": MAX_CANDIDATES,
         "maxChars": MAX_CSS_CHARS,
     }
-    reply = run_driver(request, node_modules)
-    results: dict[str, dict[str, Any]] = reply["components"]
+
+
+def tailwind_results(reply: Mapping[str, Any], entries: Mapping[str, str]) -> dict[str, str]:
+    """Component name -> its Tailwind CSS (shadow-safe), from the driver's reply; a component
+    that does not use Tailwind has none. Errors are ``BuildFailed`` at the component's file."""
+    results: dict[str, dict[str, Any]] = reply.get("tailwind") or {}
     problems = [
-        BuildMessage(f"Tailwind: {out['error']}", file=wanted[name].file, line=1)
+        BuildMessage(f"Tailwind: {out['error']}", file=entries[name], line=1)
         for name, out in results.items()
         if out.get("error")
     ]
