@@ -10,6 +10,10 @@ target <= 60 KB) and the chart chunk only chart pages fetch; and first render of
 (AppShell, stats, table, tabs, badges, a chart) against a page of plain built-ins (Stack,
 Heading, Text) with the same number of nodes, in the same run.
 
+Tailwind: a build of one component written with Tailwind classes against the same component
+styled by its own CSS file, in the same run (the Tailwind compile is the difference), and the
+gzipped size of the stylesheet each gets.
+
     .venv/bin/python bench/frontend.py [--components 10] [--runs 5]
 """
 
@@ -35,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from atoll.builder.components import FILE_LOADERS
+from atoll.builder.components import FILE_LOADERS, build_components
 from atoll.builder.esbuild import find_node_modules, run_driver
 from atoll.builder.frontend import AppFrontend, build_frontend
 from atoll.builder.platform import (
@@ -84,6 +88,28 @@ export default function {name}({{ title = "{name}", items = [] }}) {{
 CSS = ".card-{seed} {{ padding: {seed}px; border: 1px solid #ccc; }} button {{ color: teal; }}\n"
 LIB = """export const money = (n) => `$${n.toFixed(2)}`;
 export const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+"""
+CARD = """export default function Card({{ title = "Card", items = ["a", "b"] }}) {{
+  return (
+    <section className="{section}">
+      <h3 className="{heading}">{{title}}</h3>
+      <ul className="{list}">{{items.map((i) => <li key={{i}} className="{item}">{{i}}</li>)}}</ul>
+      <button className="{button}">OK</button>
+    </section>
+  );
+}}
+"""
+TAILWIND_CLASSES = {
+    "section": "p-4 rounded-lg shadow bg-white text-slate-800 space-y-2",
+    "heading": "text-lg font-semibold",
+    "list": "divide-y divide-slate-200",
+    "item": "py-1 flex justify-between",
+    "button": "px-3 py-1 rounded bg-blue-600 text-white hover:bg-blue-700",
+}
+CARD_CSS = """.section { padding: 16px; border-radius: 8px; box-shadow: 0 1px 3px #0002; }
+.heading { font-size: 18px; font-weight: 600 } .list li + li { border-top: 1px solid #ddd }
+.item { display: flex; justify-content: space-between; padding: 4px 0 }
+.button { padding: 4px 12px; border-radius: 4px; background: #2563eb; color: white }
 """
 
 
@@ -225,6 +251,38 @@ def time_builds(
         "cold_ms_single_component": summary(single),
         "incremental_rebuild_ms": summary(rebuild),
     }
+
+
+def time_tailwind(work: Path, runs: int) -> dict[str, Any]:
+    """``build_components`` of one Tailwind component against the same one with its own CSS."""
+    plain = {key: key for key in TAILWIND_CLASSES}
+    apps = {"tailwind": (TAILWIND_CLASSES, ""), "own_css_baseline": (plain, CARD_CSS)}
+    result: dict[str, Any] = {}
+    for label, (classes, css) in apps.items():
+        app = work / f"tw-{label}" / "components"
+        app.mkdir(parents=True)
+        (app / "Card.jsx").write_text(
+            ('import "./Card.css";\n' if css else "") + CARD.format(**classes)
+        )
+        if css:
+            (app / "Card.css").write_text(css)
+        times = []
+        for run in range(runs):
+            out = work / f"tw-{label}-out{run}"
+            t0 = time.perf_counter()
+            manifest = build_components(app.parent, out)
+            times.append((time.perf_counter() - t0) * 1000)
+        sheet = manifest.components["Card"].css
+        result[label] = {
+            "build_components_ms": summary(times),
+            "stylesheet_gz_bytes": gz((out / sheet).read_bytes()) if sheet else 0,
+        }
+    result["tailwind_compile_ms_median"] = round(
+        result["tailwind"]["build_components_ms"]["median"]
+        - result["own_css_baseline"]["build_components_ms"]["median"],
+        1,
+    )
+    return result
 
 
 def free_port() -> int:
@@ -483,6 +541,7 @@ def main() -> None:
         inlined_times = time_builds(
             app, work / "times", names, True, max(2, args.runs // 2), "mount"
         )
+        tailwind_times = time_tailwind(work, args.runs)
 
         frontend = AppFrontend.load(work / "release", platform)
         with serve(frontend) as base:
@@ -525,6 +584,7 @@ def main() -> None:
                 "inlined_react_and_react_dom_baseline": inlined_times,
                 "build_frontend_wall_ms_total": round(build_wall_ms, 1),
                 "build_frontend_wall_ms_per_component": round(build_wall_ms / len(names), 1),
+                "one_component_tailwind_against_own_css": tailwind_times,
             },
             "first_render_10_components": render,
             "design_system": {

@@ -31,11 +31,15 @@ export async function hoistToDocument(url) {
 }
 
 let reset;
-/** The `:host` reset every component root gets before its own CSS. */
+/**
+ * The `:host` reset every component root gets before its own CSS. In a layer of its own, the
+ * first one of the root: any rule of the component, layered (Tailwind's preflight) or not,
+ * overrides it.
+ */
 export function hostReset() {
   if (!reset) {
     reset = new CSSStyleSheet();
-    reset.replaceSync(":host{all:initial;display:block}");
+    reset.replaceSync("@layer atoll-host{:host{all:initial;display:block}}");
   }
   return reset;
 }

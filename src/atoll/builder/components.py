@@ -1,4 +1,5 @@
-"""Bundling an app's components: one ESM file per component, React shared, CSS scoped.
+"""Bundling an app's components: one ESM file per component, React shared, CSS scoped,
+the Tailwind utilities each one uses compiled into its own stylesheet.
 
 ``components/<Name>.jsx`` (or ``.tsx``, ``.js``, ``.ts``) is a component; anything in a
 subfolder (``components/lib/``) is a shared module that lands in shared chunks. The output
@@ -21,6 +22,7 @@ from atoll.builder.deps import declared_dependencies, install_packages, packages
 from atoll.builder.esbuild import BuildMessage, build_failed, find_node_modules, run_driver
 from atoll.builder.metafile import inlined_react, missing_default_exports, unshared_externals
 from atoll.builder.platform import EXTERNALS, PRODUCTION_DEFINE, SHARED_SPECIFIERS, entry_outputs
+from atoll.builder.tailwind import tailwind_request, tailwind_results, tailwind_version
 from atoll.errors import BadInput, BuildFailed
 
 ASSETS_URL = "/_atoll/assets/"
@@ -60,6 +62,8 @@ class ComponentManifest:
     packages: dict[str, str] = field(default_factory=dict)
     lockfile: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # The tailwindcss version that styled some component (it changes the build's id).
+    tailwind: str | None = None
 
     def url(self, file: str) -> str:
         """The URL a file of this build is served at."""
@@ -103,6 +107,7 @@ class ComponentManifest:
             packages=dict(data.get("packages", {})),
             lockfile=data.get("lockfile"),
             warnings=list(data.get("warnings", [])),
+            tailwind=data.get("tailwind"),
         )
 
 
@@ -202,12 +207,19 @@ def _static_chunks(
     return sorted(os.path.relpath(src_dir / p, out_dir) for p in seen)
 
 
-def _write_scoped_css(
-    out_dir: Path, name: str, css_file: str, warnings: list[str]
-) -> tuple[str, str | None]:
-    original = out_dir / css_file
-    scoped = scope_css(original.read_text(), name)
-    original.unlink()
+def _write_styles(
+    out_dir: Path, name: str, css_file: str | None, tailwind: str, warnings: list[str]
+) -> tuple[str | None, str | None]:
+    """The component's shadow-root sheet and document sheet (file names, None when empty):
+    its Tailwind CSS, then the CSS it imports (unlayered, so it wins), scoped together."""
+    own = ""
+    if css_file:
+        original = out_dir / css_file
+        own = original.read_text()
+        original.unlink()
+    if not (tailwind or own):
+        return None, None
+    scoped = scope_css(tailwind + own, name)
     for rule in scoped.imports:
         warnings.append(
             f"{name}: {rule} is ignored (stylesheets in a shadow root cannot @import); put the "
@@ -222,7 +234,7 @@ def _write_scoped_css(
         file = f"{name}-{digest}.{suffix}"
         (out_dir / file).write_text(text)
         names.append(file)
-    return names[0] or "", names[1]
+    return names[0], names[1]
 
 
 def build_components(
@@ -252,6 +264,7 @@ def build_components(
         return manifest
     # One driver call scans the imports and, when no npm package is needed, also builds.
     options = _esbuild_options(src_dir, out_dir, entries, public_path, [])
+    tailwind = tailwind_request(src_dir, entries, modules)
     reply = run_driver(
         {
             "cmd": "scan-build",
@@ -259,6 +272,7 @@ def build_components(
             "options": options,
             "shared": sorted(SHARED_SPECIFIERS),
             "allowedRoots": _allowed_roots(src_dir, None),
+            "tailwind": tailwind,
         },
         modules,
     )
@@ -280,6 +294,7 @@ def build_components(
             "cmd": "build",
             "options": options,
             "allowedRoots": _allowed_roots(src_dir, deps),
+            "tailwind": tailwind,
         }
         reply = run_driver(request, modules)
         if not reply["ok"]:
@@ -296,12 +311,12 @@ def build_components(
     by_source = {info["entry"]: info for info in outputs.values()}
     components: dict[str, ComponentEntry] = {}
     css_warnings: list[str] = []
+    tailwind_css = tailwind_results(reply, entries)
     for name, source in entries.items():
         info = by_source[source]
-        css, document_css = (None, None)
-        if info["css"]:
-            shadow, document_css = _write_scoped_css(out_dir, name, info["css"], css_warnings)
-            css = shadow or None
+        css, document_css = _write_styles(
+            out_dir, name, info["css"], tailwind_css.get(name, ""), css_warnings
+        )
         out_path = os.path.relpath(out_dir / info["js"], src_dir)
         components[name] = ComponentEntry(
             name,
@@ -325,6 +340,7 @@ def build_components(
         packages=packages,
         lockfile=new_lock.decode() if new_lock else None,
         warnings=warnings,
+        tailwind=tailwind_version(modules) if tailwind_css else None,
     )
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest.to_json(), indent=1))
     return manifest

@@ -27,8 +27,8 @@ def css_imports(rules: list[str]) -> list[str]:
 class ScopedCss:
     """The sheet adopted by each shadow root, and the rules for the document.
 
-    The runtime adopts its ``:host`` reset before ``shadow``, so a component's own ``:host``
-    rules win over the reset.
+    The runtime adopts its ``:host`` reset, in a layer of its own, before ``shadow``, so a
+    component's own ``:host`` rules (layered or not) win over the reset.
     """
 
     shadow: str
