@@ -123,9 +123,8 @@ def test_every_ide_page_has_a_strict_policy(server: Served) -> None:
         signed = http.post("/api/v1/session", json={"token": token})
         assert signed.status_code == 200
         page = http.get("/")
-        policy = dict(
-            part.strip().split(" ", 1) for part in page.headers["content-security-policy"].split(";")
-        )
+        header = page.headers["content-security-policy"]
+        policy = dict(part.strip().split(" ", 1) for part in header.split(";"))
         assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
         assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
         assert policy["connect-src"] == "'self'" and policy["form-action"] == "'none'"
