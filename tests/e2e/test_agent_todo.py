@@ -108,3 +108,53 @@ def test_the_agent_builds_the_todo_app_from_nothing_and_calls_it_in_dev(
     assert tool["role"] == "tool" and tool["tool_call_id"] == "call_inv"
     assert tool["content"].startswith("GET /api/todos in dev: HTTP 200")
     assert "buy milk" in tool["content"] and "dev serves revision" in tool["content"]
+
+
+@pytest.mark.browser
+def test_a_component_the_agent_writes_with_tailwind_is_styled_and_does_not_leak(
+    with_model: tuple[Served, list[Answer], Script],
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.test_browser_todo import CHROMIUM_ARGS
+    from tests.web.test_tailwind import COMPONENTS, OUTSIDE, PAGE, style
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs Chromium")
+    server, answers, _ = with_model
+    token = server.tenant("acme")
+    server.cli("app", "create", "todo", token=token)
+    files = {
+        "components/Promo.jsx": COMPONENTS["Promo.jsx"],
+        "components/Plain.jsx": COMPONENTS["Plain.jsx"],
+        "pages/index.json": json.dumps(PAGE),
+    }
+    calls = [
+        (f"call_{n}", "write_file", json.dumps({"path": path, "content": text}))
+        for n, (path, text) in enumerate(files.items())
+    ]
+    answers += [Answer(calls=calls), Answer(text="A promo card styled with Tailwind.")]
+    ran = server.cli("agent", "--app", "todo", "a promo card, blue, with Tailwind", token=token)
+    assert "turn 1: done" in ran.stdout, ran.stdout
+    deadline = time.monotonic() + 90
+    while "<title>Tailwind</title>" not in _dev(server, "GET", "/").text:
+        assert time.monotonic() < deadline, "dev never served the page"
+        time.sleep(0.3)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"http://dev--todo--acme.localhost:{server.gateway_port}/")
+            for name in ("Promo", "Plain"):
+                page.wait_for_selector(
+                    f"[data-component={name}][data-state=ready]", state="attached"
+                )
+            page.evaluate(OUTSIDE)
+            assert style(page, "Promo", "#promo", "paddingTop") == "16px"
+            assert style(page, "Promo", "#promo", "color") == "rgb(255, 255, 255)"
+            assert style(page, "Promo", "#promo", "boxShadow") != "none"
+            assert style(page, "", "#outside", "paddingTop") == "0px"
+            assert style(page, "", "#outside", "backgroundColor") == "rgba(0, 0, 0, 0)"
+            assert style(page, "Plain", "#plain", "boxShadow") == "none"
+        finally:
+            browser.close()

@@ -38,6 +38,9 @@ ROLE = """You build and change one Atoll app through tools. An Atoll app is:
   library, pydantic, the `atoll` SDK and the packages in [python] dependencies.
 - pages/*.json: pages as JSON (schema below), served at / (index.json) and /NAME.
 - components/*.jsx: React components a page places with a Component node (React is shared).
+  Each renders in its own shadow root: style it with Tailwind classes (compiled into the
+  component's own stylesheet) or CSS it imports. npm packages it imports are added to
+  components/package.json and installed for you.
 - migrations/NNNN_name.sql: SQL migrations of the app's database, applied in order.
 - atoll.toml: [python] dependencies (use add_dependency), [limits], [egress] allow.
 
