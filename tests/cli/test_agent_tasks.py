@@ -54,12 +54,13 @@ def test_checks_save_values_that_later_requests_and_expectations_use() -> None:
     }
     listed = Check.model_validate(
         {"request": "GET /api/books?page=1", "json": {"items": [{"id": "${book}"}]},
-         "length": 2, "length_at": "items", "contains": "Dune", "matches": r'"id":\s*4'}
+         "length": 2, "length_at": "items", "contains": "Dune", "matches": r'"id":\s*4',
+         "excludes": ["Emma"]}
     )  # fmt: skip
     answer = Answer(200, '{"items": [{"id": 4, "title": "Dune"}, {"id": 5}]}')
     assert judge(listed, answer, saved) == []
-    problems = judge(listed, Answer(200, '{"items": [{"id": 5}]}'), saved)
-    assert len(problems) == 4  # contains, matches, json, length
+    problems = judge(listed, Answer(200, '{"items": [{"id": 5, "title": "Emma"}]}'), saved)
+    assert len(problems) == 5  # contains, excludes, matches, json, length
 
 
 def test_a_wrong_status_or_an_answer_that_is_not_json_is_said_with_the_answer() -> None:
@@ -130,3 +131,16 @@ def test_scratch_app_names_are_slugs(name: str) -> None:
     made = scratch_name(name)
     check_slug(made, "app")
     assert made.startswith("eval-") and made != scratch_name(name)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "agent-tasks"
+
+
+def test_the_ten_example_tasks_load_each_with_a_reference_solution() -> None:
+    tasks = load_tasks(EXAMPLES)
+    assert len(tasks) == 10
+    for task in tasks:
+        assert task.task.description and (task.path.parent / "solution" / "atoll.toml").is_file()
+        assert task.app is None or (task.app / "atoll.toml").is_file()
+    started = {t.name for t in tasks if t.app is not None}
+    assert {"03-chart-npm", "05-migration-column", "06-fix-cart-total"} <= started

@@ -59,12 +59,15 @@ class Check(_Strict):
     contains: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
         default_factory=list, max_length=20
     )
+    excludes: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
+        default_factory=list, max_length=20
+    )
     matches: str | None = Field(None, max_length=MAX_PATTERN_CHARS)
     length: int | None = Field(None, ge=0, description="items of the JSON list at length_at")
     length_at: str = Field("", max_length=200)
     save: dict[str, str] = Field(default_factory=dict, max_length=20)
 
-    @field_validator("contains", mode="before")
+    @field_validator("contains", "excludes", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
@@ -285,6 +288,7 @@ def judge(check: Check, answer: Answer, saved: dict[str, Any]) -> list[str]:
     problems = [
         f"the answer does not contain {c!r}" for c in check.contains if c not in answer.text
     ]
+    problems += [f"the answer contains {x!r}" for x in check.excludes if x in answer.text]
     if check.matches is not None and re.search(check.matches, answer.text) is None:
         problems.append(f"the answer does not match /{check.matches}/: {_quote(answer.text)}")
     needs_json = check.expect_json is not None or check.length is not None or check.save
