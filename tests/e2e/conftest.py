@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.agent.fake_llm import Answer, fake_llm
+
 ATOLL = Path(sys.executable).parent / "atoll"
 
 
@@ -134,3 +136,20 @@ def served(tmp_path: Path) -> Iterator[Served]:
     s = start_server(tmp_path / "data", tmp_path / "serve.log", "--demo")
     yield s
     stop_server(s.process)
+
+
+@pytest.fixture
+def with_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Served, list[Answer]]]:
+    """A running ``atoll serve`` whose model is a scripted chat-completions server: the
+    server, and the answers it still has to give (a test appends them)."""
+    answers: list[Answer] = []
+    with fake_llm(answers) as (url, _script):
+        monkeypatch.setenv("ATOLL_LLM_BASE_URL", url)
+        monkeypatch.setenv("ATOLL_LLM_MODEL", "fake")
+        server = start_server(tmp_path / "data", tmp_path / "server.log")
+        try:
+            yield server, answers
+        finally:
+            stop_server(server.process)

@@ -9,13 +9,11 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.agent.fake_llm import Answer, fake_llm
-from tests.e2e.conftest import Served, start_server, stop_server
+from tests.agent.fake_llm import Answer
+from tests.e2e.conftest import Served
 
 pytestmark = [
     pytest.mark.e2e,
@@ -26,21 +24,6 @@ HELLO = 'def get() -> dict[str, str]:\n    return {"hello": "from the agent"}\n'
 PAGE = json.dumps(
     {"schemaVersion": 1, "title": "Hi", "root": {"type": "Heading", "props": {"text": "Hi"}}}
 )
-
-
-@pytest.fixture
-def with_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Served, list[Answer]]]:
-    answers: list[Answer] = []
-    with fake_llm(answers) as (url, _script):
-        monkeypatch.setenv("ATOLL_LLM_BASE_URL", url)
-        monkeypatch.setenv("ATOLL_LLM_MODEL", "fake")
-        server = start_server(tmp_path / "data", tmp_path / "server.log")
-        try:
-            yield server, answers
-        finally:
-            stop_server(server.process)
 
 
 def _hello(server: Served) -> tuple[int, str]:

@@ -136,3 +136,71 @@ def agent_stop(cli: Cli) -> None:
     app = cli.app()
     got = cli.client().json("POST", f"/apps/{app}/agent/stop")
     cli.out(got, "stopping at the next step; nothing of the turn is kept")
+
+
+@command(
+    "agent eval",
+    "Run task files against the server's model; print each task's result and cost as JSON.",
+    Arg(
+        "tasks",
+        metavar="TASKS_DIR",
+        help="a folder of task folders (each holding task.toml), or one task folder",
+    ),
+    Arg("--only", metavar="GLOB", help="only the tasks whose name matches (e.g. '0*-crud')"),
+    Arg(
+        "--timeout",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="seconds per task, turns, builds and checks (default: 900; a task's own timeout wins)",
+    ),
+    Arg("--keep", action="store_true", help="keep the scratch apps (named in the report)"),
+    section="code",
+)
+def agent_eval(cli: Cli) -> None:
+    """``atoll agent eval``: every task in a scratch app of its own, then one JSON report."""
+    import json
+    import time
+    from pathlib import Path
+
+    from atoll.cli.agent_eval import Evaluation, line, summary
+    from atoll.cli.agent_tasks import TaskFileError, load_tasks
+    from atoll.cli.client import ApiClient
+    from atoll.cli.output import Progress, say
+
+    try:
+        tasks = load_tasks(Path(cli.args.tasks), cli.args.only)
+    except TaskFileError as exc:
+        fail(exc.message, 2)
+    if not cli.args.timeout > 0:
+        fail("--timeout must be a positive number of seconds", 2)
+    cli.client()  # no token: said now, before any task
+    found = cli.credentials()
+    progress = Progress() if not cli.as_json else None
+    evaluation = Evaluation(
+        lambda: ApiClient(found.server, found.token),
+        cli.args.timeout,
+        keep=cli.args.keep,
+        progress=progress or (lambda _line: None),
+    )
+    reports = []
+    start = time.monotonic()
+    try:
+        for n, task in enumerate(tasks, 1):
+            if progress is not None:
+                progress(f"[{n}/{len(tasks)}] {task.name}")
+            report = evaluation.run(task)
+            reports.append(report)
+            if progress is not None:
+                progress.done()
+                say(f"[{n}/{len(tasks)}] {line(report)}")
+    finally:
+        if progress is not None:
+            progress.done()
+        evaluation.close()
+    result = summary(reports, time.monotonic() - start)
+    print(json.dumps(result, indent=2 if sys.stdout.isatty() else None), flush=True)
+    if progress is not None:
+        say(f"{result['passed']} of {result['total']} tasks passed")
+    if result["passed"] < result["total"]:
+        raise Exit(1)

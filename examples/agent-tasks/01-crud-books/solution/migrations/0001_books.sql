@@ -1,0 +1,6 @@
+CREATE TABLE books (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    author TEXT NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0
+);

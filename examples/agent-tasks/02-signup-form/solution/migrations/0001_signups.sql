@@ -1,0 +1,6 @@
+CREATE TABLE signups (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    age INTEGER NOT NULL
+);

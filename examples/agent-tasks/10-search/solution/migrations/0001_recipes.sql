@@ -1,0 +1,1 @@
+CREATE TABLE recipes (id INTEGER PRIMARY KEY, title TEXT NOT NULL, ingredients TEXT NOT NULL);
