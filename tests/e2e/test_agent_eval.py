@@ -89,7 +89,7 @@ json = { greeting = "hi ann" }
     )
     answers += [
         Answer(calls=[_write("c1", "functions/hello.py", HELLO)], usage=(100, 10)),
-        Answer(text="Added hello.", usage=(120, 5)),
+        Answer(text="Added hello.", usage=(120, 5), cost=0.0125),
         Answer(
             calls=[_write("c2", "functions/greet.py", GREET), ("c3", "list_files", "{}")],
             usage=(200, 20),
@@ -103,7 +103,8 @@ json = { greeting = "hi ann" }
     assert (report["passed"], report["total"], report["pass_rate"]) == (1, 2, 0.5)
     assert report["tokens"] == {"prompt": 630, "completion": 39, "total": 669}
     assert (report["turns"], report["tool_calls"]) == (2, 3)
-    assert report["cost_usd"] is None  # the fake model's usage has no cost
+    # What the server reported (0.0125), plus the configured prices (none: 0) of the rest.
+    assert report["cost_usd"] == pytest.approx(0.0125)
     hello, greet = report["tasks"]
     assert hello["name"] == "01-hello" and hello["passed"], hello
     assert hello["checks"] == {"passed": 3, "total": 3}

@@ -29,12 +29,20 @@ MAX_SHOWN = 300  # characters of a tool result printed
     Arg(
         "--max-steps", type=int, default=40, metavar="N", help="model answers at most (default: 40)"
     ),
+    Arg(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="stop the turn once the model cost this many US dollars (at the model's prices)",
+    ),
     section="code",
 )
 def agent(cli: Cli) -> None:
     """``atoll agent``: one turn, streamed."""
     app = cli.app()
-    body = {"prompt": cli.args.prompt, "max_steps": cli.args.max_steps}
+    body: dict[str, Any] = {"prompt": cli.args.prompt, "max_steps": cli.args.max_steps}
+    if cli.args.max_cost is not None:
+        body["max_cost_usd"] = cli.args.max_cost
     result: dict[str, Any] | None = None
     text_open = False
     for event in cli.client().events(f"/apps/{app}/agent/turns", json=body):
@@ -67,6 +75,13 @@ def _json(event: dict[str, Any]) -> str:
     return json.dumps(event, default=str)
 
 
+def _cost(cost: object) -> str:
+    """A turn's cost as shown after its tokens (nothing when it cost nothing)."""
+    if not isinstance(cost, int | float) or cost <= 0:
+        return ""
+    return f", ${cost:.4f}" if cost < 1 else f", ${cost:.2f}"
+
+
 def _line(event: dict[str, Any]) -> str:
     kind = event.get("kind")
     if kind == "tool_call":
@@ -86,7 +101,7 @@ def _line(event: dict[str, Any]) -> str:
         )
     if kind == "result":
         tokens = f"{event.get('prompt_tokens', 0)}+{event.get('completion_tokens', 0)} tokens"
-        steps = f"{event.get('steps')} steps, {tokens}"
+        steps = f"{event.get('steps')} steps, {tokens}{_cost(event.get('cost_usd'))}"
         head = f"turn {event.get('turn')}: {event.get('outcome')} ({steps})"
         revision = event.get("revision")
         kept = (
@@ -109,11 +124,12 @@ def agent_history(cli: Cli) -> None:
     rows = [
         [str(t["number"]), t["outcome"] + (" (undone)" if t.get("undone_at") else ""),
          when(t["started_at"]), f"{t['prompt_tokens'] + t['completion_tokens']}",
-         " ".join(t["prompt"].split())[:60]]
+         _cost(t.get("cost_usd")).lstrip(", ") or "-", " ".join(t["prompt"].split())[:60]]
         for t in turns
     ]  # fmt: skip
     empty = f'the agent has not worked on {app} yet: atoll agent --app {app} "..."'
-    cli.out(turns, table(["TURN", "OUTCOME", "STARTED", "TOKENS", "PROMPT"], rows, empty))
+    head = ["TURN", "OUTCOME", "STARTED", "TOKENS", "COST", "PROMPT"]
+    cli.out(turns, table(head, rows, empty))
 
 
 @command(
@@ -136,6 +152,66 @@ def agent_stop(cli: Cli) -> None:
     app = cli.app()
     got = cli.client().json("POST", f"/apps/{app}/agent/stop")
     cli.out(got, "stopping at the next step; nothing of the turn is kept")
+
+
+@command("agent model", "Show which model the agent uses for your tenant's turns.", section="code")
+def agent_model(cli: Cli) -> None:
+    """``atoll agent model``."""
+    got = cli.client().json("GET", "/agent/model")
+    if got.get("source") == "tenant":
+        key = "a key" if got.get("api_key_set") else "no key"
+        text = (
+            f"your tenant's model: {got['model']} at {got['base_url']} ({key}; "
+            f"${got['price_input']:g} / ${got['price_output']:g} per million tokens in / out)"
+        )
+    elif got.get("configured"):
+        text = f"the server's model: {got.get('model')}"
+    else:
+        text = "no model: the server has none and your tenant set none (atoll agent model set)"
+    cli.out(got, text)
+
+
+@command(
+    "agent model set",
+    "Use your own model server for your tenant's agent turns (any OpenAI-compatible API).",
+    Arg("--base-url", required=True, metavar="URL", help="its /v1 base URL (http or https)"),
+    Arg("--model", required=True, metavar="NAME", help="the model's name on that server"),
+    Arg(
+        "--api-key-stdin",
+        action="store_true",
+        help="read its API key from the first line of standard input (never from the command "
+        "line, where other users of the machine could see it)",
+    ),
+    Arg("--price-input", type=float, default=0.0, metavar="USD", help="per million prompt tokens"),
+    Arg(
+        "--price-output",
+        type=float,
+        default=0.0,
+        metavar="USD",
+        help="per million completion tokens",
+    ),
+    section="code",
+)
+def agent_model_set(cli: Cli) -> None:
+    """``atoll agent model set``."""
+    key = sys.stdin.readline().strip() if cli.args.api_key_stdin else ""
+    body = {
+        "base_url": cli.args.base_url,
+        "model": cli.args.model,
+        "api_key": key,
+        "price_input": cli.args.price_input,
+        "price_output": cli.args.price_output,
+    }
+    got = cli.client().json("PUT", "/agent/model", json=body)
+    cli.out(got, f"your tenant's turns now use {got['model']} at {got['base_url']}")
+
+
+@command("agent model unset", "Go back to the server's model for your agent turns.", section="code")
+def agent_model_unset(cli: Cli) -> None:
+    """``atoll agent model unset``."""
+    got = cli.client().json("DELETE", "/agent/model")
+    said = "back to the server's model" if got.get("deleted") else "you had set no model"
+    cli.out(got, said)
 
 
 @command(
