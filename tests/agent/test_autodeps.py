@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from atoll.agent.autodeps import allowed, missing_modules, package_for
 from atoll.agent.draft import Draft
 from atoll.agent.provider import ChatProvider, ModelSettings
+from atoll.agent.session import Agent
 from atoll.agent.turn import Event, Turn
 from atoll.api import make_app
 from atoll.api.bootstrap import ensure_admin_token
@@ -23,6 +24,7 @@ from atoll.services import ControlPlane
 from atoll.store import apps as app_repo
 from atoll.store import tenants as tenant_repo
 from atoll.store.records import App, BuildError
+from atoll.workspace import Change
 from tests.agent.fake_llm import Answer, fake_llm
 from tests.agent.local_index import local_index, make_wheel
 from tests.builder.npm_registry import NpmRegistry
@@ -188,3 +190,33 @@ def test_an_npm_package_the_operator_denies_is_never_installed(
     assert "'zz-denied'" in told
     assert not any("zz-denied" in path for path in npm_registry.requests)
     assert result.revision is not None and "components/package.json" not in result.revision.tree
+
+
+def test_undo_takes_back_a_dependency_the_turn_added(
+    indexed: tuple[ControlPlane, TestClient],
+) -> None:
+    cp, client = indexed
+    app = _shop(cp, client)
+    blob = cp.workspaces.put_blob(app, b'name = "shop"\n')
+    cp.workspaces.commit(app, None, [Change("atoll.toml", blob)], "u", "start")
+    app = _shop_again(cp)
+    write = json.dumps({"path": "functions/demo.py", "content": USES})
+    answers = [Answer(calls=[("c1", "write_file", write)]), Answer(text="Done.")]
+    with fake_llm(answers) as (url, _script):
+        settings = ModelSettings(base_url=url, model="fake", retries=0)
+        agent = Agent(cp, lambda _tenant: ChatProvider(settings))
+        _number, result = agent.run("acme", app, "use the demo", "acme/default")
+    assert result.outcome == "done" and result.revision is not None
+    data, _, _ = cp.workspaces.read(app, "atoll.toml", result.revision.id)
+    assert b"zzatoll-demo" in data
+    undone = agent.undo("acme", _shop_again(cp), "acme/default")
+    assert undone.revision is not None
+    data, _, _ = cp.workspaces.read(app, "atoll.toml", undone.revision.id)
+    assert data == b'name = "shop"\n'  # and with it the lock the next build resolves
+    assert "functions/demo.py" not in undone.revision.tree
+
+
+def _shop_again(cp: ControlPlane) -> App:
+    with cp.engine.connect() as conn:
+        tenant = tenant_repo.get_tenant(conn, "acme")
+        return app_repo.get_app(conn, tenant.id, "shop")

@@ -229,7 +229,8 @@ def test_tool_specs_are_strict_json_schemas(cp: ControlPlane, app: App) -> None:
     box, _ = _box(cp, app)
     specs = {s["function"]["name"]: s["function"] for s in box.specs()}
     assert set(specs) == {
-        "list_files", "read_file", "search", "write_file", "edit_file", "delete_file", "rename_file"
+        "list_files", "read_file", "search", "write_file", "edit_file", "add_migration",
+        "delete_file", "rename_file",
     }  # fmt: skip
     edit = specs["edit_file"]["parameters"]
     assert edit["additionalProperties"] is False and edit["required"] == [
@@ -237,3 +238,24 @@ def test_tool_specs_are_strict_json_schemas(cp: ControlPlane, app: App) -> None:
         "search",
         "replace",
     ]
+
+
+def test_add_migration_numbers_after_the_last_one(cp: ControlPlane, app: App) -> None:
+    box, draft = _box(cp, app)
+    first = migrate(box, name="init", sql="CREATE TABLE t (x INTEGER);")
+    assert first.ok and first.text.startswith("wrote migrations/0001_init.sql")
+    assert draft.content("migrations/0001_init.sql") == b"CREATE TABLE t (x INTEGER);\n"
+    draft.write("migrations/0007_later.sql", b"SELECT 1;\n")
+    draft.write("migrations/README.md", b"notes\n")  # not a migration: not counted
+    assert migrate(box, name="add_y", sql="ALTER TABLE t ADD y TEXT;").text.startswith(
+        "wrote migrations/0008_add_y.sql"
+    )
+    for bad in ("Add Y", "../x", "", "x" * 61, "9lives"):
+        refused = migrate(box, name=bad, sql="SELECT 1;")
+        assert not refused.ok and refused.text.startswith("bad arguments"), bad
+    lazy = migrate(box, name="more", sql="-- rest of the code unchanged ...")
+    assert not lazy.ok and "stands in for code" in lazy.text
+
+
+def migrate(box: Toolbox, **args: object) -> ToolResult:
+    return box.call("add_migration", json.dumps(args))

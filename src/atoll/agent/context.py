@@ -50,7 +50,8 @@ How to work:
   placeholders such as "rest of the code unchanged" or a lone "...": write the code.
 - After each batch of edits the builder's checks run and you get their errors with file
   and line; fix them. The turn is kept (one revision) only when the checks pass.
-- Change the database schema with a new migration file, never by editing an old one.
+- Change the database schema with a new migration (add_migration), never by editing an old
+  one; the checks dry-run it on a copy of the dev database, with its data.
 - When you are done, answer with a short summary of what you changed, without tool calls.
 """
 

@@ -1,4 +1,5 @@
-"""The agent's tools over the app's files: list, read, search, write, edit, delete, rename.
+"""The agent's tools over the app's files: list, read, search, write, edit, delete, rename,
+and add a migration.
 
 They work on the turn's ``Draft``. Writing follows its rules (an existing file must have
 been read in this conversation and be unchanged since), an edit is an exact search and
@@ -14,6 +15,7 @@ import re
 
 from pydantic import Field
 
+from atoll.dbservice.migrations import parse_migration_filename
 from atoll.errors import BadInput, Conflict, LimitExceeded, NotFound
 
 from .draft import Draft, texts
@@ -24,6 +26,8 @@ MAX_MATCHES = 100  # lines in one search answer
 MAX_LINE_CHARS = 300  # of one matching line shown
 MAX_PATTERN = 500  # characters of a search pattern
 CANDIDATES = 3  # near matches shown when an edit's text is not found
+MIGRATIONS = "migrations/"
+_MIGRATION_FILE = re.compile(r"^\d{4}_[a-z0-9_]+\.sql$")
 
 # Text models write instead of the code they mean to keep. Checked on new text only.
 _PLACEHOLDERS = [
@@ -38,7 +42,7 @@ _PLACEHOLDERS = [
         r"\b(same as before|as before)\s*(\.\.\.|…)?\s*$",
     )
 ]
-_LONE_ELLIPSIS = re.compile(r"^\s*(#|//|/\*|<!--|\{/\*)?\s*(\.\.\.|…)\s*(\*/|-->|\*/\})?\s*$")
+_LONE_ELLIPSIS = re.compile(r"^\s*(#|//|--|/\*|<!--|\{/\*)?\s*(\.\.\.|…)\s*(\*/|-->|\*/\})?\s*$")
 
 
 def placeholder(text: str) -> str | None:
@@ -49,7 +53,7 @@ def placeholder(text: str) -> str | None:
             continue
         if _LONE_ELLIPSIS.match(line):
             return stripped
-        comment = re.match(r"^\s*(#|//|/\*|\*|<!--|\{/\*)", line)
+        comment = re.match(r"^\s*(#|//|--|/\*|\*|<!--|\{/\*)", line)
         if comment and any(p.search(stripped) for p in _PLACEHOLDERS):
             return stripped
     return None
@@ -98,6 +102,14 @@ class SearchArgs(Args):
 class WriteArgs(Args):
     path: str = Field(description="The new file's path.")
     content: str = Field(description="The whole content of the new file.")
+
+
+class MigrationArgs(Args):
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{0,59}$",
+        description="What it does, in lower case with underscores, e.g. add_due_date.",
+    )
+    sql: str = Field(description="The SQL statements of the migration.")
 
 
 class EditArgs(Args):
@@ -176,6 +188,18 @@ def file_tools(draft: Draft) -> list[Tool]:
         draft.write(args.path, args.content.encode("utf-8"))
         return f"wrote {args.path} ({len(args.content.splitlines())} lines)"
 
+    def add_migration(args: MigrationArgs) -> str:
+        versions = [
+            parse_migration_filename(p.removeprefix(MIGRATIONS))[0]
+            for p in draft.paths()
+            if p.startswith(MIGRATIONS) and _MIGRATION_FILE.match(p.removeprefix(MIGRATIONS))
+        ]
+        path = f"{MIGRATIONS}{max(versions, default=0) + 1:04d}_{args.name}.sql"
+        _refuse_placeholder(path, args.sql)
+        sql = args.sql if args.sql.endswith("\n") else args.sql + "\n"
+        draft.write(path, sql.encode("utf-8"))
+        return f"wrote {path}; the checks dry-run it on a copy of the dev database"
+
     def edit_file(args: EditArgs) -> str:
         current = draft.check_writable(args.path)
         if current is None:
@@ -237,6 +261,13 @@ def file_tools(draft: Draft) -> list[Tool]:
             "Change a file you have read: replace text that occurs exactly once with new text.",
             EditArgs,
             edit_file,
+        ),
+        Tool(
+            "add_migration",
+            "Add the next migration (migrations/NNNN_name.sql, numbered after the last one) "
+            "to change the database schema or its data; never edit an applied migration.",
+            MigrationArgs,
+            add_migration,
         ),
         Tool("delete_file", "Delete a file you have read.", DeleteArgs, delete_file),
         Tool("rename_file", "Move a file you have read to a new path.", RenameArgs, rename_file),
