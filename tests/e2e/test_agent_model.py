@@ -59,7 +59,8 @@ def test_a_tenant_sets_its_model_runs_a_turn_on_it_and_sees_the_cost(
     assert listed["source"] == "tenant" and listed["api_key_set"] is True
 
     server.cli("app", "create", "shop", token=token)
-    hello = json.dumps({"path": "functions/hello.py", "content": "def get() -> int:\n    return 1\n"})
+    code = "def get() -> int:\n    return 1\n"
+    hello = json.dumps({"path": "functions/hello.py", "content": code})
     answers += [
         Answer(calls=[("c1", "write_file", hello)], usage=(100_000, 1_000)),
         Answer(text="Added hello.", usage=(120_000, 2_000)),
