@@ -136,9 +136,9 @@ class RollbackPlan:
             else "none counted now"
         )
         return (
-            f"the data written in {self.env} since {taken}, when the snapshot before "
-            f"{self.blocking} was taken (rows written or changed since: {counted}), and the "
-            f"schema changes of {self.blocking} and every migration after it"
+            f"the data written in {self.env} since {taken} (rows written or changed since, "
+            f"counted now: {counted}) and the schema changes of {self.blocking} and every "
+            "migration after it"
         )
 
 
