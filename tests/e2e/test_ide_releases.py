@@ -288,3 +288,35 @@ def test_the_panels_at_a_narrow_width_in_dark(
         assert page.evaluate("document.documentElement.scrollWidth") <= 380
         screenshot(page, "vars-narrow-dark")
         w.assert_clean()
+
+
+def test_a_release_that_does_not_build_shows_its_errors_and_notes_stay_text(
+    server: Served,
+    browser: Browser,  # noqa: F811 (the fixture)
+    clients: list[httpx.Client],
+) -> None:
+    token = server.tenant("initech")
+    http = _api(clients, server, token)
+    assert http.post("/apps", json={"name": "tps"}).status_code == 201
+    _commit(http, "tps", {"functions/report.py": "def get():\n    return (\n"})
+    hostile = '<img src=x onerror="document.title=1">'
+    with watched(browser) as w:
+        page = w.page
+        sign_in(page, server, token)
+        page.goto(server.url + "/#/apps/tps/releases")
+        page.get_by_role("button", name="Create release").click()
+        form = page.get_by_role("form", name="Create a release")
+        form.get_by_label("Notes").fill(hostile)
+        form.get_by_role("button", name="Build release").click()
+        failed = form.get_by_role("alert")
+        expect(failed).to_contain_text("v1 did not build", timeout=120_000)
+        expect(failed.get_by_role("list", name="Build errors")).to_contain_text(
+            "functions/report.py:"
+        )
+        item = page.locator("li[data-release='v1']")
+        expect(item.locator(".status")).to_have_text("failed")
+        expect(item.get_by_role("button", name="Promote to prod")).to_have_count(0)
+        expect(item).to_contain_text(hostile)  # the notes as text, not markup
+        assert page.locator("img[src='x']").count() == 0
+        screenshot(page, "releases-failed")
+        w.assert_clean()
