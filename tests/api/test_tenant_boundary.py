@@ -46,6 +46,7 @@ def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/apps/{app}/envs/{env}/promote"): {"json": {"release": "v1"}},
         ("POST", "/api/v1/apps/{app}/envs/{env}/rollback"): {"json": {}},
         ("GET", "/api/v1/apps/{app}/envs/{env}/history"): {},
+        ("GET", "/api/v1/apps/{app}/envs/{env}/rollback-plan"): {"params": {"to": "v1"}},
         ("GET", "/api/v1/apps/{app}/envs/{env}/vars"): {},
         ("POST", "/api/v1/apps/{app}/envs/{env}/vars"): {"json": {"vars": {"KEY": "theirs"}}},
         ("DELETE", "/api/v1/apps/{app}/envs/{env}/vars/{key}"): {},

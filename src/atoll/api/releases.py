@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from atoll.api.apps import find_app
@@ -24,6 +25,7 @@ from atoll.api.schemas import (
     FileDifferenceOut,
     History,
     MigrationDifferenceOut,
+    MigrationRunOut,
     PromoteIn,
     ReleaseCreated,
     ReleaseDetail,
@@ -33,6 +35,8 @@ from atoll.api.schemas import (
     ReleaseOut,
     RestoredDbOut,
     RollbackIn,
+    RollbackPlanOut,
+    SnapshotRefOut,
 )
 from atoll.errors import AtollError, BadInput, InvalidName
 from atoll.names import check_slug
@@ -43,6 +47,7 @@ from atoll.store.records import App, Release, Tenant
 
 router = APIRouter(tags=["releases"])
 
+_TO = "The release to roll back to (v2); default: what the environment served before."
 _VERSION = re.compile(r"v?([1-9][0-9]{0,8})")
 
 
@@ -204,6 +209,39 @@ async def rollback(
     if restored is not None:
         deployed.restored_db = RestoredDbOut(**dataclasses.asdict(restored))
     return deployed
+
+
+@router.get("/apps/{app}/envs/{env}/rollback-plan")
+def rollback_plan(
+    app: str,
+    env: str,
+    who: TenantCaller,
+    cp: Platform,
+    to: Annotated[str | None, Query(max_length=12, description=_TO)] = None,
+) -> RollbackPlanOut:
+    """What rolling the environment back to release ``to`` would do to its database, asked
+    before doing it (nothing changes): whether the release runs on it as it is, and if not,
+    the migration that blocks it, the snapshot ``restore_db`` would restore and the rows
+    written since that it would lose. 409 where the rollback itself would be refused for
+    another reason (nothing deployed, already served, not built, migrations not run)."""
+    assert who.tenant is not None
+    _env(env)
+    number = parse_version(to) if to is not None else None
+    found = find_app(cp, who.tenant.id, app)
+    plan = Releases(cp).rollback_plan(who.tenant.slug, found, env, number)
+    snapshot = plan.snapshot
+    return RollbackPlanOut(
+        env=plan.env,
+        release=plan.release,
+        current=plan.current,
+        compatible=plan.compatible,
+        migrations_after=[MigrationRunOut(file=f, kind=k) for f, k in plan.migrations_after],
+        destructive=plan.destructive,
+        blocking=plan.blocking,
+        snapshot=SnapshotRefOut(id=snapshot.id, taken_at=snapshot.created_at) if snapshot else None,
+        lost_rows=plan.lost_rows,
+        would_lose=plan.would_lose,
+    )
 
 
 @router.get("/apps/{app}/envs/{env}/history")

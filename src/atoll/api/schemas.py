@@ -461,6 +461,51 @@ class RestoredDbOut(BaseModel):
     )
 
 
+class SnapshotRefOut(BaseModel):
+    """A snapshot named by a rollback plan."""
+
+    id: str
+    taken_at: datetime
+
+
+class MigrationRunOut(BaseModel):
+    """A migration run on an environment's database."""
+
+    file: str
+    kind: str = Field(description="additive, or destructive (anything that does more than add).")
+
+
+class RollbackPlanOut(BaseModel):
+    """What a rollback would do to the environment's database, before it is done."""
+
+    env: str
+    release: str = Field(description="The release the rollback would serve.")
+    current: str = Field(description="What the environment serves now.")
+    compatible: bool = Field(
+        description="Whether the release runs on the database as it is: then the rollback "
+        "only moves the pointer, and `restore_db` changes nothing."
+    )
+    migrations_after: list[MigrationRunOut] = Field(
+        description="Migrations run on the database that the release never saw, in order."
+    )
+    destructive: list[str] = Field(description="Those of them that do more than add.")
+    blocking: str | None = Field(
+        description="The first destructive one: a rollback without `restore_db` is refused "
+        "(409 rollback_blocked) naming it. Null when compatible."
+    )
+    snapshot: SnapshotRefOut | None = Field(
+        description="The snapshot `restore_db` restores (taken before `blocking` ran); null "
+        "when compatible, or when it is gone (then the rollback cannot be done)."
+    )
+    lost_rows: dict[str, int] = Field(
+        description="Per table, rows written or changed since `snapshot`, counted now: what "
+        "`restore_db` would lose (rows written meanwhile too)."
+    )
+    would_lose: str | None = Field(
+        description="One sentence on what `restore_db` would lose; null when compatible."
+    )
+
+
 class Deployed(BaseModel):
     """An environment after a promotion or rollback."""
 

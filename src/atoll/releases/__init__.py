@@ -3,7 +3,7 @@ them to environments (promotion, rollback with the database in mind) and their h
 
 from atoll.releases.artifacts import build_revision
 from atoll.releases.deployments import BUILD_ENV, Deployment, Deployments
-from atoll.releases.releases import Releases, RestoredDb, RollbackBlocked
+from atoll.releases.releases import Releases, RestoredDb, RollbackBlocked, RollbackPlan
 
 __all__ = [
     "BUILD_ENV",
@@ -12,5 +12,6 @@ __all__ = [
     "Releases",
     "RestoredDb",
     "RollbackBlocked",
+    "RollbackPlan",
     "build_revision",
 ]

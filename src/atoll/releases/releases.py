@@ -85,6 +85,63 @@ class RestoredDb:
         )
 
 
+@dataclass(frozen=True)
+class _SchemaFit:
+    """How a release's code fits an environment's database (``Releases._schema_fit``)."""
+
+    unseen: tuple[tuple[str, str], ...]  # (file, kind) of migrations run there it never saw
+    blocking: dbservice.AppliedMigration | None  # the first destructive one of them
+    snapshot: dbservice.SnapshotInfo | None  # taken before ``blocking``; None when gone
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    """What a rollback would do to the environment's database, told before it is done (the
+    IDE's confirmation says it): whether the release runs on the database as it is, and if
+    not, what restoring the snapshot that lets it would lose."""
+
+    env: str
+    release: str  # the release the rollback would serve
+    current: str  # what the environment serves now
+    migrations_after: tuple[tuple[str, str], ...]  # (file, kind) run there, never seen by it
+    blocking: str | None  # the first destructive one of them: it blocks the plain rollback
+    snapshot: dbservice.SnapshotInfo | None  # restore_db restores it (None: it is gone)
+    lost_rows: dict[str, int]  # per table, rows written or changed since ``snapshot``
+
+    @property
+    def compatible(self) -> bool:
+        """Whether the release runs on the database as it is (no restore needed)."""
+        return self.blocking is None
+
+    @property
+    def destructive(self) -> list[str]:
+        """The migrations run since that the release never saw and that do more than add."""
+        return [file for file, kind in self.migrations_after if kind != "additive"]
+
+    @property
+    def would_lose(self) -> str | None:
+        """One sentence on what ``restore_db`` would lose; None when none is needed."""
+        if self.blocking is None:
+            return None
+        if self.snapshot is None:
+            return (
+                f"the snapshot taken before {self.blocking} is gone, so {self.env}'s database "
+                f"cannot be put back: {self.release} cannot be restored with it"
+            )
+        taken = f"{self.snapshot.created_at:%Y-%m-%d %H:%M:%S} UTC"
+        rows = sum(self.lost_rows.values())
+        counted = (
+            ", ".join(f"{table}: {n}" for table, n in sorted(self.lost_rows.items()))
+            if rows
+            else "none counted now"
+        )
+        return (
+            f"the data written in {self.env} since {taken} (rows written or changed since, "
+            f"counted now: {counted}) and the schema changes of {self.blocking} and every "
+            "migration after it"
+        )
+
+
 class Releases:
     """Creating and reading an installation's releases."""
 
@@ -224,6 +281,48 @@ class Releases:
         ran on it since: then ``RollbackBlocked`` names the migration and the snapshot
         ``restore_db`` restores (rows written since are lost, and counted).
         """
+        current, release = self._rollback_target(app, env, number)
+        host = AppEnv(tenant=tenant, app=app.slug, env=env)
+        restored: list[RestoredDb] = []
+
+        def fit_schema(code_dir: Path) -> str:
+            done = self._fit_schema(host, release, code_dir, restore_db)
+            if done is None:
+                return ""
+            restored.append(done)
+            return done.summary
+
+        self._deploy(host, app, "rollback", current, release, by, fit_schema)
+        return current, release, restored[0] if restored else None
+
+    def rollback_plan(
+        self, tenant: str, app: App, env: str, number: int | None = None
+    ) -> RollbackPlan:
+        """What ``rollback`` to ``v{number}`` (or to what ``env`` served before) would do
+        to the database, asked before doing it: the same checks, nothing changed. Refused
+        exactly when the rollback would be for another reason than the database."""
+        current, release = self._rollback_target(app, env, number)
+        host = AppEnv(tenant=tenant, app=app.slug, env=env)
+        revision = self.cp.workspaces.revision(app, release.revision)
+        code_dir, _built = kept_artifacts(self.cp, app, revision)
+        fit = self._schema_fit(host, release, code_dir)
+        lost: dict[str, int] = {}
+        if fit.blocking is not None and fit.snapshot is not None:
+            name = dbservice.DatabaseName.of(host)
+            lost = dbservice.rows_since(self.cp.settings.data_dir, name, fit.snapshot.id)
+        return RollbackPlan(
+            env=env,
+            release=release.version,
+            current=f"v{current}",
+            migrations_after=fit.unseen,
+            blocking=fit.blocking.filename if fit.blocking is not None else None,
+            snapshot=fit.snapshot,
+            lost_rows=lost,
+        )
+
+    def _rollback_target(self, app: App, env: str, number: int | None) -> tuple[int, Release]:
+        """What ``env`` serves and the release a rollback to ``v{number}`` (default: what
+        it served before) would serve; ``Conflict`` when there is no such rollback."""
         _check_env(self.cp, app, env)
         with self.cp.engine.connect() as conn:
             current = release_repo.get_env_release(conn, app.id, env)
@@ -246,30 +345,18 @@ class Releases:
             if number == current.release_number:
                 raise Conflict(f"{env} already serves v{number}")
             release = _deployable(release_repo.get_release(conn, app.id, number))
-        host = AppEnv(tenant=tenant, app=app.slug, env=env)
-        restored: list[RestoredDb] = []
+        return current.release_number, release
 
-        def fit_schema(code_dir: Path) -> str:
-            done = self._fit_schema(host, release, code_dir, restore_db)
-            if done is None:
-                return ""
-            restored.append(done)
-            return done.summary
-
-        self._deploy(host, app, "rollback", current.release_number, release, by, fit_schema)
-        return current.release_number, release, restored[0] if restored else None
-
-    def _fit_schema(
-        self, host: AppEnv, release: Release, code_dir: Path, restore_db: bool
-    ) -> RestoredDb | None:
-        """Check that ``release`` can run on the environment's database as it is; restore
-        the snapshot that makes it so when ``restore_db`` (else ``RollbackBlocked``)."""
+    def _schema_fit(self, host: AppEnv, release: Release, code_dir: Path) -> _SchemaFit:
+        """How ``release``'s code (in ``code_dir``) fits the environment's database as it
+        is: what ran there that it never saw, the first destructive one, and the snapshot
+        that undoes it. ``Conflict`` when the release brings migrations not run there."""
         data_dir = self.cp.settings.data_dir
         name = dbservice.DatabaseName.of(host)
         try:
             applied = dbservice.list_applied_migrations(data_dir, name)
         except NotFound:
-            return None  # no database yet: nothing it could disagree with
+            return _SchemaFit((), None, None)  # no database yet: nothing it could disagree with
         brings = {m.version: m for m in code_migrations(code_dir)}
         done = {m.version for m in applied}
         unapplied = [m.filename for v, m in sorted(brings.items()) if v not in done]
@@ -279,12 +366,24 @@ class Releases:
                 f"({', '.join(unapplied)}): promote it instead",
                 migrations=unapplied,
             )
+        unseen = tuple((m.filename, m.kind) for m in applied if m.version not in brings)
         blocking = dbservice.blocking_migration(applied, brings.keys())
         if blocking is None:
-            return None
+            return _SchemaFit(unseen, None, None)
         snapshot = dbservice.snapshot_before(
             dbservice.list_snapshots(data_dir, name), max(brings, default=0), blocking.version
         )
+        return _SchemaFit(unseen, blocking, snapshot)
+
+    def _fit_schema(
+        self, host: AppEnv, release: Release, code_dir: Path, restore_db: bool
+    ) -> RestoredDb | None:
+        """Check that ``release`` can run on the environment's database as it is; restore
+        the snapshot that makes it so when ``restore_db`` (else ``RollbackBlocked``)."""
+        fit = self._schema_fit(host, release, code_dir)
+        blocking, snapshot = fit.blocking, fit.snapshot
+        if blocking is None:
+            return None
         if not restore_db:
             offer = (
                 f"--restore-db restores snapshot {snapshot.id}, taken before it "
@@ -305,6 +404,8 @@ class Releases:
                 f"{release.version} cannot be restored with its database",
                 migration=blocking.filename,
             )
+        data_dir = self.cp.settings.data_dir
+        name = dbservice.DatabaseName.of(host)
         lost = dbservice.rows_since(data_dir, name, snapshot.id)
         safety = dbservice.restore_snapshot(
             data_dir, name, snapshot.id, keep=self.cp.settings.databases.max_snapshots
