@@ -1,8 +1,9 @@
 // The SDUI runtime: reads the boot JSON the page shell embeds, renders the page, and navigates
 // between the app's pages on the client.
-import { createElement as h, useCallback, useEffect, useState } from "react";
+import { createElement as h, useCallback, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { ErrorBox } from "./boundary.js";
+import { fetchBoot, listenForRebuilds, rebuildPlan, shellOf } from "./dev.js";
 import { PageView } from "./page.js";
 import { loadRich } from "./widgets.js";
 import "./atoll.css";
@@ -18,8 +19,13 @@ export function pageUrl(boot, route) {
   return `${boot.pagesBase.replace(/\/$/, "")}/${name}.json`;
 }
 
-function App({ boot }) {
-  const [current, setCurrent] = useState({ route: normalize(boot.route || location.pathname), page: boot.page, error: null, n: 0 });
+function App({ boot: firstBoot }) {
+  const [boot, setBoot] = useState(firstBoot);
+  const [current, setCurrent] = useState({ route: normalize(firstBoot.route || location.pathname), page: firstBoot.page, error: null, n: 0 });
+  const [dataEpoch, setDataEpoch] = useState(0);
+  const shown = useRef(null);
+  shown.current = { route: current.route, page: current.page, components: boot.components };
+  const dev = useDevRebuilds(firstBoot, shown, setBoot, setCurrent, setDataEpoch);
 
   const show = useCallback(async (target, push) => {
     const url = new URL(target, location.href);
@@ -46,10 +52,11 @@ function App({ boot }) {
       return;
     }
     if (push) history.pushState({ route }, "", url.pathname + url.search + url.hash);
+    if (dev) dev.tell(url.pathname + url.search);
     if (page.title) document.title = page.title;
     setCurrent((c) => ({ route, page, error: null, n: c.n + 1 }));
     window.scrollTo(0, 0);
-  }, [boot]);
+  }, [boot, dev]);
 
   useEffect(() => {
     const onPop = () => show(location.pathname + location.search, false);
@@ -59,7 +66,34 @@ function App({ boot }) {
 
   const navigate = useCallback((to) => show(to, true), [show]);
   if (current.error || !current.page) return h(ErrorBox, { title: "Page failed", message: current.error || "no page" });
-  return h(PageView, { key: current.n, page: current.page, boot, navigate, route: current.route });
+  return h(PageView, { key: current.n, page: current.page, boot, navigate, route: current.route, dataEpoch });
+}
+
+// Dev pages only (`boot.dev`): swap in what a new build changed when the IDE says so.
+function useDevRebuilds(firstBoot, shown, setBoot, setCurrent, setDataEpoch) {
+  const [dev, setDev] = useState(null);
+  useEffect(() => {
+    if (!firstBoot.dev) return;
+    const shell = shellOf(document);
+    let latest = 0;
+    setDev(listenForRebuilds(firstBoot.dev, async (nudge) => {
+      const mine = ++latest;
+      let found;
+      try {
+        found = await fetchBoot(location.pathname + location.search, shell);
+      } catch {
+        found = { boot: null, sameShell: false };
+      }
+      if (mine !== latest) return; // a newer build came meanwhile: its answer counts
+      const plan = found.sameShell ? rebuildPlan(shown.current, found.boot, nudge.changed) : "reload";
+      if (plan === "reload") return location.reload();
+      setBoot(found.boot);
+      if (plan.page) setCurrent((c) => ({ ...c, page: found.boot.page, n: c.n + 1 }));
+      else if (plan.data) setDataEpoch((e) => e + 1);
+      window.__atollSwaps = (window.__atollSwaps || 0) + 1; // how many builds swapped in (tests)
+    }));
+  }, [firstBoot]);
+  return dev;
 }
 
 /** Start the runtime on `element` with the boot object (page, routes, components, bases). */

@@ -10,7 +10,7 @@ const QUERY_RELOAD_DELAY_MS = 250;
 const queryOf = () => Object.fromEntries(new URLSearchParams(location.search));
 
 /** Renders a page and owns its state and data. */
-export function PageView({ page, boot, navigate, route }) {
+export function PageView({ page, boot, navigate, route, dataEpoch = 0 }) {
   const query = useMemo(queryOf, [page]);
   const [state, setState] = useState(() => resolve(page.state || {}, { query }));
   const [data, setData] = useState(() => {
@@ -56,7 +56,8 @@ export function PageView({ page, boot, navigate, route }) {
     }));
   }, [page, boot.apiBase, query, putData]);
 
-  useEffect(() => { refresh(null); }, [refresh]);
+  // dataEpoch: a new build of the app's functions is live in dev (main.js), load again.
+  useEffect(() => { refresh(null); }, [refresh, dataEpoch]);
   useQueryReloads(page, state, query, refresh);
 
   const message = useCallback((text, level = "info") => {

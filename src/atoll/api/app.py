@@ -20,6 +20,7 @@ from atoll.api import (
     frontdoor,
     functions,
     ide,
+    pagecheck,
     releases,
     sessions,
     tenants,
@@ -101,6 +102,7 @@ def make_app(cp: ControlPlane) -> FastAPI:
     v1.include_router(tenants.router)
     v1.include_router(apps.router)
     v1.include_router(files.router)
+    v1.include_router(pagecheck.router)
     v1.include_router(functions.router)
     v1.include_router(databases.router)
     v1.include_router(envs.router)

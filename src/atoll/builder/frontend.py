@@ -28,7 +28,7 @@ from atoll.builder.json_locations import locate_json_path
 from atoll.builder.pages import render_app_page
 from atoll.builder.platform import PlatformAssets, build_platform_assets
 from atoll.errors import BadInput, BuildFailed
-from atoll.sdui.html import API_BASE, PAGES_BASE, route_for_page
+from atoll.sdui.html import API_BASE, DEFAULT_ICON, PAGES_BASE, route_for_page
 from atoll.sdui.theme import read_theme, theme_css
 from atoll.sdui.validation import check_page, parse_page_json
 
@@ -173,8 +173,16 @@ class AppFrontend:
         """URL prefix of this build's page JSON."""
         return f"{PAGES_BASE}/{self.build_id}"
 
-    def page_html(self, route: str, *, api_base: str = API_BASE) -> str | None:
-        """The HTML document for a route (``/``, ``/about``), or None if there is no page."""
+    def page_html(
+        self,
+        route: str,
+        *,
+        api_base: str = API_BASE,
+        icon: str = DEFAULT_ICON,
+        dev: Mapping[str, Any] | None = None,
+    ) -> str | None:
+        """The HTML document for a route (``/``, ``/about``), or None if there is no page;
+        ``icon`` and ``dev`` as for ``render_page_html``."""
         page = self.pages.get(_normal_route(route))
         if page is None:
             return None
@@ -187,6 +195,8 @@ class AppFrontend:
             api_base=api_base,
             pages_base=self.pages_base,
             theme_css=self.theme_css,
+            icon=icon,
+            dev=dev,
         )
 
     def page_json(self, route: str) -> dict[str, Any] | None:

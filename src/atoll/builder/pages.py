@@ -7,7 +7,14 @@ from typing import Any
 
 from atoll.builder.components import ComponentManifest
 from atoll.builder.platform import LAZY_NODE_TYPES, PlatformAssets
-from atoll.sdui.html import API_BASE, PAGES_BASE, component_names, node_types, render_page_html
+from atoll.sdui.html import (
+    API_BASE,
+    DEFAULT_ICON,
+    PAGES_BASE,
+    component_names,
+    node_types,
+    render_page_html,
+)
 
 
 def lazy_chunk_urls(page: Mapping[str, Any], platform: PlatformAssets) -> list[str]:
@@ -32,6 +39,8 @@ def render_app_page(
     api_base: str = API_BASE,
     pages_base: str = PAGES_BASE,
     theme_css: str = "",
+    icon: str = DEFAULT_ICON,
+    dev: Mapping[str, Any] | None = None,
 ) -> str:
     """The HTML of one page: the import map names the shared React, never a per-app copy.
 
@@ -53,4 +62,6 @@ def render_app_page(
         api_base=api_base,
         pages_base=pages_base,
         theme_css=theme_css,
+        icon=icon,
+        dev=dev,
     )

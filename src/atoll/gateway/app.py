@@ -8,7 +8,7 @@ as an ASGI app, function calls too. ``atoll.gateway.http`` serves both on a sock
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,12 +19,15 @@ from starlette.routing import Route
 
 from atoll.builder.assets import find_asset
 from atoll.builder.frontend import AppFrontend
+from atoll.config import Settings
 from atoll.errors import AtollError, LimitExceeded, NotFound, error_headers
 from atoll.gateway.headers import edge_headers
+from atoll.gateway.pageshell import app_icon, dev_boot
 from atoll.http_heads import read_body
 from atoll.names import AppEnv
-from atoll.releases.deployments import Deployment, Deployments
+from atoll.releases.deployments import BUILD_ENV, Deployment, Deployments
 from atoll.runtime import AppRef, InvokeRequest, InvokeResponse, Runtime, error_response
+from atoll.sdui.html import DEFAULT_ICON
 from atoll.services import ControlPlane
 
 MAX_FUNCTION_BODY = 6 * 1024 * 1024
@@ -38,7 +41,13 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-def frontend_response(frontend: AppFrontend, path: str) -> Response | None:
+def frontend_response(
+    frontend: AppFrontend,
+    path: str,
+    *,
+    icon: str = DEFAULT_ICON,
+    dev: Mapping[str, Any] | None = None,
+) -> Response | None:
     """A built asset, page JSON or page for a GET of ``path``, if the build has one."""
     asset = frontend.asset(path)
     if asset is not None:
@@ -46,15 +55,19 @@ def frontend_response(frontend: AppFrontend, path: str) -> Response | None:
     page = frontend.page_json_for_path(path)
     if page is not None:
         return JSONResponse(page, headers={"cache-control": "public, max-age=31536000"})
-    html = frontend.page_html(path)
+    html = frontend.page_html(path, icon=icon, dev=dev)
     if html is not None:
         return HTMLResponse(html, headers={"cache-control": "no-cache"})
     return None
 
 
-def _static_response(deployment: Deployment, path: str) -> Response | None:
+def _static_response(deployment: Deployment, path: str, settings: Settings) -> Response | None:
     """What the deployment's build serves at ``path``, else the file of ``static/``."""
-    found = frontend_response(deployment.frontend, path)
+    icon = app_icon(deployment.code_dir / "static")
+    dev = (
+        dev_boot(settings) if deployment.host.env == BUILD_ENV and not deployment.release else None
+    )
+    found = frontend_response(deployment.frontend, path, icon=icon, dev=dev)
     if found is not None:
         return found
     static = find_asset(deployment.code_dir / "static", path)
@@ -268,7 +281,7 @@ class Gateway:
             deployment = await self.deployment(request.headers.get("host", ""))
             path = request.url.path
             if request.method in ("GET", "HEAD"):
-                found = _static_response(deployment, path)
+                found = _static_response(deployment, path, self.cp.settings)
                 if found is not None:
                     return found
             raise NotFound(f"no page at {path}", path=path)

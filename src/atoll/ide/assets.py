@@ -56,6 +56,10 @@ def _stamp(web_dir: Path, modules: Path) -> str:
         digest.update(path.read_bytes())
     for package in PACKAGES:
         digest.update((modules / package / "package.json").read_bytes())
+    # Every installed package's version (the editor's CodeMirror packages among them).
+    installed = modules / ".package-lock.json"
+    if installed.is_file():
+        digest.update(installed.read_bytes())
     return digest.hexdigest()[:16]
 
 

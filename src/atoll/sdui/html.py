@@ -9,6 +9,13 @@ from typing import Any
 
 API_BASE = "/api"
 PAGES_BASE = "/_atoll/pages"
+# An app with no static/favicon.* still names an icon, so browsers do not ask for
+# /favicon.ico (a 404 each app page would log in its console).
+DEFAULT_ICON = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+    "%3Ccircle cx='8' cy='8' r='7' fill='%230e7c86'/%3E%3Ccircle cx='8' cy='8' r='3' "
+    "fill='%23fff'/%3E%3C/svg%3E"
+)
 
 
 def script_json(value: Any) -> str:
@@ -91,12 +98,16 @@ def render_page_html(
     pages_base: str = PAGES_BASE,
     nonce: str | None = None,
     theme_css: str = "",
+    icon: str = DEFAULT_ICON,
+    dev: Mapping[str, Any] | None = None,
 ) -> str:
     """The full HTML document for one page of an app.
 
     ``theme_css`` is the app's checked theme (``sdui.theme.theme_css``), never raw tenant text.
+    ``icon`` is the URL of the app's icon; ``dev`` is set only on pages of the environment
+    that follows the workspace (what the IDE's preview may ask of the page, ``dev.py``).
     """
-    boot = {
+    boot: dict[str, Any] = {
         "page": page,
         "route": route,
         "routes": sorted(set(routes)),
@@ -104,6 +115,8 @@ def render_page_html(
         "apiBase": api_base,
         "pagesBase": pages_base,
     }
+    if dev is not None:
+        boot["dev"] = dict(dev)
     title = html.escape(str(page.get("title") or "Atoll app"))
     nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
     links = "\n".join(
@@ -123,6 +136,7 @@ def render_page_html(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
+<link rel="icon" href="{html.escape(icon)}">
 <script type="importmap"{nonce_attr}>{script_json({"imports": dict(import_map)})}</script>
 {links}
 <link rel="stylesheet" href="{html.escape(runtime_css)}">
