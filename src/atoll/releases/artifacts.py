@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -131,14 +132,24 @@ def _build_steps(
     """The steps of ``build_revision``: each checks all it can, so one build reports every
     problem; the frontend step's error is raised as it is when it is the only one."""
     code_dir = _checkout(cp, app, revision, build_log)
-    problems, lock, _ = _check_code(cp, code_dir, built_dir(cp, app, revision.id), build_log)
-    built: Path | None = None
-    try:
-        built = _frontend(cp, app, revision, code_dir, build_log, lock)
-    except AtollError as exc:
-        if not problems:
-            raise
-        problems += build_errors(exc)
+    # Pages and components build while the functions are checked (each mostly waits on a
+    # child process of its own); the frontend's lines follow the checks' in the log.
+    front_log = BuildLog()
+    with ThreadPoolExecutor(1, thread_name_prefix="atoll-frontend") as pool:
+        frontend = pool.submit(_frontend, cp, app, revision, code_dir, front_log)
+        problems, lock, _ = _check_code(cp, code_dir, built_dir(cp, app, revision.id), build_log)
+        built: Path | None = None
+        try:
+            built = frontend.result()
+        except AtollError as exc:
+            if not problems:
+                raise
+            problems += build_errors(exc)
+        finally:
+            for line in front_log.lines:
+                build_log.say(line)
+    if built is not None and lock is not None and python_lock(built) is None:
+        _write_lock(built, lock)  # kept with the artifacts: part of the release's digest
     if problems or built is None:
         summary = f"r{revision.number} does not build"
         raise build_failure(summary, builds.bounded_errors(problems))
@@ -382,17 +393,15 @@ def _frontend(
     revision: Revision,
     code_dir: Path,
     build_log: BuildLog,
-    pins: str | None,
 ) -> Path:
-    """The revision's pages and component bundles, built once into the app's folder, with
-    its dependency lock ``pins`` (kept beside them: one folder holds what the build made)."""
+    """The revision's pages and component bundles, built once into the app's folder (its
+    dependency lock is written beside them by the caller: one folder holds what the build
+    made)."""
     target = built_dir(cp, app, revision.id)
     root = target.parent
     if target.is_dir():
         for line in _reused_lines(target):
             build_log.say(line)
-        if pins is not None and python_lock(target) is None:
-            _write_lock(target, pins)  # built while its dependencies failed to install
         return target
     root.mkdir(parents=True, exist_ok=True)
     # The app's component packages stay pinned from build to build by their lockfile.
@@ -409,8 +418,6 @@ def _frontend(
             build_log.say(_warning_line(warning))
         if built.components.lockfile:
             lock_path.write_text(built.components.lockfile)
-        if pins is not None:
-            _write_lock(work, pins)
         try:
             work.rename(target)
         except OSError:
