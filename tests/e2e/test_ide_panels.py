@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -368,3 +369,38 @@ def test_the_panels_work_at_a_narrow_width_in_dark(
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 380, page.evaluate(WIDEST)
         w.assert_clean()
+
+
+def test_without_a_model_the_agent_panel_says_what_to_set(
+    tmp_path: Path,
+    browser: Browser,  # noqa: F811 (the fixture)
+) -> None:
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("ATOLL_LLM_BASE_URL", "ATOLL_LLM_MODEL", "ATOLL_LLM_API_KEY"):
+            env.delenv(name, raising=False)
+        bare = start_server(tmp_path / "data", tmp_path / "serve.log")
+    try:
+        token = bare.tenant("nomodel")
+        created = httpx.post(
+            bare.url + "/api/v1/apps",
+            json={"name": "todo"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert created.status_code == 201
+        with watched(browser, scheme="dark") as w:
+            page = w.page
+            sign_in(page, bare, token)
+            page.goto(f"{bare.url}/#/apps/todo/agent")
+            note = page.get_by_role("alert").filter(has_text="No model is configured")
+            expect(note).to_contain_text("ATOLL_LLM_BASE_URL")
+            expect(note).to_contain_text("PUT /api/v1/agent/model")
+            page.get_by_label("Prompt").fill("anything")
+            page.get_by_label("Prompt").press("Control+Enter")
+            expect(page.locator(".turn.live")).to_have_attribute("data-state", "ended")
+            expect(note).to_contain_text("ATOLL_LLM_MODEL")
+            screenshot(page, "agent-no-model-dark")
+            assert all("409" in e for e in w.errors) and len(w.errors) == 1, w.errors
+            w.errors.clear()
+            w.assert_clean()
+    finally:
+        stop_server(bare.process)
