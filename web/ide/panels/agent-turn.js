@@ -12,7 +12,7 @@ export const EMPTY_USAGE = { prompt: 0, completion: 0, cost_usd: 0 };
 
 /** A turn before its first event. */
 export function newTurn(prompt) {
-  return { prompt, steps: [], dropped: 0, usage: EMPTY_USAGE, running: true, stopping: false, result: null, error: null };
+  return { prompt, steps: [], dropped: 0, usage: EMPTY_USAGE, running: true, open: false, stopping: false, result: null, error: null };
 }
 
 const cut = (text, most = MAX_TEXT) => (typeof text === "string" && text.length > most ? text.slice(0, most) + "\n… (cut)" : String(text ?? ""));
@@ -124,6 +124,7 @@ export async function startTurn(app, prompt, csrf, onEnd) {
     queued = [];
     const current = running.get(app);
     if (current && current.turn && current.turn.stopping) turn = { ...turn, stopping: true };
+    if (current && current.turn && current.turn.open) turn = { ...turn, open: true };
     publish(app, turn, controller);
   };
   try {
@@ -132,6 +133,11 @@ export async function startTurn(app, prompt, csrf, onEnd) {
       body: { prompt },
       csrf,
       signal: controller.signal,
+      // From here on the server knows the turn: a stop reaches it.
+      onOpen: () => {
+        turn = { ...turn, open: true };
+        publish(app, turn, controller);
+      },
       onEvent: (event) => {
         queued.push(event);
         if (!frame) frame = requestAnimationFrame(flush);
@@ -152,7 +158,7 @@ export async function startTurn(app, prompt, csrf, onEnd) {
 /** Ask the server to stop the app's turn at its next step; the stream then ends by itself. */
 export async function stopTurn(app) {
   const current = running.get(app);
-  if (!current || !current.turn || !current.turn.running) return;
+  if (!current || !current.turn || !current.turn.running || !current.turn.open) return;
   try {
     await api(`/apps/${encodeURIComponent(app)}/agent/stop`, { method: "POST" });
   } catch (error) {

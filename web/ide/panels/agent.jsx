@@ -143,7 +143,7 @@ function LiveTurn({ app, turn, history }) {
         {turn.running ? (
           <li className="step working" aria-live="polite">
             <span className="spinner" aria-hidden="true" />
-            <span>{turn.stopping ? "Stopping at the next step…" : "Working…"}</span>
+            <span>{turn.stopping ? "Stopping at the next step…" : turn.open ? "Working…" : "Starting…"}</span>
           </li>
         ) : null}
       </ol>
@@ -369,7 +369,7 @@ export default function AgentPanel({ app, session }) {
               </button>
             ) : null}
             {busy ? (
-              <button type="button" className="btn danger" onClick={stop} disabled={turn.stopping || asking}>
+              <button type="button" className="btn danger" onClick={stop} disabled={!turn.open || turn.stopping || asking}>
                 {turn.stopping || asking ? "Stopping…" : "Stop"}
               </button>
             ) : (
