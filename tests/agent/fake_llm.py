@@ -30,6 +30,7 @@ class Answer:
     same_index: bool = False  # number every streamed call 0, as Ollama does
     usage: tuple[int, int] = (0, 0)
     cost: float | None = None  # a cost the server reports with the usage, as OpenRouter does
+    gate: threading.Event | None = None  # answer only once it is set: a test sees the turn mid-way
 
 
 @dataclass
@@ -135,6 +136,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._json(404, {"error": {"message": f"no route {self.path}"}})
             return
         answer = self.script.next(body)
+        if answer.gate is not None:
+            answer.gate.wait(60)
         if answer.status != 200:
             self._json(answer.status, {"error": {"message": answer.error, "type": "fake"}})
             return

@@ -91,6 +91,34 @@ def test_bad_sql_and_refused_statements(client: TestClient, shop: dict[str, str]
     assert _exec(client, shop, "SELECT 1").status_code == 200
 
 
+def test_read_only_exec_reads_and_refuses_every_write(
+    client: TestClient, shop: dict[str, str]
+) -> None:
+    _exec(client, shop, "CREATE TABLE t (x INTEGER)")
+    _exec(client, shop, "INSERT INTO t VALUES (1)")
+
+    def ro(sql: str):  # type: ignore[no-untyped-def]
+        return client.post(f"{DB}/exec", json={"sql": sql, "read_only": True}, headers=shop)
+
+    r = ro("SELECT count(*) AS n FROM t")
+    assert r.status_code == 200 and r.json()["rows"] == [[1]]
+    for sql in (
+        "INSERT INTO t VALUES (2)",
+        "DELETE FROM t",
+        "DROP TABLE t",
+        "CREATE TABLE u (y)",
+        "SELECT 1; UPDATE t SET x = 3",  # a write after a read in one request
+        "UPDATE t SET x = 4; SELECT 1",  # and before one
+    ):
+        r = ro(sql)
+        assert r.status_code == 403, (sql, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "write_refused" and "read-only" in error["message"], sql
+    # Nothing changed, and without the flag the same write goes through.
+    assert _exec(client, shop, "SELECT x FROM t").json()["rows"] == [[1]]
+    assert _exec(client, shop, "INSERT INTO t VALUES (2)").json()["rows_affected"] == 1
+
+
 def test_db_url_token_names_one_database(client: TestClient, shop: dict[str, str]) -> None:
     got = client.get(f"{DB}/url", params={"read_only": "true"}, headers=shop).json()
     assert got["url"].startswith("http://") and got["read_only"] is True

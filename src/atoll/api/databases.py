@@ -34,6 +34,11 @@ class ExecIn(Body):
         max_length=1000,
         description='Positional arguments; a blob is {"base64": "..."}.',
     )
+    read_only: bool = Field(
+        False,
+        description="Run on a read-only connection: a statement that would write is "
+        "refused (403 write_refused) and nothing changes.",
+    )
 
 
 class ExecOut(BaseModel):
@@ -104,7 +109,11 @@ def exec_sql(app: str, env: str, body: ExecIn, who: TenantCaller, cp: Platform) 
     name = _database(cp, who, app, env)
     args = [_arg(a) for a in body.args]
     limits = dbservice.EngineLimits.from_settings(cp.settings)
-    return _result(dbservice.exec_sql(cp.settings.data_dir, name, body.sql, args, limits))
+    return _result(
+        dbservice.exec_sql(
+            cp.settings.data_dir, name, body.sql, args, limits, read_only=body.read_only
+        )
+    )
 
 
 @router.get("/apps/{app}/envs/{env}/db/url")

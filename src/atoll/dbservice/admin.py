@@ -16,7 +16,14 @@ from typing import Any
 from atoll.config import Settings
 from atoll.errors import BadInput, NotFound
 
-from .engine import Connection, EngineLimits, SqlError, split_statements
+from .engine import (
+    Connection,
+    EngineLimits,
+    SqlError,
+    WritePolicy,
+    WriteRefused,
+    split_statements,
+)
 from .generations import create_with_generation, delete_app_files, delete_database_files
 from .names import DatabaseName
 from .protocol import Stmt, Value
@@ -82,13 +89,18 @@ def create_database(
 
 @contextmanager
 def connect(
-    data_dir: Path, database: DatabaseName | str, limits: EngineLimits | None = None
+    data_dir: Path,
+    database: DatabaseName | str,
+    limits: EngineLimits | None = None,
+    *,
+    read_only: bool = False,
 ) -> Iterator[Connection]:
-    """A writable connection to an existing database; NotFound if there is none."""
+    """A connection to an existing database (writable unless ``read_only``); NotFound if
+    there is none."""
     path = database_path(data_dir, database)
     if not path.exists():
         raise NotFound(f"database {str(database)!r} does not exist", database=str(database))
-    conn = Connection(path, readonly=False, limits=limits or EngineLimits(), create=False)
+    conn = Connection(path, readonly=read_only, limits=limits or EngineLimits(), create=False)
     try:
         yield conn
     finally:
@@ -154,22 +166,35 @@ def exec_sql(
     sql: str,
     args: Sequence[Value] = (),
     limits: EngineLimits | None = None,
+    *,
+    read_only: bool = False,
 ) -> QueryResult:
     """Run SQL as the app's owner (``atoll db exec``); the last statement's columns and rows.
 
     Several statements run one after another, each in autocommit, like the sqlite3 shell;
-    ``args`` are only allowed with a single statement.
+    ``args`` are only allowed with a single statement. ``read_only`` runs them on a
+    read-only connection and refuses any statement that would write (``WriteRefused``),
+    so a look at production data cannot change it by a slip.
     """
     statements = split_statements(sql)
     if not statements:
         raise SqlError("no SQL statement given", hrana_code="SQL_NO_STATEMENT")
     if args and len(statements) > 1:
         raise SqlError("arguments need a single statement", hrana_code="ARGS_INVALID")
-    with connect(data_dir, database, limits) as conn:
-        for statement in statements[:-1]:
-            conn.sequence(statement, "allow")
-        last = statements[-1]
-        result = conn.execute(last, Stmt(sql=last, args=tuple(args)), "allow")
+    # The "token" policy refuses writes before they run, as for a read-only libSQL token;
+    # the read-only connection would refuse them anyway, with a less helpful message.
+    policy: WritePolicy = "token" if read_only else "allow"
+    try:
+        with connect(data_dir, database, limits, read_only=read_only) as conn:
+            for statement in statements[:-1]:
+                conn.sequence(statement, policy)
+            last = statements[-1]
+            result = conn.execute(last, Stmt(sql=last, args=tuple(args)), policy)
+    except WriteRefused as exc:
+        raise WriteRefused(
+            "write refused: the SQL ran read-only (send read_only: false to change data)",
+            hrana_code="READONLY",
+        ) from exc
     return QueryResult(
         columns=[c["name"] or "" for c in result["cols"]],
         rows=[[_decode(v) for v in row] for row in result["rows"]],
