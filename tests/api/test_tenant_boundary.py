@@ -55,6 +55,10 @@ def _calls(head: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/apps/{app}/agent/stop"): {},
         ("GET", "/api/v1/apps/{app}/agent/turns"): {},
         ("POST", "/api/v1/apps/{app}/agent/undo"): {},
+        ("POST", "/api/v1/apps/{app}/pages/check"): {
+            "params": {"path": "pages/index.json"},
+            "content": b"{}",
+        },
     }
 
 
