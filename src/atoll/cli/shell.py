@@ -11,15 +11,18 @@ from atoll.cli.parsing import Arg
 @command(
     "serve",
     "Run the platform on this machine (control plane, app gateway, DB service).",
-    Arg("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)"),
-    Arg("--port", type=int, default=8000, help="control plane port (default: 8000)"),
-    Arg("--gateway-port", type=int, default=8080, help="app gateway port (default: 8080)"),
-    Arg("--db-port", type=int, default=8081, help="DB service port (default: 8081)"),
+    Arg("--host", help="address to bind (env ATOLL_HOST; default: 127.0.0.1)"),
+    Arg("--port", type=int, help="control plane port (env ATOLL_PORT; default: 8000)"),
+    Arg(
+        "--gateway-port",
+        type=int,
+        help="app gateway port (env ATOLL_GATEWAY_PORT; default: 8080)",
+    ),
+    Arg("--db-port", type=int, help="DB service port (env ATOLL_DB_PORT; default: 8081)"),
     Arg(
         "--data-dir",
-        default=".atoll",
         metavar="DIR",
-        help="where all data lives (default: ./.atoll)",
+        help="where all data lives (env ATOLL_DATA_DIR; default: ./.atoll)",
     ),
     Arg("--demo", action="store_true", help="create tenant demo with app todo"),
     section="start",
@@ -32,13 +35,15 @@ def serve(cli: Cli) -> None:
     from atoll.server import serve as run_server
 
     args = cli.args
-    settings = Settings(
-        host=args.host,
-        port=args.port,
-        gateway_port=args.gateway_port,
-        db_port=args.db_port,
-        data_dir=Path(args.data_dir),
-    )
+    given = {
+        "host": args.host,
+        "port": args.port,
+        "gateway_port": args.gateway_port,
+        "db_port": args.db_port,
+        "data_dir": None if args.data_dir is None else Path(args.data_dir),
+    }
+    # An option given on the line wins; the others come from ATOLL_* or their defaults.
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
     run_server(settings, demo=args.demo)
 
 
