@@ -276,6 +276,12 @@ def test_linked_folder_defaults(server: Served, tmp_path: Path) -> None:
     assert envs.splitlines()[0].split() == ["ENV", "SERVING", "LAST", "BUILD", "URL"]
     assert url in envs
     server.cli("db", "exec", "SELECT 1", token=token, cwd=work)
+    # --read-only looks without writing: a write is refused, and nothing was written.
+    write = "INSERT INTO todos (title) VALUES ('x')"
+    refused = server.cli("db", "exec", "--read-only", write, token=token, cwd=work, check=False)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "read" in refused.stderr.lower()
+    assert server.cli("invoke", "todos", token=token, cwd=work).stdout.strip() == "[]"
     server.cli("logs", token=token, cwd=work)
 
     # A folder holding an atoll.toml names its app too.

@@ -31,11 +31,17 @@ def _db(cli: Cli) -> str:
     Arg("sql", metavar="SQL"),
     APP,
     ENV,
+    Arg(
+        "--read-only",
+        action="store_true",
+        help="refuse any statement that would write (a safe look at staging or prod)",
+    ),
     section="data",
 )
 def db_exec(cli: Cli) -> None:
     """``atoll db exec``."""
-    got = cli.client().json("POST", f"{_db(cli)}/exec", json={"sql": cli.args.sql})
+    body = {"sql": cli.args.sql, "read_only": cli.args.read_only}
+    got = cli.client().json("POST", f"{_db(cli)}/exec", json=body)
     if got["columns"]:
         rows = [[_cell(v) for v in row] for row in got["rows"]]
         human = table(got["columns"], rows, "(no rows)") if rows else "(no rows)"
