@@ -420,9 +420,9 @@ class Settings(BaseSettings):
         description="Metadata database URL (SQLAlchemy); default SQLite under data_dir.",
     )
     host: str = Field("127.0.0.1", description="Address every listener binds to.")
-    port: int = Field(8000, description="Control plane (API + IDE) port.")
-    gateway_port: int = Field(8080, description="App gateway port.")
-    db_port: int = Field(8081, description="DB service (Hrana over HTTP) port.")
+    port: int = Field(8000, ge=1, le=65535, description="Control plane (API + IDE) port.")
+    gateway_port: int = Field(8080, ge=1, le=65535, description="App gateway port.")
+    db_port: int = Field(8081, ge=1, le=65535, description="DB service (Hrana over HTTP) port.")
     public_host: str = Field(
         "localhost", description="Host name apps are served under: {env}--{app}--{tenant}.HOST."
     )

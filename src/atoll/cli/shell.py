@@ -5,7 +5,12 @@ from __future__ import annotations
 import sys
 
 from atoll.cli.commands import COMMANDS, Cli, command
+from atoll.cli.output import fail
 from atoll.cli.parsing import Arg
+
+TYPE_CHECKING = False  # pydantic is imported only when the server starts
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 @command(
@@ -31,6 +36,8 @@ def serve(cli: Cli) -> None:
     """``atoll serve``."""
     from pathlib import Path
 
+    from pydantic import ValidationError
+
     from atoll.config import Settings
     from atoll.server import serve as run_server
 
@@ -43,8 +50,23 @@ def serve(cli: Cli) -> None:
         "data_dir": None if args.data_dir is None else Path(args.data_dir),
     }
     # An option given on the line wins; the others come from ATOLL_* or their defaults.
-    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        fail(setting_error(exc), 2)
     run_server(settings, demo=args.demo)
+
+
+def setting_error(exc: ValidationError) -> str:
+    """One line naming the first setting that does not fit, by its environment variable."""
+    import atoll.config
+
+    first = exc.errors()[0]
+    model = getattr(atoll.config, exc.title, None)
+    prefix = str(getattr(model, "model_config", {}).get("env_prefix", "ATOLL_"))
+    name = "_".join(str(part) for part in first["loc"]).upper()
+    value = str(first.get("input", ""))[:60]
+    return f"setting {prefix}{name}={value!r} is not valid: {first['msg']}"
 
 
 @command(
