@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: setup sysdeps pydeps jsdeps run test check fmt bench clean
+.PHONY: setup sysdeps pydeps jsdeps run test check fmt bench clean docs docs-ref
 
 setup: sysdeps pydeps jsdeps
 
@@ -42,6 +42,15 @@ run: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The docs site (mkdocs.yml -> site/), with warnings as errors: a stale generated reference,
+# a broken link or anchor fails it. `make docs-ref` regenerates the references.
+docs: setup
+	$(PY) -m atoll.docsgen check
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+docs-ref: setup
+	$(PY) -m atoll.docsgen write
+
 check: pydeps
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
@@ -52,4 +61,4 @@ fmt: pydeps
 	$(VENV)/bin/ruff check --fix src tests bench
 
 clean:
-	rm -rf $(VENV) node_modules .atoll .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .atoll .pytest_cache .mypy_cache .ruff_cache site
