@@ -22,6 +22,7 @@ _OPTIONS = {
     "show_source": "false",
     "heading_level": "3",
     "members_order": "source",
+    "show_signature_annotations": "true",
     "filters": '["!^_"]',
 }
 
