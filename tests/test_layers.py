@@ -14,7 +14,7 @@ LAYERS: list[set[str]] = [
     {"builder", "dbservice", "runtime"},
     {"releases", "agent", "services"},
     {"api", "gateway", "ide", "deploy"},
-    {"cli", "server"},
+    {"cli", "server", "docsgen"},
 ]
 
 

@@ -1,7 +1,20 @@
 // Calling the app's functions: {apiBase}/{name} on the app's own origin.
+/**
+ * Calling the app's functions over HTTP on the app's own origin.
+ * @module api
+ */
 const FUNCTION_TIMEOUT_MS = 60_000;
 
-/** Call one of the app's functions: GET/POST ... {apiBase}/{name}. */
+/**
+ * Call one of the app's functions: GET/POST ... {apiBase}/{name}.
+ * @param {string} apiBase where functions are served (`/api`)
+ * @param {string} name the function
+ * @param {string} method the HTTP method
+ * @param {Record<string, unknown>} [query] query parameters (objects are sent as JSON)
+ * @param {unknown} [body] the JSON body (not sent with GET)
+ * @returns {Promise<any>} the parsed JSON answer (text when it is not JSON; null when empty)
+ * @throws {Error} on a non-2xx answer, with `status` and `payload` set
+ */
 export async function callFunction(apiBase, name, method, query, body) {
   const url = new URL(`${apiBase.replace(/\/$/, "")}/${encodeURIComponent(name)}`, location.href);
   for (const [k, v] of Object.entries(query || {})) {

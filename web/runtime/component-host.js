@@ -1,4 +1,10 @@
 // Mounting a tenant component: its own shadow root, shared stylesheets, a portal container.
+/**
+ * How the `Component` node mounts a tenant component (`components/<Name>.jsx`) in its own
+ * shadow root, and what the component receives ({@link ComponentProps}).
+ *
+ * @module component-host
+ */
 import { createElement as h, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { createPortal } from "react-dom";
 import { ErrorBox, NodeBoundary } from "./boundary.js";
@@ -26,7 +32,31 @@ function loadComponent(entry) {
   return pending;
 }
 
-/** The `Component` node: mounts components/<name>.jsx inside a shadow root. */
+/**
+ * What a tenant component is called with: the `Component` node's props except `name`, with
+ * every binding resolved, plus `emit`: `emit("picked", 3)` runs the node's `on.picked`
+ * actions with `event.value` set to 3.
+ * @typedef {Record<string, unknown> & { emit: (event: string, value?: unknown) => void }} ComponentProps
+ */
+
+/**
+ * A component's built files, as the page's boot object lists them under `components`.
+ * @typedef {object} ComponentEntry
+ * @property {string} js URL of its ES module (content-addressed)
+ * @property {string} [css] URL of its stylesheet, adopted by its shadow root
+ * @property {string} [documentCss] URL of its document-level rules (fonts, registered properties)
+ */
+
+/**
+ * The `Component` node: mounts components/<name>.jsx inside a shadow root.
+ * @param {object} props
+ * @param {string} props.name the component's name
+ * @param {ComponentEntry} [props.entry] its built files; missing: an error box says so
+ * @param {Record<string, unknown>} props.props the props it is given
+ * @param {(event: string, value?: unknown) => void} props.emit fires the node's `on.<event>`
+ * @param {string} [props.id] the node's id
+ * @param {unknown} [props.resetKey] a new value lets a failed component try again
+ */
 export function ComponentHost({ name, entry, props, emit, id, resetKey }) {
   const hostRef = useRef(null);
   const [shadow, setShadow] = useState(null);

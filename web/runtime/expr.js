@@ -1,6 +1,13 @@
 // Page expressions: paths and a small operator set, evaluated by walking an AST (no eval).
 // The grammar matches src/atoll/sdui/expressions.py, which checks pages at build time.
+/**
+ * Page expressions (`state.count > 0`, `data.todos.length`): parsed and evaluated by walking
+ * an AST, never `eval`. The grammar is the page schema's (docs/reference/page-schema.md).
+ *
+ * @module expr
+ */
 
+/** Size limits: characters of a source, nesting depth, tokens, string length, value depth. */
 export const LIMITS = Object.freeze({ source: 2000, depth: 32, tokens: 400, string: 1_000_000, value: 32 });
 const FORBIDDEN = new Set(["__proto__", "prototype", "constructor"]);
 const KEYWORDS = new Map([["true", true], ["false", false], ["null", null]]);
@@ -9,7 +16,12 @@ const OPS3 = ["===", "!=="];
 const OPS2 = ["==", "!=", "<=", ">=", "&&", "||", "??"];
 const OPS1 = "+-*/%<>!?:.()[]";
 
+/** An expression is malformed, too large, or reads a forbidden name. */
 export class ExprError extends Error {
+  /**
+   * @param {string} message what is wrong
+   * @param {number} [position] where in the source (0-based)
+   */
   constructor(message, position) {
     super(position === undefined ? message : `${message} at character ${position}`);
     this.name = "ExprError";
@@ -150,7 +162,11 @@ function checkName(t) {
 
 const cache = new Map();
 
-/** Parse an expression into an AST (cached), or throw ExprError. */
+/**
+ * Parse an expression into an AST (cached), or throw ExprError.
+ * @param {string} src
+ * @returns {Array} the AST: nested arrays, `["name", "state"]`, `["get", obj, key]`, ...
+ */
 export function parse(src) {
   if (typeof src !== "string") throw new ExprError("an expression must be a string");
   if (src.length > LIMITS.source) throw new ExprError(`expression is longer than ${LIMITS.source} characters`);
@@ -172,7 +188,12 @@ const isPlainObject = (v) => {
   return proto === Object.prototype || proto === null;
 };
 
-/** Read one property the way expressions may: own data of plain objects, arrays and strings. */
+/**
+ * Read one property the way expressions may: own data of plain objects, arrays and strings.
+ * @param {unknown} obj
+ * @param {string | number} key
+ * @returns {unknown} the value, or undefined (prototype keys always are)
+ */
 export function getProp(obj, key) {
   if (obj === null || obj === undefined) return undefined;
   if (typeof key === "number") key = String(key);
@@ -248,12 +269,21 @@ function evalNode(node, scope) {
   }
 }
 
-/** Evaluate an expression against a scope (a plain object: data, state, item, ...). */
+/**
+ * Evaluate an expression against a scope (a plain object: data, state, item, ...).
+ * @param {string} src
+ * @param {Record<string, unknown>} scope
+ * @returns {unknown}
+ */
 export function evaluate(src, scope) {
   return evalNode(parse(src), scope);
 }
 
-/** The data sources an expression reads: "data.todos.length" -> ["todos"]. */
+/**
+ * The data sources an expression reads: "data.todos.length" -> ["todos"].
+ * @param {string} src
+ * @returns {Set<string>}
+ */
 export function dataDeps(src) {
   const deps = new Set();
   const stack = [parse(src)];
@@ -265,12 +295,22 @@ export function dataDeps(src) {
   return deps;
 }
 
-/** True when a value is a binding object {"$bind": "..."}. */
+/**
+ * True when a value is a binding object {"$bind": "..."}.
+ * @param {unknown} v
+ * @returns {boolean}
+ */
 export function isBinding(v) {
   return isPlainObject(v) && typeof v.$bind === "string" && Object.keys(v).length === 1;
 }
 
-/** Resolve every {"$bind": expr} inside a JSON value; other values are copied as they are. */
+/**
+ * Resolve every {"$bind": expr} inside a JSON value; other values are copied as they are.
+ * @param {unknown} value
+ * @param {Record<string, unknown>} scope
+ * @param {number} [depth=0] how deep this value is (values nest at most `LIMITS.value`)
+ * @returns {unknown}
+ */
 export function resolve(value, scope, depth = 0) {
   if (depth > LIMITS.value) throw new ExprError(`value nests deeper than ${LIMITS.value}`);
   if (Array.isArray(value)) return value.map((v) => resolve(v, scope, depth + 1));
@@ -286,7 +326,13 @@ export function resolve(value, scope, depth = 0) {
   return value;
 }
 
-/** Every data source the bindings inside a JSON value read. */
+/**
+ * Every data source the bindings inside a JSON value read.
+ * @param {unknown} value
+ * @param {Set<string>} [into] a set to add them to
+ * @param {number} [depth=0]
+ * @returns {Set<string>}
+ */
 export function valueDeps(value, into = new Set(), depth = 0) {
   if (depth > LIMITS.value) return into;
   if (Array.isArray(value)) for (const v of value) valueDeps(v, into, depth + 1);
@@ -297,7 +343,13 @@ export function valueDeps(value, into = new Set(), depth = 0) {
   return into;
 }
 
-/** A copy of `obj` with `path` (e.g. "todo.title") set to `value`; prototype keys refused. */
+/**
+ * A copy of `obj` with `path` (e.g. "todo.title") set to `value`; prototype keys refused.
+ * @param {Record<string, unknown>} obj
+ * @param {string} path dotted, with or without a leading `state.`
+ * @param {unknown} value
+ * @returns {Record<string, unknown>}
+ */
 export function setPath(obj, path, value) {
   const parts = String(path).replace(/^state\./, "").split(".");
   if (parts.some((p) => !p || FORBIDDEN.has(p))) throw new ExprError(`bad state path ${JSON.stringify(path)}`);
@@ -311,7 +363,12 @@ export function setPath(obj, path, value) {
   return set(obj, 0);
 }
 
-/** Read `path` (e.g. "state.todo.title") from a scope. */
+/**
+ * Read `path` (e.g. "state.todo.title") from a scope.
+ * @param {Record<string, unknown>} scope
+ * @param {string} path
+ * @returns {unknown}
+ */
 export function getPath(scope, path) {
   let cur = scope;
   for (const part of String(path).split(".")) cur = getProp(cur, part);

@@ -1,6 +1,47 @@
 // The SDUI runtime: reads the boot JSON the page shell embeds, renders the page, and navigates
 // between the app's pages on the client.
-import { createElement as h, useCallback, useEffect, useRef, useState } from "react";
+/**
+ * The page runtime: an app page's HTML embeds a {@link Boot} object (`<script id="atoll-boot">`)
+ * and loads this module, which renders the page into `#atoll-root` and navigates between the
+ * app's pages on the client. After start, `window.__atoll` is `{root, boot}`.
+ *
+ * @module runtime
+ */
+
+/**
+ * A page document (`pages/<name>.json`); its JSON Schema is at `/api/v1/schemas/page.json`.
+ * @typedef {object} Page
+ * @property {1} schemaVersion the page format's version
+ * @property {string} [title] the document title
+ * @property {Record<string, object>} [data] named data sources, read as `data.<name>`
+ * @property {Record<string, unknown>} [state] initial page state, read as `state.<name>`
+ * @property {PageNode} root the node tree
+ */
+
+/**
+ * One node of a page.
+ * @typedef {object} PageNode
+ * @property {string} type a built-in type (see {@link BUILTINS}) or `Component`
+ * @property {Record<string, unknown>} [props] the type's props; values may be bindings
+ * @property {PageNode[]} [children]
+ * @property {string} [id]
+ * @property {{over: string, as?: string, key?: string}} [repeat] render once per item
+ * @property {string} [visibleWhen] render only while this expression is truthy
+ * @property {string} [when] the same as `visibleWhen`
+ * @property {Record<string, object[]>} [on] event name -> actions
+ */
+
+/**
+ * What the page shell hands the runtime (JSON in `<script id="atoll-boot">`).
+ * @typedef {object} Boot
+ * @property {Page} page the page to show first
+ * @property {string} route its route (`/`, `/about`)
+ * @property {string[]} routes every route of the app (others are full navigations)
+ * @property {Record<string, import("./component-host.js").ComponentEntry>} components the app's built components by name
+ * @property {string} apiBase where the app's functions are served (`/api`)
+ * @property {string} pagesBase where page JSON of this build is served
+ * @property {{ide: string[]}} [dev] dev pages only: the IDE origins whose rebuild nudges count
+ */import { createElement as h, useCallback, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { ErrorBox } from "./boundary.js";
 import { fetchBoot, listenForRebuilds, rebuildPlan, shellOf } from "./dev.js";
@@ -13,7 +54,12 @@ export { evaluate, parse, resolve } from "./expr.js";
 
 const normalize = (path) => (path.length > 1 ? path.replace(/\/+$/, "") : path) || "/";
 
-/** The URL of a page's JSON for a route: "/" -> {pagesBase}/index.json, "/about" -> .../about.json. */
+/**
+ * The URL of a page's JSON for a route: "/" -> {pagesBase}/index.json, "/about" -> .../about.json.
+ * @param {Boot} boot
+ * @param {string} route
+ * @returns {string}
+ */
 export function pageUrl(boot, route) {
   const name = route === "/" ? "index" : route.replace(/^\//, "");
   return `${boot.pagesBase.replace(/\/$/, "")}/${name}.json`;
@@ -96,7 +142,13 @@ function useDevRebuilds(firstBoot, shown, setBoot, setCurrent, setDataEpoch) {
   return dev;
 }
 
-/** Start the runtime on `element` with the boot object (page, routes, components, bases). */
+/**
+ * Start the runtime on `element` with the boot object (page, routes, components, bases).
+ * Called by this module itself when the document has `#atoll-boot`.
+ * @param {Element} element where the page renders
+ * @param {Boot} boot
+ * @returns {object} the React root
+ */
 export function start(element, boot) {
   const root = createRoot(element);
   root.render(h(App, { boot }));

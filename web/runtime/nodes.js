@@ -151,6 +151,10 @@ function EmptyState({ props, children }) {
 // Stateful built-ins (their own hooks) are components; the rest are called as plain functions.
 const widget = (View) => (args) => h(View, args);
 
+/**
+ * The built-in node types by name, each rendering one node: the same set as the page schema's.
+ * @type {Record<string, Function>}
+ */
 export const BUILTINS = {
   Stack, Row, Grid, Card, Heading, Text, Image, Link, Markdown,
   Form: widget(Form), Input: widget(Input), Select: widget(Select), Checkbox, Button: widget(Button),

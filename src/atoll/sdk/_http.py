@@ -8,7 +8,18 @@ from typing import Any
 
 
 class Request:
-    """One HTTP request to a function, as plain values."""
+    """One HTTP request to a function, as plain values.
+
+    A function that declares a ``request: atoll.Request`` parameter is given it.
+
+    Attributes:
+        method: The HTTP method, upper case (``GET``, ``POST``...).
+        path: The request path, e.g. ``/api/todos``.
+        query_items: Query parameters in order, repeated names included.
+        headers: Request headers by lower-case name.
+        body: The raw request body.
+        request_id: The id the platform gave this request (its log lines carry it too).
+    """
 
     def __init__(
         self,
@@ -45,7 +56,24 @@ class Request:
 
 
 class Response:
-    """Full control over the HTTP response: status, headers and body."""
+    """Full control over the HTTP response: status, headers and body.
+
+    Return one from a function when a plain value is not enough.
+
+    Example:
+        ```python
+        return atoll.Response({"error": "not found"}, status=404)
+        return atoll.Response("<h1>Hello</h1>", media_type="text/html")
+        ```
+
+    Args:
+        body: ``bytes`` are sent as they are (``application/octet-stream``), ``str`` as
+            UTF-8 text (``text/plain``), anything else JSON-encoded (``application/json``)
+            like a function's return value.
+        status: The HTTP status code.
+        headers: Response headers (names are lower-cased).
+        media_type: The ``Content-Type``, instead of the one ``body`` implies.
+    """
 
     def __init__(
         self,

@@ -16,7 +16,13 @@ LEVELS = frozenset({"debug", "info", "warning", "error"})
 
 
 class FunctionLog:
-    """Log lines written by a function; the platform stores them with the request id."""
+    """Log lines written by a function; the platform stores them with the request id.
+
+    ``atoll.log.info("saved", todo=todo_id)`` keeps a line with its level, message and fields
+    (shown by ``atoll logs`` and the IDE's Logs panel). Messages and field values are turned
+    into strings and cut at 4000 characters, at most 32 fields a line; past 1000 lines, or
+    256 KiB, of one call the rest are dropped and counted.
+    """
 
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] | None = None

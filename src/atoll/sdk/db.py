@@ -1,10 +1,21 @@
-"""``atoll.db``: the app environment's database — INTERFACE ONLY, served by the DB service.
+"""``atoll.db``: the app environment's SQLite database.
 
-The DB service (``atoll.dbservice``, Hrana over HTTP) is built separately. Inside the sandbox
-this module talks to it through the unix socket ``SOCKET_PATH`` that the runtime binds into
-the sandbox when the environment has a database; it sends Hrana ``/v2/pipeline`` requests
-over HTTP/1.1 on that socket. Until the runtime is given a database socket, every call raises
-``DatabaseUnavailable`` with a clear message.
+Each app environment (dev, staging, prod, ...) has its own database; ``migrations/*.sql``
+shape it. Statements take ``?`` placeholders and a list of arguments; rows come back as
+dicts keyed by column name.
+
+Example:
+    ```python
+    atoll.db.execute("INSERT INTO todos (title) VALUES (?)", [title])
+    todos = atoll.db.execute("SELECT id, title, done FROM todos ORDER BY id")
+    ```
+
+Values map as SQLite's types: ``None`` is NULL, ``bool`` and ``int`` are INTEGER, ``float``
+is REAL, ``bytes`` is BLOB, anything else is sent as TEXT (``str(value)``).
+
+Inside the sandbox this module talks to the DB service (Hrana ``/v2/pipeline`` over HTTP/1.1)
+through the unix socket ``SOCKET_PATH`` that the runtime binds in when the environment has a
+database.
 """
 
 from __future__ import annotations
@@ -223,7 +234,22 @@ def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def execute(sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    """Run one statement; rows as dicts (empty for statements that return none)."""
+    """Run one statement; rows as dicts (empty for statements that return none).
+
+    Inside a ``transaction()`` block the statement is part of that transaction; otherwise
+    it commits on its own.
+
+    Args:
+        sql: One SQL statement, with ``?`` placeholders.
+        args: The placeholders' values, in order.
+
+    Returns:
+        The rows, each a dict of column name to value.
+
+    Raises:
+        DatabaseError: The database refused the statement.
+        DatabaseUnavailable: No database is attached, or the DB service did not answer.
+    """
     requests: list[dict[str, Any]] = [{"type": "execute", "stmt": _stmt(sql, args)}]
     if not _baton:
         requests.append({"type": "close"})
@@ -231,7 +257,28 @@ def execute(sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
 
 
 def batch(statements: Sequence[str | tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
-    """Run several statements in one transaction; the rows of each."""
+    """Run several statements in one transaction; the rows of each.
+
+    All or nothing: when one statement fails, none of them is kept.
+
+    Example:
+        ```python
+        atoll.db.batch([
+            ("UPDATE accounts SET balance = balance - ? WHERE id = ?", [10, 1]),
+            ("UPDATE accounts SET balance = balance + ? WHERE id = ?", [10, 2]),
+        ])
+        ```
+
+    Args:
+        statements: Each a SQL string, or a ``(sql, args)`` pair.
+
+    Returns:
+        One list of rows per statement, in order.
+
+    Raises:
+        DatabaseError: A statement was refused (the whole batch is rolled back).
+        DatabaseUnavailable: No database is attached, or the DB service did not answer.
+    """
     stmts = [_stmt(s) if isinstance(s, str) else _stmt(*s) for s in statements]
     steps: list[dict[str, Any]] = [{"stmt": _stmt("BEGIN")}]
     for i, stmt in enumerate(stmts):
@@ -253,7 +300,21 @@ def batch(statements: Sequence[str | tuple[str, Sequence[Any]]]) -> list[list[di
 
 @contextmanager
 def transaction() -> Iterator[None]:
-    """Run the ``execute`` calls inside the block as one transaction (rolled back on error)."""
+    """Run the ``execute`` calls inside the block as one transaction (rolled back on error).
+
+    The block commits when it ends normally and rolls back when it raises (the exception
+    goes on). Transactions do not nest.
+
+    Example:
+        ```python
+        with atoll.db.transaction():
+            row = atoll.db.execute("SELECT stock FROM items WHERE id = ?", [item])[0]
+            atoll.db.execute("UPDATE items SET stock = ? WHERE id = ?", [row["stock"] - 1, item])
+        ```
+
+    Raises:
+        DatabaseError: A transaction is already open in this function call.
+    """
     if _baton:
         raise DatabaseError("transactions do not nest")
     _baton.append(None)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
+from atoll.sdui.examples import ACTION_EXAMPLES, DATA_SOURCE_EXAMPLES
 from atoll.sdui.values import (
     FUNCTION_PATTERN,
     NAME_PATTERN,
@@ -26,6 +27,8 @@ DataName = Annotated[str, Field(pattern=NAME_PATTERN)]
 class DataSource(SduiModel):
     """Page data: either the result of calling one of the app's functions, or a value."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": DATA_SOURCE_EXAMPLES})
+
     function: FunctionName | None = None
     method: HttpMethod = "GET"
     query: dict[str, BoundJson] = Field(default_factory=dict)
@@ -43,6 +46,8 @@ class DataSource(SduiModel):
 class CallAction(SduiModel):
     """Call one of the app's functions; run ``onSuccess``/``onError`` with ``result``/``error``."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": ACTION_EXAMPLES["call"]})
+
     action: Literal["call"]
     function: FunctionName
     method: HttpMethod = "POST"
@@ -55,6 +60,8 @@ class CallAction(SduiModel):
 class SetStateAction(SduiModel):
     """Set a value in page state (``state.<path>``)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": ACTION_EXAMPLES["setState"]})
+
     action: Literal["setState"]
     path: StatePath
     value: BoundJson = None
@@ -66,6 +73,8 @@ def _as_list(value: Any) -> Any:
 
 class RefreshAction(SduiModel):
     """Load data sources again: the ones named (a name or a list), or all of them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": ACTION_EXAMPLES["refresh"]})
 
     action: Literal["refresh"]
     data: Annotated[
@@ -86,12 +95,16 @@ class RefreshAction(SduiModel):
 class NavigateAction(SduiModel):
     """Go to another page of the app (client-side), or to an external URL."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": ACTION_EXAMPLES["navigate"]})
+
     action: Literal["navigate"]
     to: Annotated[str, Field(min_length=1)] | Bind
 
 
 class MessageAction(SduiModel):
     """Show a short message to the visitor."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": ACTION_EXAMPLES["message"]})
 
     action: Literal["message"]
     text: Text

@@ -259,3 +259,29 @@ NODE_EXAMPLES: dict[str, list[JsonValue]] = {
         {"type": "Component", "props": {"name": "Counter", "start": 3}},
     ],
 }
+
+# One or two per action type: what an event's list of actions can hold.
+ACTION_EXAMPLES: dict[str, list[JsonValue]] = {
+    "call": [
+        {
+            "action": "call",
+            "function": "todos",
+            "method": "POST",
+            "body": {"title": {"$bind": "form.title"}},
+            "onSuccess": [{"action": "refresh", "data": "todos"}],
+            "onError": [
+                {"action": "message", "text": {"$bind": "error.message"}, "level": "error"}
+            ],
+        }
+    ],
+    "setState": [{"action": "setState", "path": "state.draft", "value": ""}],
+    "refresh": [{"action": "refresh", "data": ["todos", "stats"]}, {"action": "refresh"}],
+    "navigate": [{"action": "navigate", "to": {"$bind": "'/todos/' + todo.id"}}],
+    "message": [{"action": "message", "text": "Saved", "level": "success"}],
+}
+
+# A page's named data: a function's answer, or a value.
+DATA_SOURCE_EXAMPLES: list[JsonValue] = [
+    {"function": "todos", "query": {"done": {"$bind": "state.showDone"}}},
+    {"value": [{"label": "Open", "value": "open"}, {"label": "Done", "value": "done"}]},
+]
