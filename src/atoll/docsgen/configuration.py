@@ -96,9 +96,9 @@ def render() -> dict[str, str]:
         "",
         "Everything configurable about an Atoll installation, read once at start-up from",
         "environment variables (names are case-insensitive). Lists are JSON:",
-        "`ATOLL_AGENT_PACKAGES_DENY='[\"requests\"]'`. `atoll serve` sets `ATOLL_HOST`,",
-        "`ATOLL_PORT`, `ATOLL_GATEWAY_PORT`, `ATOLL_DB_PORT` and `ATOLL_DATA_DIR` from its",
-        "own options (their defaults included), so with it use `--host`, `--port` and so on.",
+        "`ATOLL_AGENT_PACKAGES_DENY='[\"requests\"]'`. `atoll serve`'s options `--host`,",
+        "`--port`, `--gateway-port`, `--db-port` and `--data-dir` win over `ATOLL_HOST`,",
+        "`ATOLL_PORT`, `ATOLL_GATEWAY_PORT`, `ATOLL_DB_PORT` and `ATOLL_DATA_DIR` when given.",
         "",
         "## General",
         "",
@@ -120,4 +120,24 @@ def render() -> dict[str, str]:
             "",
             *table(header, _rows(section)),
         ]
+    lines += [
+        "## The agent's model",
+        "",
+        "Read by the agent when a turn starts, not at start-up; a tenant may bring its own "
+        "model instead (`atoll agent model set`, when `ATOLL_AGENT_TENANT_MODELS` allows).",
+        "",
+        *table(["variable", "meaning"], [[f"`{k}`", v] for k, v in _model_variables()]),
+    ]
     return {PATH: page(lines)}
+
+
+def _model_variables() -> list[tuple[str, str]]:
+    from atoll.agent import provider
+
+    return [
+        (provider.ENV_BASE_URL, "the model server's OpenAI-compatible `/v1` base URL"),
+        (provider.ENV_MODEL, "the model's name on that server"),
+        (provider.ENV_API_KEY, "its API key, if it needs one"),
+        (provider.ENV_PRICE_INPUT, "US dollars per million prompt tokens, for costs"),
+        (provider.ENV_PRICE_OUTPUT, "US dollars per million completion tokens, for costs"),
+    ]

@@ -7,6 +7,7 @@ TypeDoc (with typedoc-plugin-markdown) runs once per generation, from the reposi
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -80,6 +81,13 @@ def render(root: Path) -> dict[str, str]:
         if done.returncode != 0 or not (out / "index.md").is_file():
             raise TypeDocFailed(f"TypeDoc failed: {(done.stdout + done.stderr).strip()}")
         return {
-            f"{FOLDER}/{path.relative_to(out).as_posix()}": f"{HEADER}\n\n{path.read_text()}"
+            f"{FOLDER}/{path.relative_to(out).as_posix()}": f"{HEADER}\n\n"
+            + mkdocs_anchors(path.read_text())
             for path in sorted(out.rglob("*.md"))
         }
+
+
+def mkdocs_anchors(text: str) -> str:
+    """TypeDoc numbers a repeated heading's anchor GitHub's way (``#page-1``); MkDocs, like
+    Python-Markdown's toc, numbers it ``#page_1``."""
+    return re.sub(r"\]\((#[\w-]+?)-(\d+)\)", r"](\1_\2)", text)
