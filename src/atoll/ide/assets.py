@@ -8,10 +8,6 @@ good. The IDE does not share the apps' React: it runs on another origin.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +19,7 @@ from atoll.builder.esbuild import (
     find_node_modules,
     run_driver,
 )
-from atoll.builder.platform import PRODUCTION_DEFINE, WEB_DIR, entry_outputs
+from atoll.builder.platform import PRODUCTION_DEFINE, WEB_DIR, build_stamped, entry_outputs
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ASSETS_URL = "/ide/assets/"
@@ -69,26 +65,11 @@ def build_ide_assets(
     """Build the IDE unless the current build is up to date; where it is."""
     modules = find_node_modules(node_modules)
     stamp = _stamp(web_dir, modules)
-    manifest = static_dir / ".ide.json"
-    if manifest.is_file():
-        data = json.loads(manifest.read_text())
-        if data.get("stamp") == stamp and (static_dir / stamp).is_dir():
-            return _load(data, static_dir)
-    static_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".build-", dir=static_dir))
-    try:
-        data = _build_into(work, stamp, web_dir, modules)
-        try:
-            os.rename(work / "out", static_dir / stamp)
-        except OSError:
-            if not (static_dir / stamp).is_dir():  # lost a race to the same build: fine
-                raise
-        tmp = static_dir / f".ide-{os.getpid()}.json"
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, manifest)
-        return _load(data, static_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+
+    def build(work: Path) -> dict[str, Any]:
+        return _build_into(work, stamp, web_dir, modules)
+
+    return _load(build_stamped(static_dir, stamp, ".ide.json", build), static_dir)
 
 
 def _build_into(work: Path, stamp: str, web_dir: Path, modules: Path) -> dict[str, Any]:
