@@ -1,6 +1,8 @@
 """The IDE in Debian's Chromium against a real ``atoll serve``: signing in, the dashboard
-(create an app from an example, delete one), signing out; its Content-Security-Policy, and
-what a tenant app's page (another origin) can do with the IDE's session: nothing.
+(create an app from an example, delete one), signing out; the theme, on the page before
+the IDE's code runs and following the system's until one is chosen; its
+Content-Security-Policy, and what a tenant app's page (another origin) can do with the
+IDE's session: nothing.
 
 Screenshots go to ``$ATOLL_TEST_ARTIFACTS/screenshots`` (default ``test-artifacts/``).
 """
@@ -8,6 +10,7 @@ Screenshots go to ``$ATOLL_TEST_ARTIFACTS/screenshots`` (default ``test-artifact
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,6 +120,45 @@ def test_the_ide_works_at_a_narrow_width_in_dark(
         w.assert_clean()
 
 
+def test_the_theme_is_set_before_the_ides_code_runs_and_follows_the_system(
+    server: Served,
+    browser: Browser,  # noqa: F811 (the fixture)
+) -> None:
+    token = server.tenant("themes")
+    context = browser.new_context(color_scheme="dark")
+    try:
+        page = context.new_page()
+        sign_in(page, server, token)
+        root = page.locator("html")
+        expect(root).to_have_attribute("data-theme", "dark")
+        # Without the IDE's code the page has its theme already: the <head> script set it.
+        page.route("**/main-*.js", lambda route: route.abort())
+        page.reload()
+        assert page.locator("#ide").inner_html() == ""
+        expect(root).to_have_attribute("data-theme", "dark")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(15, 20, 26)"
+        page.emulate_media(color_scheme="light")
+        expect(root).to_have_attribute("data-theme", "light")
+        # A chosen theme holds whatever the system's does.
+        page.evaluate("localStorage.setItem('atoll-ide-theme', 'dark')")
+        page.reload()
+        expect(root).to_have_attribute("data-theme", "dark")
+        page.emulate_media(color_scheme="dark")
+        page.emulate_media(color_scheme="light")
+        expect(root).to_have_attribute("data-theme", "dark")
+        # The toggle, from Dark to Auto: the system's theme again, followed.
+        page.unroute("**/main-*.js")
+        page.reload()
+        page.get_by_role("button", name="Dark").click()
+        expect(page.get_by_role("button", name="Auto")).to_be_visible()
+        expect(root).to_have_attribute("data-theme", "light")
+        page.emulate_media(color_scheme="dark")
+        expect(root).to_have_attribute("data-theme", "dark")
+    finally:
+        context.close()
+
+
 def test_every_ide_page_has_a_strict_policy(server: Served) -> None:
     token = server.tenant("policy")
     with httpx.Client(base_url=server.url) as http:
@@ -130,7 +172,7 @@ def test_every_ide_page_has_a_strict_policy(server: Served) -> None:
         assert policy["connect-src"] == "'self'" and policy["form-action"] == "'none'"
         assert policy["frame-src"] == f"http://*.localhost:{server.gateway_port}"
         assert '<div id="ide"></div>' in page.text and "<script>" not in page.text
-        for src in (page.text.split('src="')[1].split('"')[0],):
+        for src in re.findall(r'src="([^"]+)"', page.text):  # the theme's script and the IDE's
             asset = http.get(src)
             assert asset.status_code == 200 and "immutable" in asset.headers["cache-control"]
         assert http.get("/ide/assets/0000000000000000/main.js").status_code == 404

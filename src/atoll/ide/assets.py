@@ -24,6 +24,8 @@ from atoll.builder.platform import PRODUCTION_DEFINE, WEB_DIR, build_stamped, en
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ASSETS_URL = "/ide/assets/"
 ENTRIES = ("main", "signin")  # web/ide/<entry>.jsx
+# web/ide/<boot>.js: a classic script that the page runs in <head>, before its first paint.
+BOOT = "theme-boot"
 PACKAGES = ("react", "react-dom", "esbuild")  # whose versions are part of the stamp
 
 
@@ -93,19 +95,33 @@ def _build_into(work: Path, stamp: str, web_dir: Path, modules: Path) -> dict[st
         "legalComments": "none",
         "absWorkingDir": str(work),
     }
-    reply = run_driver({"cmd": "build", "options": options}, modules)
-    if not reply["ok"]:
-        messages = [BuildMessage.from_driver(m) for m in reply["errors"]]
-        raise build_failed("building the IDE failed", messages)
-    outputs = entry_outputs(reply["metafile"], work, out)
+    outputs = _build(options, modules, work, out)
+    # The boot script must hold up the first paint, which a module never does: it is a
+    # classic script, so it has a build of its own.
+    boot = {
+        **{k: v for k, v in options.items() if k not in ("splitting", "jsx", "loader")},
+        "entryPoints": {BOOT: str(web_dir / "ide" / f"{BOOT}.js")},
+        "format": "iife",
+    }
+    outputs |= _build(boot, modules, work, out)
     base = f"{ASSETS_URL}{stamp}/"
     css = outputs["main"]["css"]
     return {
         "stamp": stamp,
-        "scripts": {name: base + outputs[name]["js"] for name in ENTRIES},
+        "scripts": {name: base + outputs[name]["js"] for name in (*ENTRIES, BOOT)},
         "stylesheet": base + css if css else "",
         "sizes": {str(p.relative_to(out)): p.stat().st_size for p in out.rglob("*") if p.is_file()},
     }
+
+
+def _build(
+    options: dict[str, Any], modules: Path, work: Path, out: Path
+) -> dict[str, dict[str, Any]]:
+    reply = run_driver({"cmd": "build", "options": options}, modules)
+    if not reply["ok"]:
+        messages = [BuildMessage.from_driver(m) for m in reply["errors"]]
+        raise build_failed("building the IDE failed", messages)
+    return entry_outputs(reply["metafile"], work, out)
 
 
 def _load(data: dict[str, Any], static_dir: Path) -> IdeAssets:
