@@ -9,42 +9,24 @@ Screenshots go to ``$ATOLL_TEST_ARTIFACTS/screenshots`` (default ``test-artifact
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import Served, start_server, stop_server
+from tests.e2e.conftest import Served
+from tests.e2e.ide_browser import api, create_app, screenshot, serving, sign_in
 from tests.e2e.test_front_door import browser, watched  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("ATOLL_TEST_ARTIFACTS", REPO / "test-artifacts")) / "screenshots"
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("ide")
-    s = start_server(root / "data", root / "serve.log")
-    yield s
-    stop_server(s.process)
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"ide-{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, server: Served, token: str) -> None:
-    page.goto(server.url + "/")
-    page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Apps", level=1)).to_be_visible(timeout=30_000)
+    with serving(tmp_path_factory.mktemp("ide")) as s:
+        yield s
 
 
 def test_sign_in_create_an_app_from_an_example_delete_it_and_sign_out(
@@ -100,11 +82,8 @@ def test_the_ide_works_at_a_narrow_width_in_dark(
     browser: Browser,  # noqa: F811 (the fixture)
 ) -> None:
     token = server.tenant("narrow")
-    httpx.post(
-        server.url + "/api/v1/apps",
-        json={"name": "shop"},
-        headers={"Authorization": f"Bearer {token}"},
-    ).raise_for_status()
+    with api(server, token) as http:
+        create_app(http, "shop")
     with watched(browser, width=380, scheme="dark") as w:
         sign_in(w.page, server, token)
         expect(w.page.locator("li[data-app='shop']")).to_be_visible()
