@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).parents[2] / "bench" / "agent.py"
+from tests.benches import run_bench
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 def test_agent_bench_prints_one_json_object() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (line,) = proc.stdout.strip().splitlines()
-    result = json.loads(line)
+    result = run_bench("agent.py", "--quick", timeout=600)
     assert result["benchmark"] == "agent" and result["settings"]["quick"]
     keys = {
         "context_pack_tokens_200_files",

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from atoll.builder.assets import IMMUTABLE, find_asset
 from atoll.builder.components import ComponentManifest
 from atoll.builder.pages import render_app_page
-from atoll.builder.platform import PlatformAssets, build_platform_assets
+from atoll.builder.platform import PlatformAssets, build_platform_assets, build_stamped
 from atoll.sdui.html import page_file_for_route, render_page_html, route_for_page, script_json
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
@@ -47,6 +50,46 @@ def test_vendor_bundle_shares_one_react(platform: PlatformAssets) -> None:
 def test_second_build_reuses_the_stamp(platform: PlatformAssets) -> None:
     again = build_platform_assets()
     assert again.stamp == platform.stamp and again.import_map == platform.import_map
+
+
+def _writes(text: str, calls: list[str]) -> Callable[[Path], dict[str, Any]]:
+    def build(work: Path) -> dict[str, Any]:
+        calls.append(text)
+        (work / "out").mkdir()
+        (work / "out" / "file.txt").write_text(text)
+        return {"stamp": text, "text": text}
+
+    return build
+
+
+def test_a_stamped_build_is_reused_until_the_stamp_changes(tmp_path: Path) -> None:
+    calls: list[str] = []
+    first = build_stamped(tmp_path, "aaa", ".x.json", _writes("aaa", calls))
+    again = build_stamped(tmp_path, "aaa", ".x.json", _writes("aaa", calls))
+    assert first == again == {"stamp": "aaa", "text": "aaa"} and calls == ["aaa"]
+    build_stamped(tmp_path, "bbb", ".x.json", _writes("bbb", calls))
+    assert calls == ["aaa", "bbb"] and (tmp_path / "bbb" / "file.txt").read_text() == "bbb"
+    assert json.loads((tmp_path / ".x.json").read_text())["stamp"] == "bbb"
+    # Only the stamps and the manifest remain: no work folder, no temporary manifest.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".x.json", "aaa", "bbb"]
+
+
+def test_a_stamped_build_that_lost_a_race_keeps_the_winners_files(tmp_path: Path) -> None:
+    (tmp_path / "aaa").mkdir()
+    (tmp_path / "aaa" / "file.txt").write_text("winner")
+    data = build_stamped(tmp_path, "aaa", ".x.json", _writes("aaa", []))
+    assert data["stamp"] == "aaa" and (tmp_path / "aaa" / "file.txt").read_text() == "winner"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".x.json", "aaa"]
+
+
+def test_a_failed_stamped_build_leaves_nothing_behind(tmp_path: Path) -> None:
+    def build(work: Path) -> dict[str, Any]:
+        (work / "out").mkdir()
+        raise RuntimeError("esbuild said no")
+
+    with pytest.raises(RuntimeError):
+        build_stamped(tmp_path, "aaa", ".x.json", build)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_page_shell_has_import_map_before_modules(platform: PlatformAssets) -> None:

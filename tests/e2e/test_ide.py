@@ -1,47 +1,32 @@
 """The IDE in Debian's Chromium against a real ``atoll serve``: signing in, the dashboard
-(create an app from an example, delete one), signing out; its Content-Security-Policy, and
-what a tenant app's page (another origin) can do with the IDE's session: nothing.
+(create an app from an example, delete one), signing out; the theme, on the page before
+the IDE's code runs and following the system's until one is chosen; its
+Content-Security-Policy, and what a tenant app's page (another origin) can do with the
+IDE's session: nothing.
 
 Screenshots go to ``$ATOLL_TEST_ARTIFACTS/screenshots`` (default ``test-artifacts/``).
 """
 
 from __future__ import annotations
 
-import os
+import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import Served, start_server, stop_server
+from tests.e2e.conftest import Served
+from tests.e2e.ide_browser import api, create_app, screenshot, serving, sign_in
 from tests.e2e.test_front_door import browser, watched  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("ATOLL_TEST_ARTIFACTS", REPO / "test-artifacts")) / "screenshots"
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("ide")
-    s = start_server(root / "data", root / "serve.log")
-    yield s
-    stop_server(s.process)
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"ide-{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, server: Served, token: str) -> None:
-    page.goto(server.url + "/")
-    page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Apps", level=1)).to_be_visible(timeout=30_000)
+    with serving(tmp_path_factory.mktemp("ide")) as s:
+        yield s
 
 
 def test_sign_in_create_an_app_from_an_example_delete_it_and_sign_out(
@@ -97,11 +82,8 @@ def test_the_ide_works_at_a_narrow_width_in_dark(
     browser: Browser,  # noqa: F811 (the fixture)
 ) -> None:
     token = server.tenant("narrow")
-    httpx.post(
-        server.url + "/api/v1/apps",
-        json={"name": "shop"},
-        headers={"Authorization": f"Bearer {token}"},
-    ).raise_for_status()
+    with api(server, token) as http:
+        create_app(http, "shop")
     with watched(browser, width=380, scheme="dark") as w:
         sign_in(w.page, server, token)
         expect(w.page.locator("li[data-app='shop']")).to_be_visible()
@@ -117,6 +99,45 @@ def test_the_ide_works_at_a_narrow_width_in_dark(
         w.assert_clean()
 
 
+def test_the_theme_is_set_before_the_ides_code_runs_and_follows_the_system(
+    server: Served,
+    browser: Browser,  # noqa: F811 (the fixture)
+) -> None:
+    token = server.tenant("themes")
+    context = browser.new_context(color_scheme="dark")
+    try:
+        page = context.new_page()
+        sign_in(page, server, token)
+        root = page.locator("html")
+        expect(root).to_have_attribute("data-theme", "dark")
+        # Without the IDE's code the page has its theme already: the <head> script set it.
+        page.route("**/main-*.js", lambda route: route.abort())
+        page.reload()
+        assert page.locator("#ide").inner_html() == ""
+        expect(root).to_have_attribute("data-theme", "dark")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(15, 20, 26)"
+        page.emulate_media(color_scheme="light")
+        expect(root).to_have_attribute("data-theme", "light")
+        # A chosen theme holds whatever the system's does.
+        page.evaluate("localStorage.setItem('atoll-ide-theme', 'dark')")
+        page.reload()
+        expect(root).to_have_attribute("data-theme", "dark")
+        page.emulate_media(color_scheme="dark")
+        page.emulate_media(color_scheme="light")
+        expect(root).to_have_attribute("data-theme", "dark")
+        # The toggle, from Dark to Auto: the system's theme again, followed.
+        page.unroute("**/main-*.js")
+        page.reload()
+        page.get_by_role("button", name="Dark").click()
+        expect(page.get_by_role("button", name="Auto")).to_be_visible()
+        expect(root).to_have_attribute("data-theme", "light")
+        page.emulate_media(color_scheme="dark")
+        expect(root).to_have_attribute("data-theme", "dark")
+    finally:
+        context.close()
+
+
 def test_every_ide_page_has_a_strict_policy(server: Served) -> None:
     token = server.tenant("policy")
     with httpx.Client(base_url=server.url) as http:
@@ -130,7 +151,7 @@ def test_every_ide_page_has_a_strict_policy(server: Served) -> None:
         assert policy["connect-src"] == "'self'" and policy["form-action"] == "'none'"
         assert policy["frame-src"] == f"http://*.localhost:{server.gateway_port}"
         assert '<div id="ide"></div>' in page.text and "<script>" not in page.text
-        for src in (page.text.split('src="')[1].split('"')[0],):
+        for src in re.findall(r'src="([^"]+)"', page.text):  # the theme's script and the IDE's
             asset = http.get(src)
             assert asset.status_code == 200 and "immutable" in asset.headers["cache-control"]
         assert http.get("/ide/assets/0000000000000000/main.js").status_code == 404

@@ -9,19 +9,17 @@ Screenshots of the panel go to ``$ATOLL_TEST_ARTIFACTS/screenshots`` (as tests/e
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Frame, Page, Route, expect
 
-from tests.e2e.conftest import Served, start_server, stop_server
+from tests.e2e.conftest import Served
+from tests.e2e.ide_browser import api, create_app, paste, screenshot, serving, sign_in, wait_built
 from tests.e2e.test_front_door import LOCAL_HOSTS, Watched, browser  # noqa: F401 (fixture)
-from tests.e2e.test_ide import ARTIFACTS, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -55,40 +53,22 @@ def watched(
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("ide-editor")
-    s = start_server(root / "data", root / "serve.log")
-    yield s
-    stop_server(s.process)
+    with serving(tmp_path_factory.mktemp("ide-editor")) as s:
+        yield s
 
 
 def shot(page: Page, name: str) -> None:
     """A screenshot of the IDE showing the panel (the editor with its preview, or another);
     the panel fits the window, so the page does not scroll."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     assert page.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
-    page.screenshot(path=str(ARTIFACTS / f"ide-editor-{name}.png"))
-
-
-def api(server: Served, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
-    )
+    screenshot(page, f"editor-{name}", full_page=False)
 
 
 def todo_app(server: Served, token: str, name: str) -> None:
     """An app from the todo example, through the API, with dev's first build done."""
     with api(server, token) as http:
-        http.post("/apps", json={"name": name, "example": "todo"}).raise_for_status()
+        create_app(http, name, example="todo")
         wait_built(http, name, 1)
-
-
-def wait_built(http: httpx.Client, app: str, number: int) -> dict[str, object]:
-    for _ in range(600):
-        build = http.get(f"/apps/{app}/envs/dev").json()["build"]
-        if build and build["number"] >= number and build["state"] != "building":
-            return dict(build)
-        time.sleep(0.1)
-    raise AssertionError(f"dev of {app} never built r{number}")
 
 
 def preview_frame(page: Page) -> Frame:
@@ -107,20 +87,10 @@ def open_file(page: Page, server: Served, app: str, path: str) -> None:
 
 
 def replace_text(page: Page, text: str) -> None:
-    """Put ``text`` in the open editor as a paste over everything (CodeMirror handles the
-    event itself; typed text would get Chromium's non-breaking spaces in indentation)."""
-    page.locator(".cm-content").click()
-    page.keyboard.press("Control+a")
-    page.locator(".cm-content").evaluate(
-        """(el, text) => {
-          const data = new DataTransfer();
-          data.setData("text/plain", text);
-          const init = { clipboardData: data, bubbles: true, cancelable: true };
-          el.dispatchEvent(new ClipboardEvent("paste", init));
-        }""",
-        text,
-    )
-    page.keyboard.press("Control+Home")  # markers are drawn for the lines in view only
+    """Paste ``text`` over the editor's, then go to its top (markers are drawn for the lines
+    in view only)."""
+    paste(page, text)
+    page.keyboard.press("Control+Home")
 
 
 def source(server: Served, token: str, app: str, path: str) -> str:

@@ -15,14 +15,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.agent.fake_llm import Answer, fake_llm
 from tests.e2e.conftest import Served, start_server, stop_server
+from tests.e2e.ide_browser import api, create_app, screenshot, serving, sign_in
 from tests.e2e.test_front_door import browser, watched  # noqa: F401 (fixture)
-from tests.e2e.test_ide import screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -56,9 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, answers: list[Answer]) -> I
     with fake_llm(answers) as (url, _), pytest.MonkeyPatch.context() as env:
         env.setenv("ATOLL_LLM_BASE_URL", url)
         env.setenv("ATOLL_LLM_MODEL", "fake-coder")
-        s = start_server(root / "data", root / "serve.log")
-        yield s
-        stop_server(s.process)
+        with serving(root) as s:
+            yield s
 
 
 class Tenant:
@@ -67,13 +65,8 @@ class Tenant:
     def __init__(self, server: Served, name: str) -> None:
         self.server = server
         self.token = server.tenant(name)
-        self.http = httpx.Client(
-            base_url=server.url + "/api/v1",
-            headers={"Authorization": f"Bearer {self.token}"},
-            timeout=120,
-        )
-        created = self.http.post("/apps", json={"name": "todo", "example": "todo"})
-        assert created.status_code == 201, created.text
+        self.http = api(server, self.token)
+        create_app(self.http, "todo", example="todo")
         deadline = time.monotonic() + 120
         while self.invoke("GET").get("status") != 200:
             assert time.monotonic() < deadline, "dev never served the todo app"
@@ -381,12 +374,8 @@ def test_without_a_model_the_agent_panel_says_what_to_set(
         bare = start_server(tmp_path / "data", tmp_path / "serve.log")
     try:
         token = bare.tenant("nomodel")
-        created = httpx.post(
-            bare.url + "/api/v1/apps",
-            json={"name": "todo"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert created.status_code == 201
+        with api(bare, token) as http:
+            create_app(http, "todo")
         with watched(browser, scheme="dark") as w:
             page = w.page
             sign_in(page, bare, token)

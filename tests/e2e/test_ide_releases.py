@@ -15,9 +15,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Served, start_server, stop_server
+from tests.e2e.conftest import Served
+from tests.e2e.ide_browser import api, create_app, screenshot, serving, sign_in
 from tests.e2e.test_front_door import browser, watched  # noqa: F401 (fixture)
-from tests.e2e.test_ide import ARTIFACTS, screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -28,10 +28,8 @@ SECRET = "sk-live-51Hq9TOPSECRETvalue"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("ide-releases")
-    s = start_server(root / "data", root / "serve.log")
-    yield s
-    stop_server(s.process)
+    with serving(tmp_path_factory.mktemp("ide-releases")) as s:
+        yield s
 
 
 @pytest.fixture
@@ -44,9 +42,7 @@ def clients() -> Iterator[list[httpx.Client]]:
 
 
 def _api(clients: list[httpx.Client], server: Served, token: str) -> httpx.Client:
-    client = httpx.Client(
-        base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=120
-    )
+    client = api(server, token)
     clients.append(client)
     return client
 
@@ -73,8 +69,7 @@ def _served(server: Served, tenant: str, app: str, env: str = "prod") -> str:
 
 def _dialog_screenshot(page: Page, name: str) -> None:
     """The viewport with a dialog open (a full-page picture would cut its backdrop)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"ide-{name}.png"))
+    screenshot(page, name, full_page=False)
 
 
 def _create_release(page: Page, notes: str, version: str) -> None:
@@ -104,7 +99,7 @@ def test_release_promote_release_again_and_restore_the_first_version(
 ) -> None:
     token = server.tenant("acme")
     http = _api(clients, server, token)
-    assert http.post("/apps", json={"name": "todo", "example": "todo"}).status_code == 201
+    create_app(http, "todo", example="todo")
     _commit(http, "todo", {"functions/version.py": VERSION % "first"})
     with watched(browser) as w:
         page = w.page
@@ -191,7 +186,7 @@ def test_variables_and_a_write_only_secret(
 ) -> None:
     token = server.tenant("globex")
     http = _api(clients, server, token)
-    assert http.post("/apps", json={"name": "shop"}).status_code == 201
+    create_app(http, "shop")
     seen: list[str] = []  # every API answer the page got, to look for the secret in
     with watched(browser) as w:
         page = w.page
@@ -269,7 +264,7 @@ def test_the_panels_at_a_narrow_width_in_dark(
 ) -> None:
     token = server.tenant("narrow")
     http = _api(clients, server, token)
-    assert http.post("/apps", json={"name": "todo", "example": "todo"}).status_code == 201
+    create_app(http, "todo", example="todo")
     assert http.post("/apps/todo/releases", json={"notes": "first"}).json()["status"] == "ready"
     assert http.post("/apps/todo/envs/prod/promote", json={"release": "v1"}).status_code == 200
     assert http.post("/apps/todo/releases", json={"notes": "x" * 300}).status_code == 201
@@ -297,7 +292,7 @@ def test_a_release_that_does_not_build_shows_its_errors_and_notes_stay_text(
 ) -> None:
     token = server.tenant("initech")
     http = _api(clients, server, token)
-    assert http.post("/apps", json={"name": "tps"}).status_code == 201
+    create_app(http, "tps")
     _commit(http, "tps", {"functions/report.py": "def get():\n    return (\n"})
     hostile = '<img src=x onerror="document.title=1">'
     with watched(browser) as w:

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).parents[2] / "bench" / "frontend.py"
+from tests.benches import run_bench
 
 
 @pytest.mark.browser
 def test_frontend_bench_prints_one_json_object() -> None:
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("needs Chromium")
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--components", "3", "--runs", "1"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (line,) = proc.stdout.strip().splitlines()
-    result = json.loads(line)
+    result = run_bench("frontend.py", "--components", "3", "--runs", "1", timeout=240)
     assert result["components"] == 3
     sizes = result["bundle_gz_bytes"]
     assert (

@@ -6,21 +6,12 @@ import AppView from "./app-view.jsx";
 import Dashboard from "./dashboard.jsx";
 import "./ide.css";
 import { href, useRoute } from "./route.js";
+import { chooseTheme, storedTheme } from "./theme.js";
 import { ErrorNote, Spinner } from "./ui.jsx";
 
-const THEME_KEY = "atoll-ide-theme";
-
-function applyTheme(theme) {
-  if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
-  else delete document.documentElement.dataset.theme;
-}
-
 function ThemeToggle() {
-  const [theme, setTheme] = useState(() => localStorage.getItem(THEME_KEY) || "system");
-  useEffect(() => {
-    applyTheme(theme);
-    localStorage.setItem(THEME_KEY, theme);
-  }, [theme]);
+  const [theme, setTheme] = useState(storedTheme);
+  useEffect(() => chooseTheme(theme), [theme]);
   const next = { system: "light", light: "dark", dark: "system" }[theme];
   return (
     <button type="button" className="btn ghost small" onClick={() => setTheme(next)} title={`Theme: ${theme} (switch to ${next})`}>
@@ -88,7 +79,6 @@ function Ide() {
   );
 }
 
-applyTheme(localStorage.getItem(THEME_KEY));
 createRoot(document.getElementById("ide")).render(
   <StrictMode>
     <Ide />

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from atoll.errors import NotFound
-from atoll.ide.assets import IdeAssets, build_ide_assets
+from atoll.ide.assets import BOOT, IdeAssets, build_ide_assets
 from atoll.services import ControlPlane
 from atoll.store import sessions as session_repo
 
@@ -68,7 +68,9 @@ def make_router(front_door: FrontDoor | None = None) -> APIRouter:
         if cp is None or not _signed_in(cp, cookie):
             return door.page(request, built.scripts["signin"])
         body = shell.substitute(
-            stylesheet=html.escape(built.stylesheet), script=html.escape(built.scripts["main"])
+            theme_script=html.escape(built.scripts[BOOT]),
+            stylesheet=html.escape(built.stylesheet),
+            script=html.escape(built.scripts["main"]),
         )
         headers = {"content-security-policy": ide_policy(cp), "cache-control": "no-cache"}
         return HTMLResponse(body, headers=headers)

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,41 @@ def entry_outputs(metafile: dict[str, Any], base: Path, out_dir: Path) -> dict[s
     return found
 
 
+def build_stamped(
+    static_dir: Path,
+    stamp: str,
+    manifest_name: str,
+    build: Callable[[Path], dict[str, Any]],
+) -> dict[str, Any]:
+    """The manifest of the build ``static_dir/<stamp>/``, built first unless it is there.
+
+    ``build(work)`` writes the files into ``work / "out"`` and returns the manifest; the
+    folder is renamed to ``<stamp>/`` and the manifest (``static_dir / manifest_name``)
+    replaced atomically, so a reader never sees a half-built stamp or a torn manifest.
+    """
+    manifest = static_dir / manifest_name
+    if manifest.is_file():
+        current: dict[str, Any] = json.loads(manifest.read_text())
+        if current.get("stamp") == stamp and (static_dir / stamp).is_dir():
+            return current
+    static_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=static_dir))
+    try:
+        data = build(work)
+        final = static_dir / stamp
+        try:
+            os.rename(work / "out", final)
+        except OSError:
+            if not final.is_dir():  # lost a race to an identical build: fine
+                raise
+        tmp = static_dir / f"{manifest.stem}-{os.getpid()}.json"
+        tmp.write_text(json.dumps(data, indent=1))
+        os.replace(tmp, manifest)
+        return data
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def build_platform_assets(
     static_dir: Path = STATIC_DIR,
     *,
@@ -140,28 +176,12 @@ def build_platform_assets(
     """Build the vendor bundle and the runtime unless the current build is up to date."""
     modules = find_node_modules(node_modules)
     stamp = _sources_stamp(web_dir, modules)
-    manifest_path = static_dir / ".platform.json"
-    if manifest_path.is_file():
-        current = json.loads(manifest_path.read_text())
-        if current.get("stamp") == stamp and (static_dir / stamp).is_dir():
-            return _load(current, static_dir)
-    static_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".build-", dir=static_dir))
-    try:
+
+    def build(work: Path) -> dict[str, Any]:
         assets = _build_into(work, stamp, web_dir, modules, url_prefix)
-        final = static_dir / stamp
-        try:
-            os.rename(work / "out", final)
-        except OSError:
-            if not final.is_dir():  # lost a race to an identical build: fine
-                raise
-        data = assets.to_json() | {"root": str(final)}
-        tmp = static_dir / f".platform-{os.getpid()}.json"
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, manifest_path)
-        return _load(data, static_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        return assets.to_json() | {"root": str(static_dir / stamp)}
+
+    return _load(build_stamped(static_dir, stamp, ".platform.json", build), static_dir)
 
 
 def _build_into(

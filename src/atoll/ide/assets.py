@@ -8,10 +8,6 @@ good. The IDE does not share the apps' React: it runs on another origin.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +19,13 @@ from atoll.builder.esbuild import (
     find_node_modules,
     run_driver,
 )
-from atoll.builder.platform import PRODUCTION_DEFINE, WEB_DIR, entry_outputs
+from atoll.builder.platform import PRODUCTION_DEFINE, WEB_DIR, build_stamped, entry_outputs
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ASSETS_URL = "/ide/assets/"
 ENTRIES = ("main", "signin")  # web/ide/<entry>.jsx
+# web/ide/<boot>.js: a classic script that the page runs in <head>, before its first paint.
+BOOT = "theme-boot"
 PACKAGES = ("react", "react-dom", "esbuild")  # whose versions are part of the stamp
 
 
@@ -69,26 +67,11 @@ def build_ide_assets(
     """Build the IDE unless the current build is up to date; where it is."""
     modules = find_node_modules(node_modules)
     stamp = _stamp(web_dir, modules)
-    manifest = static_dir / ".ide.json"
-    if manifest.is_file():
-        data = json.loads(manifest.read_text())
-        if data.get("stamp") == stamp and (static_dir / stamp).is_dir():
-            return _load(data, static_dir)
-    static_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".build-", dir=static_dir))
-    try:
-        data = _build_into(work, stamp, web_dir, modules)
-        try:
-            os.rename(work / "out", static_dir / stamp)
-        except OSError:
-            if not (static_dir / stamp).is_dir():  # lost a race to the same build: fine
-                raise
-        tmp = static_dir / f".ide-{os.getpid()}.json"
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, manifest)
-        return _load(data, static_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+
+    def build(work: Path) -> dict[str, Any]:
+        return _build_into(work, stamp, web_dir, modules)
+
+    return _load(build_stamped(static_dir, stamp, ".ide.json", build), static_dir)
 
 
 def _build_into(work: Path, stamp: str, web_dir: Path, modules: Path) -> dict[str, Any]:
@@ -112,19 +95,33 @@ def _build_into(work: Path, stamp: str, web_dir: Path, modules: Path) -> dict[st
         "legalComments": "none",
         "absWorkingDir": str(work),
     }
-    reply = run_driver({"cmd": "build", "options": options}, modules)
-    if not reply["ok"]:
-        messages = [BuildMessage.from_driver(m) for m in reply["errors"]]
-        raise build_failed("building the IDE failed", messages)
-    outputs = entry_outputs(reply["metafile"], work, out)
+    outputs = _build(options, modules, work, out)
+    # The boot script must hold up the first paint, which a module never does: it is a
+    # classic script, so it has a build of its own.
+    boot = {
+        **{k: v for k, v in options.items() if k not in ("splitting", "jsx", "loader")},
+        "entryPoints": {BOOT: str(web_dir / "ide" / f"{BOOT}.js")},
+        "format": "iife",
+    }
+    outputs |= _build(boot, modules, work, out)
     base = f"{ASSETS_URL}{stamp}/"
     css = outputs["main"]["css"]
     return {
         "stamp": stamp,
-        "scripts": {name: base + outputs[name]["js"] for name in ENTRIES},
+        "scripts": {name: base + outputs[name]["js"] for name in (*ENTRIES, BOOT)},
         "stylesheet": base + css if css else "",
         "sizes": {str(p.relative_to(out)): p.stat().st_size for p in out.rglob("*") if p.is_file()},
     }
+
+
+def _build(
+    options: dict[str, Any], modules: Path, work: Path, out: Path
+) -> dict[str, dict[str, Any]]:
+    reply = run_driver({"cmd": "build", "options": options}, modules)
+    if not reply["ok"]:
+        messages = [BuildMessage.from_driver(m) for m in reply["errors"]]
+        raise build_failed("building the IDE failed", messages)
+    return entry_outputs(reply["metafile"], work, out)
 
 
 def _load(data: dict[str, Any], static_dir: Path) -> IdeAssets:
