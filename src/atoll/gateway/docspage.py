@@ -299,7 +299,8 @@ def _pages(pages: list[Any]) -> str:
                 "<br>".join(calls) or '<span class="muted">none</span>',
             ]
         )
-    return _table(["Route", "Title", "Data", "Components", "Actions call"], rows, "No pages.")
+    table = _table(["Route", "Title", "Data", "Components", "Actions call"], rows, "No pages.")
+    return f'<article class="card">{table}</article>'
 
 
 def _database(database: dict[str, Any]) -> str:
