@@ -405,6 +405,7 @@ def render_docs_page(document: dict[str, Any], where: str) -> str:
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
         '<meta name="color-scheme" content="light dark">'
         f"<title>{_e(title)} &middot; docs</title>"
         '<link rel="stylesheet" href="/_atoll/docs/assets/appdocs.css"></head><body>'
@@ -422,6 +423,7 @@ def render_try_page(title: str) -> str:
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
         f"<title>{_e(title)} &middot; try the API</title>"
         '<link rel="stylesheet" href="/_atoll/docs/assets/swagger-ui.css">'
         '<link rel="stylesheet" href="/_atoll/docs/assets/appdocs.css"></head><body class="try">'
