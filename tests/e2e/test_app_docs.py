@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Served
 from tests.e2e.test_browser_todo import browser
+from tests.e2e.test_ide import sign_in
 
 __all__ = ["browser"]
 
@@ -53,3 +54,16 @@ def test_the_todo_apps_docs_show_its_functions_components_and_tables(
         "200", timeout=20_000
     )
     assert problems == []
+
+
+def test_the_ides_docs_panel_shows_an_environments_docs(served: Served, browser: Browser) -> None:
+    token = served.tenant("acme")
+    served.cli("app", "create", "todo", "--from", str(REPO / "examples" / "todo"), token=token)
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    sign_in(page, served, token)
+    page.goto(served.url + "/#/apps/todo/docs/dev")
+    expect(page.get_by_role("heading", name="Docs")).to_be_visible()
+    frame = page.frame_locator("iframe.docs-frame")
+    expect(frame.get_by_role("heading", name="todo docs")).to_be_visible(timeout=60_000)
+    expect(frame.locator("#table-todos")).to_contain_text("created_at")
+    page.screenshot(path=str(ARTIFACTS / "ide-docs.png"))

@@ -292,7 +292,8 @@ def _pages(pages: list[Any]) -> str:
         route = str(page.get("route", "/"))
         rows.append(
             [
-                f'<a href="{_e(route)}" target="_top"><code>{_e(route)}</code></a>',
+                f'<a href="{_e(route)}" target="_blank" rel="noopener">'
+                f"<code>{_e(route)}</code></a>",
                 _e(page.get("title", "")),
                 "<br>".join(data) or '<span class="muted">none</span>',
                 "<br>".join(mounted) or '<span class="muted">none</span>',

@@ -2,10 +2,10 @@
 
 from typing import Literal, Optional
 
+from models import Book
 from pydantic import BaseModel, Field
 
 import atoll
-from models import Book
 
 
 class NewBook(BaseModel):
@@ -20,7 +20,7 @@ def get(
     request: atoll.Request,
     shelf: int,
     order: Literal["title", "id"] = "title",
-    limit: Optional[int] = None,
+    limit: Optional[int] = None,  # noqa: UP045 (the older spelling is described too)
 ) -> list[Book]:
     """List the books of a shelf."""
     return []
