@@ -436,3 +436,15 @@ def dry_run_migrations(
         finally:
             conn.close()
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def migrate_scratch(
+    path: Path, migrations: Sequence[Migration], *, limits: EngineLimits = MIGRATION_LIMITS
+) -> MigrationReport:
+    """Apply ``migrations`` to a new database at ``path`` (to read the schema they make, as
+    the app docs do); report, never raise."""
+    conn = _migration_connection(path, limits)
+    try:
+        return _apply_all(conn, migrations)
+    finally:
+        conn.close()

@@ -21,6 +21,7 @@ from atoll.builder.assets import find_asset
 from atoll.builder.frontend import AppFrontend
 from atoll.config import Settings
 from atoll.errors import AtollError, LimitExceeded, NotFound, error_headers
+from atoll.gateway.appdocs import docs_response, is_docs_path
 from atoll.gateway.headers import edge_headers
 from atoll.gateway.pageshell import app_icon, dev_boot
 from atoll.http_heads import read_body
@@ -280,6 +281,8 @@ class Gateway:
         try:
             deployment = await self.deployment(request.headers.get("host", ""))
             path = request.url.path
+            if request.method in ("GET", "HEAD") and is_docs_path(path):
+                return await docs_response(deployment, path, self.cp.settings)
             if request.method in ("GET", "HEAD"):
                 found = _static_response(deployment, path, self.cp.settings)
                 if found is not None:

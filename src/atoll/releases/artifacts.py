@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from atoll import dbservice
+from atoll.builder.appdocs import app_docs, read_app_docs, summary_line
 from atoll.builder.components import MANIFEST_NAME, ComponentManifest
 from atoll.builder.frontend import PAGES_FILE, build_frontend
 from atoll.builder.functions import (
@@ -64,17 +65,26 @@ def code_migrations(code_dir: Path) -> list[dbservice.Migration]:
 
 
 def build_revision(
-    cp: ControlPlane, app: App, revision: Revision, build_log: BuildLog | None = None
+    cp: ControlPlane,
+    app: App,
+    revision: Revision,
+    build_log: BuildLog | None = None,
+    *,
+    document: bool = False,
 ) -> tuple[Path, Path]:
     """Check and build one revision: its code checked out, functions compiled, ``atoll.toml``
     read, migrations planned, pages and components built. Its code folder and built frontend
     folder, both keyed by the revision (a revision built before is not built again);
     ``BuildFailed`` with every problem found, at its file and line. ``build_log`` gets a line per
-    step (what it did, how long it took), the errors, and the migrations planned."""
+    step (what it did, how long it took), the errors, and the migrations planned. ``document``
+    (a release): its app docs are generated as part of the build; else (dev) they are made
+    when first asked for, off the path from a save to the preview."""
     build_log = BuildLog() if build_log is None else build_log
     mark = build_log.start()
     try:
         built = _build_steps(cp, app, revision, build_log)
+        if document:
+            _document(app, *built, build_log)
     except AtollError as exc:
         build_log.errors(build_errors(exc))
         build_log.say(f"r{revision.number} did not build ({build_log.took(mark)})")
@@ -84,6 +94,20 @@ def build_revision(
         raise
     build_log.say(f"r{revision.number} built in {build_log.took(mark)}")
     return built
+
+
+def _document(app: App, code_dir: Path, built: Path, build_log: BuildLog) -> None:
+    """Generate the revision's app docs (``builder.appdocs``); never fails the build."""
+    mark = build_log.start()
+    reused = read_app_docs(built)
+    try:
+        found = reused if reused is not None else app_docs(code_dir, built, app.slug)
+    except Exception:  # a failure to document something must not fail the build
+        log.exception("%s: the app docs of %s were not generated", app.slug, built.name)
+        build_log.say("docs: not generated (the server log has the details)")
+        return
+    how = "reused" if reused is not None else f"in {build_log.took(mark)}"
+    build_log.say(f"{summary_line(found)} {how}")
 
 
 def kept_artifacts(cp: ControlPlane, app: App, revision: Revision) -> tuple[Path, Path]:

@@ -180,7 +180,7 @@ class Releases:
         errors: list[BuildError] = []
         build_log = BuildLog()  # kept with the release, for `atoll release show`
         try:
-            build_revision(self.cp, app, revision, build_log)
+            build_revision(self.cp, app, revision, build_log, document=True)
         except AtollError as exc:
             errors = build_errors(exc)
         except Exception:

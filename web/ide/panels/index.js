@@ -3,6 +3,7 @@
 // in its own file here.
 import Agent from "./agent.jsx";
 import Data from "./data.jsx";
+import Docs from "./docs.jsx";
 import Editor from "./editor.jsx";
 import Logs from "./logs.jsx";
 import Overview from "./overview.jsx";
@@ -16,6 +17,7 @@ export const PANELS = [
   { id: "preview", title: "Preview", component: Preview },
   { id: "agent", title: "Agent", component: Agent },
   { id: "data", title: "Data", component: Data },
+  { id: "docs", title: "Docs", component: Docs },
   { id: "logs", title: "Logs", component: Logs },
   { id: "releases", title: "Releases", component: Releases },
   { id: "vars", title: "Variables", component: Variables },

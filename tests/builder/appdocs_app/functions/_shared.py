@@ -1,0 +1,2 @@
+def get():
+    """Not a function: a private module."""
