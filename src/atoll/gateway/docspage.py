@@ -168,7 +168,9 @@ def _operation(name: str, method: str, op: dict[str, Any]) -> str:
         f'<code>/api/{_e(name)}</code><span class="summary">{_e(summary)}</span>'
         f'<a class="try" href="try#/{_e(name)}/{_e(operation_id)}">Try it</a></div>'
         f"{more}"
-        + _table(["Parameter", "In", "Type", "Required", "Default and rules"], rows, "No parameters.")
+        + _table(
+            ["Parameter", "In", "Type", "Required", "Default and rules"], rows, "No parameters."
+        )
         + f'<p class="returns">Returns {_type_html(returns)}</p></div>'
     )
 
@@ -217,7 +219,11 @@ def _models(openapi: dict[str, Any]) -> str:
         if "enum" in schema:
             table = f"<p>One of {_type_html({'enum': schema['enum']})}</p>"
         else:
-            table = _table(["Field", "Type", "Required", "Default and rules", "Description"], rows, "No fields.")
+            table = _table(
+                ["Field", "Type", "Required", "Default and rules", "Description"],
+                rows,
+                "No fields.",
+            )
         desc = schema.get("description")
         cards.append(
             f'<article class="card" id="{_e(_anchor("model", name))}">'
@@ -255,7 +261,9 @@ def _components(components: list[Any]) -> str:
             f'<p class="file">{_e(c.get("file", ""))}</p>'
             + (f'<p class="desc">{_e(desc)}</p>' if desc else "")
             + _table(
-                ["Prop", "Type", "Required", "Default", "Description", "Found in"], rows, "No props found."
+                ["Prop", "Type", "Required", "Default", "Description", "Found in"],
+                rows,
+                "No props found.",
             )
             + "</article>"
         )
