@@ -166,3 +166,42 @@ async def test_another_tenants_docs_are_not_reachable(
         headers=_origin("dev", tenant="globex"),
     )
     assert r.status_code == 200 and r.json()["functions"]["paths"] == {}
+
+
+async def test_an_app_can_hide_its_docs_in_chosen_environments(
+    gateway: httpx.AsyncClient, client: TestClient, acme: dict[str, str]
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    files = {
+        "atoll.toml": 'name = "shop"\n\n[docs]\nhide_in = ["prod"]\n',
+        "functions/hello.py": V1,
+    }
+    revision = commit_text(client, acme, "shop", files)["revision"]
+    assert isinstance(revision, str)
+    _promote(client, acme, "prod", _release(client, acme))
+    _promote(client, acme, "staging", "v1")
+    wait_for_build(client, acme, "shop", revision)
+    for path in ("/_atoll/docs/", "/_atoll/docs/docs.json", "/_atoll/docs/openapi.json",
+                 "/_atoll/docs/try", "/_atoll/docs"):  # fmt: skip
+        r = await gateway.get(path, headers=_origin("prod"))
+        assert r.status_code == 404 and "/api/hello" not in r.text, path
+    for env in ("dev", "staging"):
+        r = await gateway.get("/_atoll/docs/docs.json", headers=_origin(env))
+        assert r.status_code == 200 and "/api/hello" in r.json()["functions"]["paths"], env
+
+
+@pytest.mark.parametrize(
+    "table",
+    ['hide_in = "prod"', 'hide_in = ["Prod"]', "hide_in = [1]", 'hidden = ["prod"]'],
+)
+async def test_a_bad_docs_table_fails_the_build_at_atoll_toml(
+    client: TestClient, acme: dict[str, str], table: str
+) -> None:
+    client.post("/api/v1/apps", json={"name": "shop"}, headers=acme)
+    commit_text(
+        client, acme, "shop", {"atoll.toml": f"[docs]\n{table}\n", "functions/hello.py": V1}
+    )
+    r = client.post("/api/v1/apps/shop/releases", json={}, headers=acme)
+    assert r.json()["status"] == "failed", r.text
+    errors = r.json()["errors"]
+    assert any(e.get("file") == "atoll.toml" and "[docs]" in e["message"] for e in errors), errors

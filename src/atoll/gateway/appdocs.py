@@ -20,6 +20,7 @@ from atoll.errors import NotFound
 from atoll.gateway.docspage import render_docs_page, render_try_page
 from atoll.gateway.pageshell import ide_origins
 from atoll.releases.deployments import Deployment
+from atoll.runtime.limits import app_docs_hidden_in
 
 DOCS_PATH = "/_atoll/docs"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -63,6 +64,9 @@ def _where(deployment: Deployment) -> str:
 
 async def docs_response(deployment: Deployment, path: str, settings: Settings) -> Response:
     """What the docs serve at ``path`` for ``deployment`` (a GET); ``NotFound`` for the rest."""
+    hidden = await run_in_threadpool(app_docs_hidden_in, deployment.code_dir)
+    if deployment.host.env in hidden or "*" in hidden:
+        raise NotFound(f"no docs at {path}", path=path)
     if path == DOCS_PATH:
         return RedirectResponse(DOCS_PATH + "/", status_code=308)
     rest = path[len(DOCS_PATH) + 1 :]

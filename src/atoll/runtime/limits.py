@@ -14,6 +14,7 @@ from typing import Any
 
 from atoll.config import RuntimeSettings
 from atoll.errors import BuildFailed
+from atoll.names import is_valid_slug
 
 from .requirements import requirement_lines
 
@@ -105,6 +106,7 @@ class AppConfig:
     limits: AppLimits = AppLimits()
     egress: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
+    docs_hidden_in: tuple[str, ...] = ()  # environments that do not serve the app's docs
 
 
 # A DNS name, an IPv4 address or the inside of "[v6]": letters, digits, ".", "-", ":".
@@ -127,6 +129,42 @@ def parse_host_port(entry: str) -> tuple[str, int]:
             f'[egress] allow entries are "host:port", got {entry[:100]!r}', entry=entry[:100]
         )
     return host.lower(), int(port)
+
+
+MAX_DOCS_HIDDEN = 32
+
+
+def docs_hidden_in(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """``[docs] hide_in``: the environments whose origin does not serve the app's generated
+    docs (``/_atoll/docs/``); checked names of environments."""
+    docs = data.get("docs", {})
+    if not isinstance(docs, dict):
+        raise BuildFailed("[docs] must be a table")
+    unknown = sorted(set(docs) - {"hide_in"})
+    if unknown:
+        raise BuildFailed(f"[docs] has no setting {unknown[0][:40]!r} (only hide_in)")
+    hidden = docs.get("hide_in", [])
+    if (
+        not isinstance(hidden, list)
+        or len(hidden) > MAX_DOCS_HIDDEN
+        or not all(isinstance(e, str) and is_valid_slug(e) for e in hidden)
+    ):
+        raise BuildFailed(
+            f"[docs] hide_in must be a list of at most {MAX_DOCS_HIDDEN} environment names, "
+            'e.g. ["prod"]'
+        )
+    return tuple(hidden)
+
+
+def app_docs_hidden_in(code_dir: Path) -> tuple[str, ...]:
+    """``[docs] hide_in`` of a built app's ``atoll.toml`` (its build checked it)."""
+    path = code_dir / "atoll.toml"
+    try:
+        return docs_hidden_in(tomllib.loads(path.read_text()))
+    except FileNotFoundError:
+        return ()
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, BuildFailed):
+        return ("*",)  # unreadable now: serve nothing rather than guess
 
 
 def parse_app_config(
@@ -153,7 +191,9 @@ def parse_app_config(
         raise BuildFailed(f"[egress] allow lists at most {MAX_EGRESS_ENTRIES} host:port entries")
     for entry in allow:
         parse_host_port(entry)
-    return AppConfig(merge_limits(limits, ceiling), tuple(allow), requirements)
+    return AppConfig(
+        merge_limits(limits, ceiling), tuple(allow), requirements, docs_hidden_in(data)
+    )
 
 
 def load_app_config(
