@@ -10,7 +10,9 @@ them. Classes the app defines itself (pydantic models, dataclasses, TypedDicts, 
 component schemas from their annotated fields; any other name is shown as it is written.
 
 Run by ``atoll.builder.appdocs`` in a child interpreter (``python -I -S``) under resource
-limits, so it imports nothing but the standard library and tenant files are only parsed.
+limits, so it imports nothing but the standard library and the document's fixed parts
+(``atoll.sdk._openapi_shape``, which the runtime's document uses too), and tenant files are
+only parsed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+if __name__ == "__main__":  # run as a script in a bare interpreter: the platform is not on its path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from atoll.sdk import _openapi_shape as shape  # noqa: E402  (the runtime's document has the same)
 
 METHODS = ("get", "post", "put", "patch", "delete")
 MAX_FILE_BYTES = 512 * 1024  # a function file or app module parsed
@@ -368,7 +375,7 @@ class Describer:
             "tags": [name],
             "summary": f"{method.upper()} {name}",
             "parameters": [],
-            "responses": _responses(),
+            "responses": shape.responses(),
         }
         if not isinstance(handler, ast.FunctionDef | ast.AsyncFunctionDef):
             op["description"] = "Not documented: the handler is not a `def` in this file."
@@ -527,37 +534,6 @@ def _field_default(value: ast.AST | None, prop: dict[str, Any]) -> bool:
     return False
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-def _responses() -> dict[str, Any]:
-    return {
-        "200": {"description": "OK", "content": {"application/json": {"schema": {}}}},
-        "422": _error("A parameter is missing or invalid."),
-        "500": _error("The function raised an exception."),
-        "504": _error("The function ran past its time limit."),
-    }
-
-
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "detail": {"type": "object"},
-            },
-        }
-    },
-}
-
-
 def describe(files: list[str], title: str) -> dict[str, Any]:
     """The OpenAPI document of the function files, and notes on what was left out."""
     describer = Describer()
@@ -570,14 +546,7 @@ def describe(files: list[str], title: str) -> dict[str, Any]:
             continue
         if found is not None:
             paths[found[0]] = found[1]
-    schemas = {**describer.schemas, "Error": ERROR_SCHEMA}
-    document = {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": "1"},
-        "paths": paths,
-        "components": {"schemas": schemas},
-    }
-    return {"openapi": document, "notes": describer.notes}
+    return {"openapi": shape.document(title, paths, describer.schemas), "notes": describer.notes}
 
 
 # Tenant files are parsed here on the host: bound what describing them may take.

@@ -34,6 +34,7 @@ from atoll.dbservice.engine import EngineLimits
 from atoll.dbservice.migrations import migrate_scratch
 from atoll.dbservice.schema import database_schema
 from atoll.errors import AtollError
+from atoll.sdk import _openapi_shape as shape
 
 DOCS_FORMAT = 1
 DOCS_SUFFIX = ".docs.json"
@@ -146,10 +147,6 @@ def _note(part: str, message: str, file: str | None = None) -> dict[str, Any]:
     return {"part": part, "file": file, "line": None, "message": message}
 
 
-def _empty_openapi(title: str) -> dict[str, Any]:
-    return {"openapi": "3.1.0", "info": {"title": title, "version": "1"}, "paths": {}}
-
-
 def _run_child(
     command: list[str], request: dict[str, Any], cwd: Path, part: str
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -198,12 +195,12 @@ def describe_functions(code_dir: Path, title: str) -> tuple[dict[str, Any], list
         notes.append(_note("functions", f"only the first {MAX_FILES} function files are shown"))
     rel = [p.relative_to(code_dir).as_posix() for p in files[:MAX_FILES]]
     if not rel:
-        return _empty_openapi(title), notes
+        return shape.document(title, {}), notes
     command = [sys.executable, "-I", "-S", str(DESCRIBE_FUNCTIONS)]
     found, more = _run_child(command, {"files": rel, "title": title}, code_dir, "functions")
     openapi = found.get("openapi") if found is not None else None
     if not isinstance(openapi, dict):
-        openapi = _empty_openapi(title)
+        openapi = shape.document(title, {})
     return openapi, notes + more
 
 

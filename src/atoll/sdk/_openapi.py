@@ -7,16 +7,10 @@ import typing
 from types import ModuleType
 from typing import Any
 
+from . import _openapi_shape as shape
 from ._binding import describe, schema
 
 METHODS = ("get", "post", "put", "patch", "delete")
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
 
 
 def operation(name: str, method: str, handler: Any) -> dict[str, Any]:
@@ -36,12 +30,7 @@ def operation(name: str, method: str, handler: Any) -> dict[str, Any]:
             for p in params
             if p.kind == "query"
         ],
-        "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": {}}}},
-            "422": _error("A parameter is missing or invalid."),
-            "500": _error("The function raised an exception."),
-            "504": _error("The function ran past its time limit."),
-        },
+        "responses": shape.responses(),
     }
     try:
         returns = typing.get_type_hints(handler).get("return")
@@ -72,25 +61,4 @@ def document(modules: dict[str, ModuleType], title: str) -> dict[str, Any]:
                     ops[method] = {"summary": f"(undocumented: {exc})", "responses": {}}
         if ops:
             paths[f"/api/{name}"] = ops
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": "1"},
-        "paths": paths,
-        "components": {
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                                "detail": {"type": "object"},
-                            },
-                        }
-                    },
-                }
-            }
-        },
-    }
+    return shape.document(title, paths)
