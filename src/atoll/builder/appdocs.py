@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from atoll import dbservice
+from atoll.builder.children import ChildFailed, json_child
 from atoll.builder.components import COMPONENT_FILE
 from atoll.builder.esbuild import find_node_modules
 from atoll.builder.frontend import PAGES_FILE
@@ -152,28 +152,9 @@ def _run_child(
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Run a describing child process on ``request``; its JSON answer, or a note on why not."""
     try:
-        proc = subprocess.run(
-            command,
-            input=json.dumps(request),
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=DESCRIBE_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return None, [_note(part, f"describing took longer than {DESCRIBE_TIMEOUT_S:.0f} s")]
-    except OSError as exc:
-        return None, [_note(part, f"could not be described: {exc.strerror or exc}")]
-    if proc.returncode != 0 or len(proc.stdout) > MAX_REPLY_CHARS:
-        reason = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
-        return None, [_note(part, f"could not be described: {reason[0][:300]}")]
-    try:
-        found = json.loads(proc.stdout)
-    except ValueError:
-        return None, [_note(part, "could not be described: the describer's answer is not JSON")]
-    if not isinstance(found, dict):
-        return None, [_note(part, "could not be described: unexpected answer")]
+        found = json_child(command, request, cwd, DESCRIBE_TIMEOUT_S, MAX_REPLY_CHARS)
+    except ChildFailed as exc:
+        return None, [_note(part, f"could not be described: {exc}")]
     listed = found.get("notes")
     notes = [n for n in listed if isinstance(n, dict)] if isinstance(listed, list) else []
     return found, notes

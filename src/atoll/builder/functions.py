@@ -8,13 +8,12 @@ process that serves other apps.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atoll.builder.children import ChildFailed, json_child
 from atoll.store.records import BuildError
 
 FUNCTIONS_DIR = "functions"
@@ -91,26 +90,11 @@ def inspect_functions(src_dir: Path) -> FunctionCheck:
     files = function_files(src_dir)
     if not files:
         return FunctionCheck()
+    command = [sys.executable, "-I", "-S", str(CHECK_SCRIPT)]
     try:
-        proc = subprocess.run(
-            [sys.executable, "-I", "-S", str(CHECK_SCRIPT)],
-            input=json.dumps(files),
-            cwd=src_dir,
-            capture_output=True,
-            text=True,
-            timeout=CHECK_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        message = f"compiling the functions took longer than {CHECK_TIMEOUT_S:.0f} s"
-        return FunctionCheck([BuildError(FUNCTIONS_DIR, None, None, message)])
-    try:
-        found = json.loads(proc.stdout) if proc.returncode == 0 else None
-    except ValueError:
-        found = None
-    if not isinstance(found, dict):
-        reason = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
-        message = f"the functions could not be compiled: {reason[0][:500]}"
+        found = json_child(command, files, src_dir, CHECK_TIMEOUT_S)
+    except ChildFailed as exc:
+        message = f"the functions could not be compiled: {exc}"
         return FunctionCheck([BuildError(FUNCTIONS_DIR, None, None, message)])
     errors = [
         BuildError(
