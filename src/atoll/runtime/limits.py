@@ -106,7 +106,6 @@ class AppConfig:
     limits: AppLimits = AppLimits()
     egress: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
-    docs_hidden_in: tuple[str, ...] = ()  # environments that do not serve the app's docs
 
 
 # A DNS name, an IPv4 address or the inside of "[v6]": letters, digits, ".", "-", ":".
@@ -191,9 +190,8 @@ def parse_app_config(
         raise BuildFailed(f"[egress] allow lists at most {MAX_EGRESS_ENTRIES} host:port entries")
     for entry in allow:
         parse_host_port(entry)
-    return AppConfig(
-        merge_limits(limits, ceiling), tuple(allow), requirements, docs_hidden_in(data)
-    )
+    docs_hidden_in(data)  # checked with the rest; the gateway reads it where it serves docs
+    return AppConfig(merge_limits(limits, ceiling), tuple(allow), requirements)
 
 
 def load_app_config(
